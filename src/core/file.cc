@@ -1,0 +1,204 @@
+#include "core/file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "core/error.h"
+
+namespace gb {
+
+void Fd::Reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Fd OpenRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) ThrowErrno(path);
+  return Fd(fd);
+}
+
+FdSink::FdSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+  buf_.reserve(1 << 20);
+}
+
+void FdSink::Write(std::span<const uint8_t> data) {
+  bytes_ += data.size();
+  if (buf_.size() + data.size() > buf_.capacity()) Flush();
+  if (data.size() >= buf_.capacity()) {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowErrno("write " + path_);
+      }
+      off += static_cast<size_t>(n);
+    }
+    return;
+  }
+  buf_.insert(buf_.end(), data.begin(), data.end());
+}
+
+void FdSink::Flush() {
+  size_t off = 0;
+  while (off < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("write " + path_);
+    }
+    off += static_cast<size_t>(n);
+  }
+  buf_.clear();
+}
+
+FileSource::FileSource(const std::string& path, uint64_t offset, uint64_t length)
+    : path_(path), fd_(OpenRead(path)), offset_(offset) {
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0) ThrowErrno(path);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset > size) offset_ = size;
+  length_ = std::min<uint64_t>(length, size - offset_);
+}
+
+size_t FileSource::Read(std::span<uint8_t> buf) {
+  uint64_t left = length_ - pos_;
+  size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), left));
+  if (want == 0) return 0;
+  for (;;) {
+    ssize_t n = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(offset_ + pos_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("read " + path_);
+    }
+    if (n == 0) throw Error(Code::kIOError, path_ + ": file shrank while reading");
+    pos_ += static_cast<uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+}
+
+static std::string RandomSuffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(8, 'x');
+  for (auto& c : s) c = kChars[rng() % 36];
+  return s;
+}
+
+AtomicFile::AtomicFile(const std::string& path, mode_t mode)
+    : path_(path),
+      temp_(JoinPath(Dirname(path), std::string(kTempPrefix) + Basename(path) + "." + RandomSuffix())),
+      fd_(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)),
+      sink_(fd_.get(), temp_) {
+  if (!fd_.valid()) ThrowErrno("create " + temp_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::Commit() {
+  sink_.Flush();
+  if (::fsync(fd_.get()) != 0) ThrowErrno("fsync " + temp_);
+  fd_.Reset();
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) ThrowErrno("rename to " + path_);
+  committed_ = true;
+  SyncDir(Dirname(path_));
+}
+
+void WriteFileAtomic(const std::string& path, std::span<const uint8_t> data, mode_t mode) {
+  AtomicFile f(path, mode);
+  f.sink().Write(data);
+  f.Commit();
+}
+
+std::string ReadFileToString(const std::string& path) {
+  Fd fd = OpenRead(path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+void MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw Error(Code::kIOError, path + ": exists and is not a directory");
+    return;
+  }
+  std::string parent = Dirname(path);
+  if (parent != path) MakeDirs(parent, mode);
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) ThrowErrno("mkdir " + path);
+}
+
+void SyncDir(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) ThrowErrno("open directory " + dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) ThrowErrno("fsync directory " + dir, err);
+}
+
+int RemoveStaleTemps(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  int removed = 0;
+  size_t plen = std::strlen(AtomicFile::kTempPrefix);
+  while (dirent* e = ::readdir(d)) {
+    if (std::strncmp(e->d_name, AtomicFile::kTempPrefix, plen) == 0) {
+      if (::unlink(JoinPath(dir, e->d_name).c_str()) == 0) ++removed;
+    }
+  }
+  ::closedir(d);
+  return removed;
+}
+
+std::string ExpandUser(const std::string& path) {
+  if (path.empty() || path[0] != '~') return path;
+  if (path.size() > 1 && path[1] != '/') return path;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "") + path.substr(1);
+}
+
+std::string Dirname(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  if (pos == std::string::npos) return ".";
+  if (pos == 0) return "/";
+  return path.substr(0, pos);
+}
+
+std::string Basename(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+std::string JoinPath(const std::string& a, const std::string& b) {
+  if (a.empty() || (!b.empty() && b[0] == '/')) return b;
+  if (a.back() == '/') return a + b;
+  return a + "/" + b;
+}
+
+}  // namespace gb
