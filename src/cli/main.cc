@@ -1,1 +1,56 @@
-int main(){return 0;}
+// glacier-backup: encrypted full and incremental backups for cold storage.
+#include <clocale>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_context.h"
+#include "cli/exit_codes.h"
+#include "core/error.h"
+
+#ifndef GB_VERSION
+#define GB_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  std::setlocale(LC_ALL, "C.UTF-8");
+  gb::GlobalOptions g;
+  CLI::App app{"glacier-backup " GB_VERSION
+               " - encrypted full and incremental backups for cold storage"};
+  app.footer(gb::kExitCodeHelp);
+  app.set_version_flag("--version", "glacier-backup " GB_VERSION);
+  app.require_subcommand(1);
+  app.add_option("--config", g.config_path,
+                 "Config file (default ~/.config/glacier-backup/config.toml)");
+  app.add_flag("--json", g.json, "Print the result as JSON on stdout");
+  app.add_flag("-q,--quiet", g.quiet, "Print only errors and warnings");
+  app.add_flag("-v,--verbose", g.verbose, "Print more detail");
+  app.add_option("--profile", g.profile, "AWS profile for cloud vaults");
+  app.add_option("--wait-lock", g.lock_wait,
+                 "Seconds to wait when another run holds the lock (default 0)");
+
+  gb::CliContext ctx(g);
+  int exit_code = gb::kExitOk;
+  gb::AddInitCommand(app, ctx, exit_code);
+  gb::AddBackupCommand(app, ctx, exit_code);
+  gb::AddSnapshotsCommand(app, ctx, exit_code);
+  gb::AddLsCommand(app, ctx, exit_code);
+  gb::AddRestoreCommand(app, ctx, exit_code);
+  gb::AddVerifyCommand(app, ctx, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : gb::kExitUsage;
+  } catch (const gb::Error& e) {
+    ctx.progress().Done();
+    std::fprintf(stderr, "glacier-backup: %s\n", e.what());
+    return gb::ExitCodeFor(e.code());
+  } catch (const std::exception& e) {
+    ctx.progress().Done();
+    std::fprintf(stderr, "glacier-backup: unexpected error: %s\n", e.what());
+    return gb::kExitFailure;
+  }
+  return exit_code;
+}

@@ -1,0 +1,175 @@
+#include "archive/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/hex.h"
+
+namespace gb {
+namespace {
+
+using nlohmann::json;
+
+bool IsUtf8(const std::string& s) {
+  bool ascii = true;
+  for (char c : s) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii) return true;
+  try {
+    (void)json(s).dump();  // nlohmann's strict UTF-8 check
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+// Names that are not UTF-8 are kept byte-exact as hex.
+void PutName(json& j, const char* key, const std::string& v) {
+  if (IsUtf8(v))
+    j[key] = v;
+  else
+    j[std::string(key) + "_hex"] = Hex(AsBytes(v));
+}
+
+std::string GetName(const json& j, const char* key) {
+  if (auto it = j.find(key); it != j.end()) return it->get<std::string>();
+  if (auto it = j.find(std::string(key) + "_hex"); it != j.end()) {
+    auto b = Unhex(it->get<std::string>());
+    if (!b) throw Error(Code::kCorruption, "manifest: bad hex name");
+    return std::string(b->begin(), b->end());
+  }
+  return "";
+}
+
+json MetaJson(const BackupMeta& m) {
+  return json{{"id", m.id},     {"name", m.name}, {"set", m.set_id},
+              {"seq", m.seq},   {"kind", m.seq == 0 ? "full" : "incremental"},
+              {"parent", m.parent}, {"time", m.time}, {"host", m.host}, {"tool", m.tool}};
+}
+
+// Walks "head\n line\n line\n tail" documents: calls `line` for each entry line.
+template <typename F>
+void ForEachLine(const std::string& text, F line) {
+  size_t pos = text.find('\n');
+  if (pos == std::string::npos) return;
+  ++pos;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view l(text.data() + pos, end - pos);
+    pos = end + 1;
+    if (l.empty() || l[0] == ']') break;
+    if (l[0] == ',') l.remove_prefix(1);
+    line(l);
+  }
+}
+
+}  // namespace
+
+std::string ManifestHead(const BackupMeta& meta) {
+  return "{\"format\":\"" + std::string(kManifestFormat) + "\",\"backup\":" + MetaJson(meta).dump() +
+         ",\"entries\":[\n";
+}
+
+std::string ManifestEntryLine(const Entry& e, bool first) {
+  json j;
+  PutName(j, "path", e.path);
+  j["type"] = EntryTypeName(e.type);
+  if (e.type != EntryType::kDeleted) {
+    j["mode"] = e.mode;
+    j["uid"] = e.uid;
+    j["gid"] = e.gid;
+    if (!e.uname.empty()) PutName(j, "user", e.uname);
+    if (!e.gname.empty()) PutName(j, "group", e.gname);
+    j["mtime_ns"] = e.mtime_ns;
+    j["ctime_ns"] = e.ctime_ns;
+    j["ino"] = e.ino;
+    j["dev"] = e.dev;
+    j["nlink"] = e.nlink;
+    if (e.type == EntryType::kFile) j["size"] = e.size;
+    if (e.sparse) j["sparse"] = true;
+    if (!e.target.empty()) PutName(j, "target", e.target);
+  }
+  return (first ? "" : ",") + j.dump() + "\n";
+}
+
+std::string ManifestTail() { return "]}\n"; }
+
+std::string ChecksumsHead() {
+  return "{\"format\":\"" + std::string(kManifestFormat) + "\",\"files\":[\n";
+}
+
+std::string ChecksumLine(const std::string& path, const Digest& hash, bool first) {
+  json j;
+  PutName(j, "path", path);
+  j["sha256"] = Hex(hash);
+  return (first ? "" : ",") + j.dump() + "\n";
+}
+
+std::string ChecksumsTail() { return "]}\n"; }
+
+BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry&&)>& entry) {
+  BackupMeta m;
+  try {
+    size_t nl = text.find('\n');
+    if (nl == std::string::npos) throw Error(Code::kCorruption, "manifest: empty");
+    // The head line is an unterminated object: close it to parse.
+    json head = json::parse(text.substr(0, nl) + "]}");
+    if (head.value("format", "") != kManifestFormat)
+      throw Error(Code::kCorruption, "manifest: unknown format " + head.value("format", "?"));
+    const json& b = head.at("backup");
+    m.id = b.at("id");
+    m.name = b.at("name");
+    m.set_id = b.at("set");
+    m.seq = b.at("seq");
+    m.parent = b.value("parent", "");
+    m.time = b.at("time");
+    m.host = b.value("host", "");
+    m.tool = b.value("tool", "");
+    ForEachLine(text, [&](std::string_view l) {
+      json j = json::parse(l);
+      Entry e;
+      e.path = GetName(j, "path");
+      if (!ParseEntryType(j.at("type"), &e.type))
+        throw Error(Code::kCorruption, "manifest: unknown entry type");
+      if (e.type != EntryType::kDeleted) {
+        e.mode = j.at("mode");
+        e.uid = j.at("uid");
+        e.gid = j.at("gid");
+        e.uname = GetName(j, "user");
+        e.gname = GetName(j, "group");
+        e.mtime_ns = j.at("mtime_ns");
+        e.ctime_ns = j.value("ctime_ns", int64_t{0});
+        e.ino = j.value("ino", uint64_t{0});
+        e.dev = j.value("dev", uint64_t{0});
+        e.nlink = j.value("nlink", 1u);
+        e.size = j.value("size", uint64_t{0});
+        e.sparse = j.value("sparse", false);
+        e.target = GetName(j, "target");
+      }
+      if (!IsSafeRelativePath(e.path))
+        throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
+      entry(std::move(e));
+    });
+  } catch (const json::exception& ex) {
+    throw Error(Code::kCorruption, std::string("manifest: malformed JSON: ") + ex.what());
+  }
+  return m;
+}
+
+void ParseChecksums(const std::string& text,
+                    const std::function<void(const std::string&, const Digest&)>& file) {
+  try {
+    ForEachLine(text, [&](std::string_view l) {
+      json j = json::parse(l);
+      auto h = Unhex(j.at("sha256").get<std::string>());
+      if (!h || h->size() != 32) throw Error(Code::kCorruption, "checksums: bad hash");
+      Digest d;
+      std::copy(h->begin(), h->end(), d.begin());
+      file(GetName(j, "path"), d);
+    });
+  } catch (const json::exception& ex) {
+    throw Error(Code::kCorruption, std::string("checksums: malformed JSON: ") + ex.what());
+  }
+}
+
+}  // namespace gb

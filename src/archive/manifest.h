@@ -1,0 +1,45 @@
+// The self-description inside every archive: a manifest member first (the
+// backup point and every entry, deletions included) and a checksums member
+// last (the content hash of every file whose data the archive holds). With
+// both, an archive and its predecessors describe themselves without the catalog.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/entry.h"
+
+namespace gb {
+
+inline constexpr const char* kManifestMember = ".glacier-backup/manifest.json";
+inline constexpr const char* kChecksumsMember = ".glacier-backup/checksums.json";
+inline constexpr const char* kManifestFormat = "glacier-backup-manifest/1";
+
+struct BackupMeta {
+  int64_t id = 0;
+  std::string name;    // archive file name
+  int64_t set_id = 0;
+  int seq = 0;         // 0 = the set's full backup, 1.. = incrementals
+  std::string parent;  // archive name of the previous backup in the set ("" for a full)
+  int64_t time = 0;    // unix seconds
+  std::string host;
+  std::string tool;    // "glacier-backup 0.1.0"
+};
+
+// Manifest text is one JSON document with one entry per line, so it can be
+// written and read as a stream.
+std::string ManifestHead(const BackupMeta& meta);
+std::string ManifestEntryLine(const Entry& e, bool first);
+std::string ManifestTail();
+
+std::string ChecksumsHead();
+std::string ChecksumLine(const std::string& path, const Digest& hash, bool first);
+std::string ChecksumsTail();
+
+// Streaming parsers; throw kCorruption naming the member on malformed text.
+BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry&&)>& entry);
+void ParseChecksums(const std::string& text,
+                    const std::function<void(const std::string&, const Digest&)>& file);
+
+}  // namespace gb

@@ -1,0 +1,97 @@
+#include "archive/tar_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "core/error.h"
+
+namespace gb {
+
+long TarReader::ReadCallback(struct archive*, void* self, const void** buf) {
+  auto* r = static_cast<TarReader*>(self);
+  try {
+    size_t n = r->in_.Read(r->buf_);
+    *buf = r->buf_.data();
+    return static_cast<long>(n);
+  } catch (...) {
+    r->source_error_ = std::current_exception();
+    return -1;
+  }
+}
+
+TarReader::TarReader(ByteSource& in) : in_(in), a_(archive_read_new()), buf_(1 << 20) {
+  if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
+  archive_read_support_format_tar(a_);
+  if (archive_read_open(a_, this, nullptr, ReadCallback, nullptr) != ARCHIVE_OK)
+    Fail(ARCHIVE_FATAL, "open");
+}
+
+TarReader::~TarReader() { archive_read_free(a_); }
+
+void TarReader::Fail(int, const char* what) {
+  if (source_error_) std::rethrow_exception(source_error_);
+  const char* msg = archive_error_string(a_);
+  throw Error(Code::kCorruption,
+              std::string("archive is not a valid tar stream (") + what + "): " +
+                  (msg ? msg : "unexpected end of data"));
+}
+
+bool TarReader::Next(TarMember* m) {
+  archive_entry* ae = nullptr;
+  int rc = archive_read_next_header(a_, &ae);
+  if (rc == ARCHIVE_EOF) return false;
+  if (rc < ARCHIVE_WARN) Fail(rc, "header");
+  Entry& e = m->entry;
+  e = Entry{};
+  m->other = false;
+  m->raw = ae;
+  const char* p = archive_entry_pathname(ae);
+  e.path = p ? p : "";
+  while (e.path.size() > 1 && e.path.back() == '/') e.path.pop_back();
+  e.mode = archive_entry_perm(ae);
+  e.uid = static_cast<uint32_t>(archive_entry_uid(ae));
+  e.gid = static_cast<uint32_t>(archive_entry_gid(ae));
+  if (const char* u = archive_entry_uname(ae)) e.uname = u;
+  if (const char* g = archive_entry_gname(ae)) e.gname = g;
+  e.mtime_ns = static_cast<int64_t>(archive_entry_mtime(ae)) * 1000000000 +
+               archive_entry_mtime_nsec(ae);
+  e.size = static_cast<uint64_t>(archive_entry_size(ae));
+  if (const char* h = archive_entry_hardlink(ae)) {
+    e.type = EntryType::kHardlink;
+    e.target = h;
+    return true;
+  }
+  switch (archive_entry_filetype(ae)) {
+    case AE_IFREG: e.type = EntryType::kFile; break;
+    case AE_IFDIR: e.type = EntryType::kDir; break;
+    case AE_IFLNK:
+      e.type = EntryType::kSymlink;
+      if (const char* s = archive_entry_symlink(ae)) e.target = s;
+      break;
+    default: m->other = true; break;
+  }
+  return true;
+}
+
+void TarReader::ReadData(const std::function<void(uint64_t, std::span<const uint8_t>)>& block) {
+  for (;;) {
+    const void* buf = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int rc = archive_read_data_block(a_, &buf, &size, &offset);
+    if (rc == ARCHIVE_EOF) return;
+    if (rc < ARCHIVE_WARN) Fail(rc, "data");
+    if (size) block(static_cast<uint64_t>(offset), {static_cast<const uint8_t*>(buf), size});
+  }
+}
+
+std::string TarReader::ReadAll() {
+  std::string out;
+  ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+    if (out.size() < off) out.resize(off, '\0');
+    out.append(reinterpret_cast<const char*>(d.data()), d.size());
+  });
+  return out;
+}
+
+}  // namespace gb

@@ -1,0 +1,123 @@
+#include "archive/tar_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+
+namespace gb {
+namespace {
+
+la_ssize_t WriteCallback(struct archive*, void* client, const void* buf, size_t n) {
+  auto* sink = static_cast<ByteSink*>(client);
+  try {
+    sink->Write(buf, n);
+  } catch (...) {
+    return -1;
+  }
+  return static_cast<la_ssize_t>(n);
+}
+
+struct EntryHolder {
+  archive_entry* e = archive_entry_new();
+  ~EntryHolder() { archive_entry_free(e); }
+};
+
+}  // namespace
+
+TarWriter::TarWriter(ByteSink& out) : out_(out), a_(archive_write_new()) {
+  if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
+  Check(archive_write_set_format_pax(a_), "tar format");
+  // Unbuffered: every libarchive write goes straight to the sink (which buffers).
+  Check(archive_write_set_bytes_per_block(a_, 0), "tar blocking");
+  Check(archive_write_open2(a_, &out_, nullptr, WriteCallback, nullptr, nullptr), "tar open");
+}
+
+TarWriter::~TarWriter() {
+  // Without Close() the stream is abandoned: do not write a trailer.
+  if (!closed_) archive_write_fail(a_);
+  archive_write_free(a_);
+}
+
+void TarWriter::Check(int rc, const std::string& what) {
+  if (rc < ARCHIVE_WARN) {
+    const char* msg = archive_error_string(a_);
+    throw Error(Code::kIOError, "writing archive (" + what + "): " + (msg ? msg : "unknown error"));
+  }
+}
+
+void TarWriter::Begin(const Entry& e, const SparseMap* sparse) {
+  EntryHolder h;
+  archive_entry_copy_pathname(h.e, e.path.c_str());
+  archive_entry_set_perm(h.e, e.mode & 07777);
+  archive_entry_set_uid(h.e, e.uid);
+  archive_entry_set_gid(h.e, e.gid);
+  if (!e.uname.empty()) archive_entry_copy_uname(h.e, e.uname.c_str());
+  if (!e.gname.empty()) archive_entry_copy_gname(h.e, e.gname.c_str());
+  archive_entry_set_mtime(h.e, e.mtime_ns / 1000000000, e.mtime_ns % 1000000000);
+  switch (e.type) {
+    case EntryType::kFile:
+      archive_entry_set_filetype(h.e, AE_IFREG);
+      archive_entry_set_size(h.e, static_cast<la_int64_t>(e.size));
+      if (sparse) {
+        for (auto& [off, len] : *sparse)
+          archive_entry_sparse_add_entry(h.e, static_cast<la_int64_t>(off),
+                                         static_cast<la_int64_t>(len));
+      }
+      break;
+    case EntryType::kDir:
+      archive_entry_set_filetype(h.e, AE_IFDIR);
+      archive_entry_set_size(h.e, 0);
+      break;
+    case EntryType::kSymlink:
+      archive_entry_set_filetype(h.e, AE_IFLNK);
+      archive_entry_copy_symlink(h.e, e.target.c_str());
+      archive_entry_set_size(h.e, 0);
+      break;
+    case EntryType::kHardlink:
+      archive_entry_set_filetype(h.e, AE_IFREG);
+      archive_entry_copy_hardlink(h.e, e.target.c_str());
+      archive_entry_set_size(h.e, 0);
+      break;
+    case EntryType::kDeleted:
+      throw Error(Code::kInternal, "deleted entries have no tar member: " + e.path);
+  }
+  Check(archive_write_header(a_, h.e), e.path);
+}
+
+void TarWriter::WriteData(std::span<const uint8_t> data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    la_ssize_t n = archive_write_data(a_, data.data() + off, data.size() - off);
+    if (n < 0) Check(static_cast<int>(n), "data");
+    if (n == 0) break;  // more data than the header announced: libarchive drops the rest
+    off += static_cast<size_t>(n);
+  }
+}
+
+void TarWriter::End() { Check(archive_write_finish_entry(a_), "finish entry"); }
+
+void TarWriter::BeginBlob(const std::string& path, uint64_t size, int64_t mtime_ns) {
+  EntryHolder h;
+  archive_entry_copy_pathname(h.e, path.c_str());
+  archive_entry_set_filetype(h.e, AE_IFREG);
+  archive_entry_set_perm(h.e, 0600);
+  archive_entry_set_size(h.e, static_cast<la_int64_t>(size));
+  archive_entry_set_mtime(h.e, mtime_ns / 1000000000, mtime_ns % 1000000000);
+  Check(archive_write_header(a_, h.e), path);
+}
+
+void TarWriter::AddBlob(const std::string& path, std::span<const uint8_t> data, int64_t mtime_ns) {
+  BeginBlob(path, data.size(), mtime_ns);
+  WriteData(data);
+  End();
+}
+
+void TarWriter::Close() {
+  Check(archive_write_close(a_), "close");
+  closed_ = true;
+  out_.Finish();
+}
+
+}  // namespace gb

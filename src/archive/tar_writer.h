@@ -1,0 +1,49 @@
+// Writes a pax tar stream (libarchive) into a ByteSink.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/entry.h"
+#include "core/stream.h"
+
+struct archive;
+
+namespace gb {
+
+// Byte ranges [offset, offset+length) that hold data in a sparse file.
+using SparseMap = std::vector<std::pair<uint64_t, uint64_t>>;
+
+class TarWriter {
+ public:
+  explicit TarWriter(ByteSink& out);
+  ~TarWriter();
+  TarWriter(const TarWriter&) = delete;
+  TarWriter& operator=(const TarWriter&) = delete;
+
+  // Starts a member. REQUIRES: e.path is safe (IsSafeRelativePath).
+  // For kFile, the caller then writes exactly e.size bytes of logical content
+  // with WriteData (holes of `sparse` as zeros; they are not stored).
+  // kDeleted entries are never written to tar; they live in the manifest.
+  void Begin(const Entry& e, const SparseMap* sparse = nullptr);
+  void WriteData(std::span<const uint8_t> data);
+  void End();
+
+  // A complete regular-file member from memory (manifests).
+  void AddBlob(const std::string& path, std::span<const uint8_t> data, int64_t mtime_ns);
+  // Starts a regular-file member of `size` bytes to be streamed with WriteData.
+  void BeginBlob(const std::string& path, uint64_t size, int64_t mtime_ns);
+
+  // Writes the end-of-archive marker and finishes `out`.
+  void Close();
+
+ private:
+  void Check(int rc, const std::string& what);
+  ByteSink& out_;
+  struct archive* a_;
+  bool closed_ = false;
+};
+
+}  // namespace gb

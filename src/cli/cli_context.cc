@@ -1,0 +1,42 @@
+#include "cli/cli_context.h"
+
+#include <cstdio>
+
+namespace gb {
+
+CliContext::CliContext(const GlobalOptions& g) : g_(g) {}
+
+TerminalProgress& CliContext::progress() {
+  if (!progress_)
+    progress_ = std::make_unique<TerminalProgress>(
+        g_.quiet ? Verbosity::kQuiet : g_.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
+  return *progress_;
+}
+
+std::string CliContext::ConfigPath() const {
+  return g_.config_path.empty() ? DefaultConfigPath() : g_.config_path;
+}
+
+const Config& CliContext::config() {
+  if (!config_) {
+    config_ = LoadConfig(ConfigPath());
+    if (!g_.profile.empty()) config_->profile = g_.profile;
+  }
+  return *config_;
+}
+
+void CliContext::Say(const std::string& line) {
+  if (g_.json || g_.quiet) return;
+  progress().Done();
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+void CliContext::Json(const nlohmann::json& j) {
+  if (!g_.json) return;
+  progress().Done();
+  std::printf("%s\n", j.dump(2).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace gb

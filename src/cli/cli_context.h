@@ -1,0 +1,54 @@
+// What every subcommand gets: the global options, the configuration (loaded
+// on first use) and the progress printer.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/terminal_progress.h"
+#include "engine/config.h"
+
+namespace gb {
+
+struct GlobalOptions {
+  std::string config_path;  // empty = DefaultConfigPath()
+  bool json = false;
+  bool quiet = false;
+  bool verbose = false;
+  std::string profile;
+  int lock_wait = 0;  // seconds to wait for another run's lock
+};
+
+class CliContext {
+ public:
+  // Keeps a reference: the options are filled in by parsing after construction.
+  explicit CliContext(const GlobalOptions& g);
+  const GlobalOptions& opts() const { return g_; }
+  std::string ConfigPath() const;
+  const Config& config();
+  TerminalProgress& progress();
+  // Prints a human line on stdout unless --json or --quiet.
+  void Say(const std::string& line);
+  // Prints the JSON result when --json.
+  void Json(const nlohmann::json& j);
+
+ private:
+  const GlobalOptions& g_;
+  std::optional<Config> config_;
+  std::unique_ptr<TerminalProgress> progress_;
+};
+
+// Subcommands, each registered on the CLI11 app by its Add function; the
+// callback stores the command's exit status in exit_code.
+void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddBackupCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddSnapshotsCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddVerifyCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+
+}  // namespace gb

@@ -1,0 +1,100 @@
+// glacier-backup init [--include PATH]... [--recipient age1...] [--identity FILE] [--vault URL]
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cli/cli_context.h"
+#include "cli/exit_codes.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "crypto/identity_file.h"
+#include "crypto/x25519.h"
+#include "engine/config_template.h"
+#include "engine/selector.h"
+#include "engine/workspace.h"
+
+namespace gb {
+namespace {
+
+struct InitOptions {
+  std::vector<std::string> includes;
+  std::string recipient, identity, vault;
+};
+
+std::string Absolute(const std::string& p) {
+  std::string e = ExpandUser(p);
+  if (!e.empty() && e[0] == '/') return NormalizePath(e);
+  return NormalizePath(std::filesystem::current_path().string() + "/" + e);
+}
+
+}  // namespace
+
+void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  auto opts = std::make_shared<InitOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "init", "Write a commented config, generate an identity, create the catalog "
+              "(never overwrites anything)");
+  cmd->add_option("--include", opts->includes, "A path to back up (repeatable)");
+  cmd->add_option("--recipient", opts->recipient,
+                  "Encrypt to this age public key instead of generating an identity");
+  cmd->add_option("--identity", opts->identity,
+                  "Identity file to use or create (default: identity.txt beside the config)");
+  cmd->add_option("--vault", opts->vault, "Vault URL (default: a local directory vault)");
+  cmd->callback([&ctx, &exit_code, opts] {
+    (void)exit_code;
+    std::string path = Absolute(ctx.ConfigPath());
+    if (!PathExists(path)) {
+      std::string identity =
+          opts->identity.empty() ? JoinPath(Dirname(path), "identity.txt") : Absolute(opts->identity);
+      std::string recipient = opts->recipient;
+      MakeDirs(Dirname(path), 0700);
+      if (recipient.empty()) {
+        if (PathExists(identity)) {
+          for (const auto& id : age::ReadIdentityFile(identity))
+            if (auto* x = dynamic_cast<const age::X25519Identity*>(id.get()); x && recipient.empty())
+              recipient = x->Recipient().ToString();
+          if (recipient.empty())
+            throw Error(Code::kInvalidArgument, identity + " holds no X25519 identity");
+          ctx.Say("using the existing identity " + identity);
+        } else {
+          age::X25519Identity id = age::X25519Identity::Generate();
+          age::WriteIdentityFile(identity, id);
+          recipient = id.Recipient().ToString();
+          ctx.Say("generated identity " + identity +
+                  " (mode 0600): keep a copy somewhere safe, restores need it");
+        }
+      }
+      ConfigTemplateParams p;
+      for (const auto& inc : opts->includes) p.includes.push_back(Absolute(inc));
+      p.recipient = recipient;
+      if (identity != JoinPath(Dirname(path), "identity.txt")) p.identity_file = identity;
+      p.vault_url = opts->vault;
+      WriteFileAtomic(path, RenderConfigTemplate(p), 0600);
+      ctx.Say("wrote " + path);
+    } else {
+      ctx.Say(path + " exists; left unchanged");
+    }
+    Config cfg;
+    try {
+      cfg = LoadConfig(path);
+    } catch (const Error& e) {
+      if (!PathExists(path)) throw;
+      ctx.Say(std::string("the config is not complete yet: ") + e.what());
+      ctx.Say("edit it, then run `glacier-backup backup`");
+      ctx.Json({{"config", path}, {"ready", false}, {"problem", e.what()}});
+      return;
+    }
+    Workspace ws(cfg);
+    ctx.Say("catalog " + ws.catalog().path() + " ready; archives go to " + cfg.cache_dir);
+    if (cfg.passphrase_file.empty() && !PathExists(cfg.identity_file))
+      ctx.Say("note: identity file " + cfg.identity_file +
+              " is not on this machine; backups work, restores need it");
+    ctx.Json({{"config", path},
+              {"ready", true},
+              {"catalog", ws.catalog().path()},
+              {"cache_dir", cfg.cache_dir},
+              {"identity_file", cfg.identity_file}});
+  });
+}
+
+}  // namespace gb

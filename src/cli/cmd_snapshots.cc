@@ -1,0 +1,91 @@
+// glacier-backup snapshots | ls [--at WHEN] [PATH]
+#include <cstdio>
+#include <set>
+
+#include "cli/cli_context.h"
+#include "cli/exit_codes.h"
+#include "core/clock.h"
+#include "core/file.h"
+#include "engine/point.h"
+#include "engine/workspace.h"
+
+namespace gb {
+
+void AddSnapshotsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand("snapshots", "List backup points");
+  cmd->callback([&ctx, &exit_code] {
+    (void)exit_code;
+    Workspace ws(ctx.config());
+    Catalog& c = ws.catalog();
+    std::set<int64_t> complete;
+    for (const auto& s : c.Sets())
+      if (s.completed) complete.insert(s.id);
+    nlohmann::json arr = nlohmann::json::array();
+    if (!ctx.opts().json && !ctx.opts().quiet)
+      std::printf("%-28s %-20s %-11s %5s %9s %10s %10s\n", "ID", "TIME (UTC)", "KIND", "SET",
+                  "FILES", "DATA", "ARCHIVE");
+    for (const BackupRecord& b : c.Backups()) {
+      std::string id = BackupId(b);
+      arr.push_back({{"id", id},
+                     {"time", FormatIsoUtc(b.time)},
+                     {"kind", b.full() ? "full" : "incremental"},
+                     {"set", b.set_id},
+                     {"seq", b.seq},
+                     {"set_complete", complete.count(b.set_id) > 0},
+                     {"files", b.files},
+                     {"bytes", b.bytes},
+                     {"deleted", b.deleted},
+                     {"skipped", b.skipped},
+                     {"archive", b.name},
+                     {"archive_size", b.archive_size}});
+      if (!ctx.opts().json && !ctx.opts().quiet)
+        std::printf("%-28s %-20s %-11s %5lld %9llu %10s %10s\n", id.c_str(),
+                    FormatIsoUtc(b.time).c_str(), b.full() ? "full" : "incremental",
+                    static_cast<long long>(b.set_id), static_cast<unsigned long long>(b.files),
+                    HumanBytes(b.bytes).c_str(), HumanBytes(b.archive_size).c_str());
+    }
+    ctx.Json(arr);
+  });
+}
+
+void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  auto at = std::make_shared<std::string>();
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("ls", "List the files as of a backup point");
+  cmd->add_option("--at", *at, "Backup point: latest (default), an id, or a time");
+  cmd->add_option("path", *path, "Only this path and what lies below it");
+  cmd->callback([&ctx, &exit_code, at, path] {
+    (void)exit_code;
+    Workspace ws(ctx.config());
+    BackupRecord b = ResolvePoint(ws.catalog(), *at);
+    std::string filter = NormaliseFilterPath(*path);
+    auto cur = ws.catalog().State(b.set_id, b.seq, false, filter);
+    nlohmann::json arr = nlohmann::json::array();
+    uint64_t n = 0;
+    while (cur->Next()) {
+      const Entry& e = cur->entry();
+      ++n;
+      if (ctx.opts().json) {
+        nlohmann::json j = {{"path", "/" + e.path},
+                            {"type", EntryTypeName(e.type)},
+                            {"mode", e.mode},
+                            {"size", e.size},
+                            {"mtime", FormatIsoUtc(e.mtime_ns / 1000000000)}};
+        if (!e.target.empty()) j["target"] = e.target;
+        arr.push_back(std::move(j));
+      } else if (!ctx.opts().quiet) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", e.mode);
+        std::printf("%-8s %s %12llu %s /%s%s\n", EntryTypeName(e.type), mode,
+                    static_cast<unsigned long long>(e.size),
+                    FormatIsoUtc(e.mtime_ns / 1000000000).c_str(), e.path.c_str(),
+                    e.type == EntryType::kSymlink ? (" -> " + e.target).c_str() : "");
+      }
+    }
+    if (n == 0 && !filter.empty())
+      throw Error(Code::kNotFound, "backup " + BackupId(b) + " holds nothing at /" + filter);
+    ctx.Json(arr);
+  });
+}
+
+}  // namespace gb

@@ -1,0 +1,39 @@
+// Process exit statuses: the one place a gb::Code becomes a number.
+#pragma once
+
+#include "core/error.h"
+
+namespace gb {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,      // unexpected failure (local I/O error, bug)
+  kExitUsage = 2,        // bad command line or configuration; nothing was changed
+  kExitPartial = 3,      // finished, but some files were not backed up / restored (listed)
+  kExitCorrupt = 4,      // data failed an integrity check (damaged or tampered archive)
+  kExitNoKey = 5,        // the identity cannot decrypt the archives (wrong or missing key)
+  kExitNotFound = 6,     // no such backup point, path or archive
+  kExitLocked = 7,       // another glacier-backup run holds the state lock
+  kExitVault = 8,        // the vault refused or could not be reached (credentials, network)
+  kExitNoSpace = 9,      // the vault size cap cannot be honoured
+  kExitInterrupted = 130,
+};
+
+int ExitCodeFor(Code code);
+
+// The table printed by --help and the README.
+inline constexpr const char* kExitCodeHelp =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  unexpected failure (local I/O error, bug)\n"
+    "  2  bad command line or configuration; nothing was changed\n"
+    "  3  partial: finished, but some files were not backed up or restored (listed on stderr)\n"
+    "  4  integrity failure: an archive is damaged or was tampered with\n"
+    "  5  no key: the identity file cannot decrypt the archives\n"
+    "  6  not found: no such backup point, path or archive\n"
+    "  7  locked: another glacier-backup run is using the state directory\n"
+    "  8  vault error: the storage refused the request or could not be reached\n"
+    "  9  no space: the vault size cap cannot be honoured\n"
+    "  130 interrupted\n";
+
+}  // namespace gb

@@ -1,0 +1,48 @@
+// One file-system entry as a backup records it. Shared by the walker, the
+// archive manifest and the catalog.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/sha256.h"
+
+namespace gb {
+
+enum class EntryType : uint8_t {
+  kDeleted = 0,   // the path existed at the previous backup point and is gone now
+  kFile = 1,
+  kDir = 2,
+  kSymlink = 3,
+  kHardlink = 4,  // another name for the file at `target` in the same backup
+};
+
+const char* EntryTypeName(EntryType t);      // "file", "dir", ...
+bool ParseEntryType(const std::string& s, EntryType* out);
+
+struct Entry {
+  std::string path;  // relative to "/", '/'-separated, no leading or trailing '/'
+  EntryType type = EntryType::kFile;
+  uint32_t mode = 0;  // permission bits (07777)
+  uint32_t uid = 0, gid = 0;
+  std::string uname, gname;
+  uint64_t size = 0;  // logical size of a regular file
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  uint64_t dev = 0, ino = 0;
+  uint32_t nlink = 1;
+  std::string target;  // symlink target, or the path a hard link points to
+  Digest hash{};       // SHA-256 of a regular file's logical content
+  bool has_hash = false;
+  bool sparse = false;
+};
+
+// The catalog's sort key for a path: '/' replaced by '\0', so that byte order
+// of keys equals a depth-first walk that visits children in byte order.
+std::string PathKey(const std::string& path);
+std::string KeyPath(const std::string& key);
+
+// Rejects absolute paths, empty segments, "." and "..": the only paths that
+// may ever reach an archive, the catalog or a restore target.
+bool IsSafeRelativePath(const std::string& path);
+
+}  // namespace gb

@@ -1,0 +1,507 @@
+#include "engine/backup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "archive/manifest.h"
+#include "archive/tar_writer.h"
+#include "archive/zstd_stream.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "engine/archive_name.h"
+#include "engine/encryption.h"
+#include "engine/entry_spool.h"
+#include "engine/selector.h"
+#include "engine/walker.h"
+
+#ifndef GB_VERSION
+#define GB_VERSION "0.1.0"
+#endif
+
+namespace gb {
+namespace {
+
+constexpr size_t kSmallFile = 8 << 20;  // read whole, retried if it changes meanwhile
+constexpr size_t kChunk = 1 << 20;
+constexpr int kSnapshotAttempts = 3;
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+bool IsFileLike(EntryType t) { return t == EntryType::kFile || t == EntryType::kHardlink; }
+
+// Whether `now` (from the walk) differs from `before` (the catalog).
+bool MetadataChanged(const Entry& now, const Entry& before, ChangeDetection mode) {
+  bool now_file = IsFileLike(now.type), before_file = IsFileLike(before.type);
+  if (now_file != before_file || (!now_file && now.type != before.type)) return true;
+  if (now.mode != before.mode || now.uid != before.uid || now.gid != before.gid) return true;
+  switch (now.type) {
+    case EntryType::kSymlink:
+      return now.target != before.target || now.mtime_ns != before.mtime_ns;
+    case EntryType::kDir:
+      return now.mtime_ns != before.mtime_ns;
+    default:
+      break;
+  }
+  if (now.size != before.size) return true;
+  if (mode == ChangeDetection::kContent) return false;  // the caller compares hashes
+  return now.mtime_ns != before.mtime_ns || now.ctime_ns != before.ctime_ns ||
+         now.ino != before.ino;
+}
+
+Fd OpenForBackup(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  return Fd(fd);
+}
+
+bool SameVersion(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec && a.st_ino == b.st_ino;
+}
+
+void ApplyStat(const struct stat& st, Entry* e) {
+  e->mode = st.st_mode & 07777;
+  e->uid = st.st_uid;
+  e->gid = st.st_gid;
+  e->size = static_cast<uint64_t>(st.st_size);
+  e->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  e->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  e->ino = st.st_ino;
+  e->dev = st.st_dev;
+  e->nlink = static_cast<uint32_t>(st.st_nlink);
+}
+
+// Reads exactly up to n bytes at offset (fewer only at EOF).
+size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("read " + path);
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+// Data regions of a sparse file, from SEEK_DATA / SEEK_HOLE.
+SparseMap DataRegions(int fd, uint64_t size) {
+  SparseMap map;
+  off_t pos = 0;
+  while (static_cast<uint64_t>(pos) < size) {
+    off_t data = ::lseek(fd, pos, SEEK_DATA);
+    if (data < 0) break;  // ENXIO: only a hole remains
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = static_cast<off_t>(size);
+    map.emplace_back(static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data));
+    pos = hole;
+  }
+  return map;
+}
+
+const std::vector<uint8_t>& Zeros() {
+  static const std::vector<uint8_t> zeros(kChunk, 0);
+  return zeros;
+}
+
+// Writes the archive, member by member, and records what it stored.
+class ArchiveBuilder {
+ public:
+  ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
+                 Progress& progress)
+      : tar_(tar), cat_(cat), set_id_(set_id), seq_(seq), checksums_(checksums),
+        progress_(progress), buf_(kSmallFile + 1) {}
+
+  void Add(Entry e) {
+    switch (e.type) {
+      case EntryType::kDeleted:
+        cat_.AddEntry(set_id_, seq_, e);
+        ++deleted;
+        return;
+      case EntryType::kHardlink:
+        if (auto it = link_data_.find(e.target); it != link_data_.end()) {
+          e.hash = it->second.first;
+          e.has_hash = true;
+          e.size = it->second.second;
+          tar_.Begin(e);
+          tar_.End();
+          Record(e);
+          return;
+        }
+        e.type = EntryType::kFile;  // its target could not be stored: store the data here
+        e.target.clear();
+        [[fallthrough]];
+      case EntryType::kFile: {
+        std::string problem;
+        if (!StoreFile(&e, &problem)) {
+          progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
+                           true);
+          failed_.insert(e.path);
+          ++skipped;
+          return;
+        }
+        checksums_.Write(AsBytes(ChecksumLine(e.path, e.hash, first_checksum_)));
+        first_checksum_ = false;
+        bytes += e.size;
+        if (e.nlink > 1) link_data_[e.path] = {e.hash, e.size};
+        Record(e);
+        return;
+      }
+      case EntryType::kDir:
+      case EntryType::kSymlink:
+        tar_.Begin(e);
+        tar_.End();
+        Record(e);
+        return;
+    }
+  }
+
+  uint64_t files = 0, bytes = 0, deleted = 0, skipped = 0;
+
+ private:
+  void Record(const Entry& e) {
+    cat_.AddEntry(set_id_, seq_, e);
+    ++files;
+    progress_.Update(files + skipped, bytes);
+  }
+
+  // Stores one regular file consistently; false with a reason if it cannot.
+  bool StoreFile(Entry* e, std::string* problem) {
+    std::string abs = Walker::AbsPath(e->path);
+    Fd fd = OpenForBackup(abs);
+    if (!fd.valid()) {
+      *problem = std::string("cannot read: ") + std::strerror(errno);
+      return false;
+    }
+    struct stat st1, st2;
+    if (::fstat(fd.get(), &st1) != 0 || !S_ISREG(st1.st_mode)) {
+      *problem = "is no longer a regular file";
+      return false;
+    }
+    try {
+      if (static_cast<uint64_t>(st1.st_size) <= kSmallFile) {
+        for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
+          size_t n = PreadFull(fd.get(), buf_.data(), buf_.size(), 0, abs);
+          if (::fstat(fd.get(), &st2) != 0) ThrowErrno("stat " + abs);
+          if (SameVersion(st1, st2) && n == static_cast<size_t>(st1.st_size)) {
+            ApplyStat(st1, e);
+            e->sparse = false;
+            std::span<const uint8_t> data(buf_.data(), n);
+            e->hash = Sha256::Of(data);
+            e->has_hash = true;
+            tar_.Begin(*e);
+            tar_.WriteData(data);
+            tar_.End();
+            return true;
+          }
+          st1 = st2;
+          if (static_cast<uint64_t>(st1.st_size) > kSmallFile) break;
+        }
+        if (static_cast<uint64_t>(st1.st_size) <= kSmallFile) {
+          *problem = "kept changing while being read";
+          return false;
+        }
+      }
+      return StoreLargeFile(fd.get(), abs, st1, e, problem);
+    } catch (const Error& err) {
+      *problem = err.what();
+      return false;
+    }
+  }
+
+  // Streams a large file. Its header (and size) is written first, so if the
+  // file changes meanwhile the member stays in the tar but is not recorded.
+  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e,
+                      std::string* problem) {
+    ApplyStat(st1, e);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    SparseMap regions;
+    bool sparse = static_cast<uint64_t>(st1.st_blocks) * 512 < e->size;
+    if (sparse) regions = DataRegions(fd, e->size);
+    if (regions.empty()) sparse = false;
+    e->sparse = sparse;
+    if (!sparse) regions = {{0, e->size}};
+    tar_.Begin(*e, sparse ? &regions : nullptr);
+    Sha256 sha;
+    uint64_t pos = 0;
+    bool short_read = false;
+    auto zeros = [&](uint64_t n) {
+      while (n) {
+        size_t k = static_cast<size_t>(std::min<uint64_t>(n, kChunk));
+        std::span<const uint8_t> z(Zeros().data(), k);
+        sha.Update(z);
+        tar_.WriteData(z);
+        n -= k;
+        pos += k;
+      }
+    };
+    for (auto [off, len] : regions) {
+      if (off > pos) zeros(off - pos);
+      uint64_t end = off + len;
+      while (pos < end) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(end - pos, kSmallFile));
+        size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
+        std::span<const uint8_t> d(buf_.data(), n);
+        sha.Update(d);
+        tar_.WriteData(d);
+        pos += n;
+        if (n < want) {
+          short_read = true;
+          zeros(end - pos);
+        }
+        progress_.Update(files + skipped, bytes + pos);
+      }
+    }
+    if (pos < e->size) zeros(e->size - pos);
+    tar_.End();
+    struct stat st2;
+    if (::fstat(fd, &st2) != 0) ThrowErrno("stat " + abs);
+    if (short_read || !SameVersion(st1, st2)) {
+      *problem = "changed while being read";
+      return false;
+    }
+    e->hash = sha.Final();
+    e->has_hash = true;
+    return true;
+  }
+
+  TarWriter& tar_;
+  Catalog::Writer& cat_;
+  int64_t set_id_;
+  int seq_;
+  ByteSink& checksums_;
+  Progress& progress_;
+  std::vector<uint8_t> buf_;
+  std::set<std::string> failed_;
+  std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
+  bool first_checksum_ = true;
+};
+
+// Phase 1 result: what the archive will hold, in key order.
+struct Plan {
+  std::unique_ptr<EntrySpool> spool;
+  std::unique_ptr<AtomicFile> manifest;  // entry lines only; head and tail added later
+  uint64_t manifest_bytes = 0;
+};
+
+}  // namespace
+
+Digest HashFile(const std::string& path) {
+  Fd fd = OpenForBackup(path);
+  if (!fd.valid()) ThrowErrno("read " + path);
+  Sha256 sha;
+  std::vector<uint8_t> buf(kChunk);
+  uint64_t off = 0;
+  for (;;) {
+    size_t n = PreadFull(fd.get(), buf.data(), buf.size(), off, path);
+    if (n == 0) break;
+    sha.Update(buf.data(), n);
+    off += n;
+  }
+  return sha.Final();
+}
+
+BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const BackupOptions& opts) {
+  const Config& cfg = ws.config();
+  Catalog& catalog = ws.catalog();
+  BackupResult result;
+  result.dry_run = opts.dry_run;
+  if (!opts.dry_run) ws.CleanCache(progress);
+
+  std::optional<SetRecord> open = catalog.OpenSet();
+  int incrementals = open ? open->backups - 1 : 0;
+  bool full = opts.force_full || !open || open->backups == 0 ||
+              incrementals >= cfg.max_incrementals;
+  result.full = full;
+  int64_t now = clock.NowSeconds();
+
+  // Phase 1: walk and merge with the catalog's view of the open set.
+  Plan plan;
+  plan.spool = std::make_unique<EntrySpool>(cfg.cache_dir);
+  std::unique_ptr<EntryCursor> before;
+  if (!full) before = catalog.State(open->id, open->backups - 1);
+  bool have_before = before && before->Next();
+  std::string unknown_prefix;  // keys below an unlistable directory keep their state
+  bool first_line = true;
+  std::unique_ptr<FdSink> manifest_sink;
+  if (!opts.dry_run) {
+    plan.manifest = std::make_unique<AtomicFile>(JoinPath(cfg.cache_dir, "manifest"), 0600);
+  }
+  std::map<std::pair<uint64_t, uint64_t>, std::string> link_groups;
+
+  auto plan_entry = [&](Entry& e) {
+    if (e.type == EntryType::kFile && e.nlink > 1) {
+      auto [it, inserted] = link_groups.try_emplace({e.dev, e.ino}, e.path);
+      if (!inserted) {
+        e.type = EntryType::kHardlink;
+        e.target = it->second;
+      }
+    }
+    if (e.type == EntryType::kDeleted)
+      ++result.deleted;
+    else {
+      ++result.changed;
+      if (e.type == EntryType::kFile) result.changed_bytes += e.size;
+    }
+    plan.spool->Append(e);
+    if (plan.manifest) {
+      std::string line = ManifestEntryLine(e, first_line);
+      first_line = false;
+      plan.manifest->sink().Write(AsBytes(line));
+      plan.manifest_bytes += line.size();
+    }
+  };
+  auto deleted_entry = [&](const Entry& gone) {
+    if (!unknown_prefix.empty() && PathKey(gone.path).compare(0, unknown_prefix.size(),
+                                                              unknown_prefix) == 0)
+      return;
+    Entry d;
+    d.path = gone.path;
+    d.type = EntryType::kDeleted;
+    plan_entry(d);
+  };
+
+  progress.Phase("scanning", 0, 0);
+  Selector selector(cfg.includes, cfg.excludes);
+  Walker walker(selector, [&](const std::string& path, const std::string& what, bool problem) {
+    if (!problem) ++result.ignored;
+    progress.Notice(path, what, problem);
+  });
+  Entry e;
+  bool subtree_unknown = false;
+  while (walker.Next(&e, &subtree_unknown)) {
+    ++result.files_scanned;
+    if (e.type == EntryType::kFile) result.bytes_scanned += e.size;
+    if ((result.files_scanned & 1023) == 0) progress.Update(result.files_scanned, result.bytes_scanned);
+    std::string key = PathKey(e.path);
+    while (have_before && PathKey(before->entry().path) < key) {
+      deleted_entry(before->entry());
+      have_before = before->Next();
+    }
+    bool changed = true;
+    if (have_before && before->entry().path == e.path) {
+      const Entry& old = before->entry();
+      changed = MetadataChanged(e, old, cfg.change_detection);
+      if (!changed && cfg.change_detection == ChangeDetection::kContent &&
+          e.type == EntryType::kFile && old.has_hash) {
+        try {
+          changed = HashFile(Walker::AbsPath(e.path)) != old.hash;
+        } catch (const Error&) {
+          changed = true;  // phase 2 reports it
+        }
+      }
+      have_before = before->Next();
+    }
+    if (subtree_unknown) unknown_prefix = key + '\0';
+    if (changed) plan_entry(e);
+  }
+  while (have_before) {
+    deleted_entry(before->entry());
+    have_before = before->Next();
+  }
+  before.reset();
+  progress.Update(result.files_scanned, result.bytes_scanned);
+  if (opts.dry_run) return result;
+
+  // Phase 2: write the archive and the catalog rows; commit after it is durable.
+  plan.manifest->sink().Finish();
+  Catalog::Writer writer(catalog);
+  if (full && open) {
+    writer.CompleteSet(open->id, now);
+    result.previous_set_completed = true;
+  }
+  int64_t set_id = full ? writer.CreateSet(now) : open->id;
+  int seq = full ? 0 : open->backups;
+  ArchiveName an{now, set_id, seq};
+  BackupMeta meta;
+  meta.id = 0;
+  meta.name = an.FileName();
+  meta.set_id = set_id;
+  meta.seq = seq;
+  if (!full) meta.parent = catalog.BackupsOfSet(set_id).back().name;
+  meta.time = now;
+  meta.host = HostName();
+  meta.tool = std::string("glacier-backup ") + GB_VERSION;
+
+  std::string path = ws.ArchivePath(meta.name);
+  if (PathExists(path))
+    throw Error(Code::kInvalidArgument, "archive " + path +
+                                            " already exists: two backups in the same second? "
+                                            "try again");
+  AtomicFile out(path, 0600);
+  HashingSink file_hash(&out.sink());
+  std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(cfg, file_hash);
+  ZstdSink zstd(*enc, cfg.compression_level, cfg.threads > 0 ? cfg.threads : 0);
+  TarWriter tar(zstd);
+
+  std::string head = ManifestHead(meta), tail = ManifestTail();
+  tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(),
+                now * 1000000000);
+  tar.WriteData(AsBytes(head));
+  {
+    FileSource lines(plan.manifest->temp_path());
+    std::vector<uint8_t> buf(kChunk);
+    while (size_t n = lines.Read(buf)) tar.WriteData({buf.data(), n});
+  }
+  tar.WriteData(AsBytes(tail));
+  tar.End();
+  plan.manifest.reset();
+
+  AtomicFile checksums(JoinPath(cfg.cache_dir, "checksums"), 0600);
+  HashingSink checksum_bytes(&checksums.sink());
+  checksum_bytes.Write(AsBytes(ChecksumsHead()));
+  progress.Phase(full ? "full backup" : "incremental backup", result.changed, result.changed_bytes);
+  ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress);
+  plan.spool->Rewind();
+  while (plan.spool->Next(&e)) builder.Add(std::move(e));
+  plan.spool.reset();
+  checksum_bytes.Write(AsBytes(ChecksumsTail()));
+  checksums.sink().Finish();
+  tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), now * 1000000000);
+  {
+    FileSource lines(checksums.temp_path());
+    std::vector<uint8_t> buf(kChunk);
+    while (size_t n = lines.Read(buf)) tar.WriteData({buf.data(), n});
+  }
+  tar.End();
+  tar.Close();  // finishes zstd, age, the hash and the file buffer
+  out.Commit();
+
+  BackupRecord& rec = result.record;
+  rec.set_id = set_id;
+  rec.seq = seq;
+  rec.time = now;
+  rec.name = meta.name;
+  rec.archive_size = file_hash.bytes();
+  rec.archive_sha256 = Hex(file_hash.digest());
+  rec.files = builder.files;
+  rec.bytes = builder.bytes;
+  rec.deleted = builder.deleted;
+  rec.skipped = builder.skipped;
+  rec.host = meta.host;
+  rec.id = writer.AddBackup(rec);
+  result.skipped = builder.skipped;
+  if (seq >= cfg.max_incrementals) {
+    writer.CompleteSet(set_id, now);
+    result.set_completed = true;
+  }
+  writer.Commit();
+  return result;
+}
+
+}  // namespace gb

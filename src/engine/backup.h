@@ -1,0 +1,42 @@
+// Makes one backup: walks the sources, compares them with the catalog and
+// writes ONE archive (full or incremental) into cache_dir.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "engine/progress.h"
+#include "engine/workspace.h"
+
+namespace gb {
+
+struct BackupOptions {
+  bool force_full = false;
+  bool dry_run = false;  // walk and compare only; write nothing
+};
+
+struct BackupResult {
+  BackupRecord record;  // the committed backup (name/size empty on a dry run)
+  bool full = false;
+  bool set_completed = false;     // this backup completed its set
+  bool previous_set_completed = false;  // --full closed the previous set
+  uint64_t files_scanned = 0;     // entries walked
+  uint64_t bytes_scanned = 0;     // file bytes walked
+  uint64_t changed = 0;           // entries to store (new or changed)
+  uint64_t changed_bytes = 0;
+  uint64_t deleted = 0;
+  uint64_t skipped = 0;           // not backed up: unreadable or changing; retried next run
+  uint64_t ignored = 0;           // sockets, fifos, devices
+  bool dry_run = false;
+};
+
+// REQUIRES: the state lock is held. Throws on failure, leaving the catalog and
+// cache as they were before (at most an orphan archive that the next run removes).
+BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const BackupOptions& opts);
+
+// The content hash of a file as backups record it (logical bytes; holes are zeros).
+Digest HashFile(const std::string& path);
+
+}  // namespace gb

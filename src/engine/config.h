@@ -1,0 +1,91 @@
+// The configuration file: one TOML file (default
+// ~/.config/glacier-backup/config.toml) with sections [source], [backup],
+// [encryption] and [vault], plus optionally the original tool's JSON
+// include/exclude spec file. LoadConfig validates everything up front, so the
+// rest of the program can trust a Config; every problem is reported as one line
+// "FILE:LINE: what is wrong and what to do".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gb {
+
+enum class ChangeDetection {
+  kMetadata,  // size + mtime (+ ctime/inode) decide whether a file changed
+  kContent,   // every file is hashed
+};
+
+struct Config {
+  std::string path;  // the file it was read from: absolute, normalised
+
+  // [source]
+  // Absolute, "~" expanded, normalised (no trailing '/', '.' or '..'). TOML
+  // `includes` first, then the spec file's. Existence is not checked here.
+  std::vector<std::string> includes;
+  // Patterns as written ("~" expanded for "~/..." ones), TOML then spec file;
+  // syntax checked by compiling them into a Selector.
+  std::vector<std::string> excludes;
+
+  // [backup]
+  int max_incrementals = 7;  // >= 0; incrementals after a full before the next full
+  ChangeDetection change_detection = ChangeDetection::kMetadata;
+  int compression_level = 3;  // zstd 1..19
+  int threads = 0;            // 0 = number of cores; at most 1024
+  std::string cache_dir;      // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup
+  std::string state_dir;  // default $XDG_DATA_HOME/glacier-backup or ~/.local/share/glacier-backup
+
+  // [encryption]  Exactly one of recipients / passphrase_file is non-empty.
+  std::vector<std::string> recipients;  // age X25519 public keys "age1...", checksum verified
+  std::string identity_file;            // default <dir of config>/identity.txt; restore/verify
+  std::string passphrase_file;          // age scrypt passphrase read from this file
+
+  // [vault]
+  // "file:///ABS/DIR" (file:// URLs are stored with the path absolute and
+  // normalised), "glacier://REGION/VAULT" or "s3://BUCKET[/PREFIX]".
+  // Default: file://<state dir default>/vault.
+  std::string vault_url;
+  std::string endpoint;  // "http(s)://host[:port]"; empty = the AWS endpoint
+  std::string region;    // for glacier:// filled from the URL when not set
+  std::string profile;   // AWS shared-credentials profile; empty = default chain
+  // s3:// only: DEEP_ARCHIVE (default), GLACIER, GLACIER_IR, STANDARD_IA, STANDARD.
+  // Empty for other vaults.
+  std::string storage_class;
+  uint64_t size_limit = 0;              // bytes; 0 = no cap
+  std::optional<int> min_storage_days;  // unset: the backend decides
+  std::string upload = "bundle";        // "bundle" | "each"
+  int keep_local_sets = 0;              // >= 0
+  int inventory_max_age_days = 7;       // >= 0
+  int inventory_min_interval_days = 2;  // >= 0
+  uint64_t bandwidth_limit = 0;         // bytes per second; 0 = unlimited
+  std::string retrieval_tier = "Bulk";  // "Expedited" | "Standard" | "Bulk"
+};
+
+// Reads and validates a config file. Throws gb::Error:
+//   kNotFound        the file does not exist ("no config at PATH: run ...").
+//   kInvalidArgument anything wrong inside it or in its spec file, as one line
+//                    naming the file, the line and the key.
+//   kIOError         the file exists but cannot be read.
+Config LoadConfig(const std::string& path);
+
+// $XDG_CONFIG_HOME/glacier-backup/config.toml when XDG_CONFIG_HOME is an
+// absolute path, else ~/.config/glacier-backup/config.toml.
+std::string DefaultConfigPath();
+// $XDG_CACHE_HOME/glacier-backup, else ~/.cache/glacier-backup.
+std::string DefaultCacheDir();
+// $XDG_DATA_HOME/glacier-backup, else ~/.local/share/glacier-backup.
+std::string DefaultStateDir();
+// "file://" + DefaultStateDir() + "/vault".
+std::string DefaultVaultUrl();
+
+// Parses a size: a plain integer (bytes) or a number with a unit, optionally
+// fractional and space separated: "500 GB", "1.5TiB", "200MiB", "10 MB/s".
+// Units (case-insensitive): B; KB MB GB TB PB (powers of 1000); KiB MiB GiB TiB
+// PiB (powers of 1024). A trailing "/s" is accepted (for rates). Fractions are
+// rounded down to whole bytes. nullopt when malformed, negative or > 2^64-1.
+std::optional<uint64_t> ParseByteSize(std::string_view text);
+
+}  // namespace gb

@@ -1,0 +1,177 @@
+#include "engine/config_template.h"
+
+#include <cstdio>
+
+namespace gb {
+namespace {
+
+// A TOML basic string.
+std::string TomlString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// `key = "value"`, or commented out with `fallback` shown when value is empty.
+std::string StringKey(const std::string& key, const std::string& value,
+                      const std::string& fallback) {
+  if (value.empty()) return "# " + key + " = " + TomlString(fallback) + "\n";
+  return key + " = " + TomlString(value) + "\n";
+}
+
+}  // namespace
+
+std::string RenderConfigTemplate(const ConfigTemplateParams& p) {
+  std::string out;
+  out += R"(# glacier-backup configuration (TOML).
+#
+# Every key is listed below with a comment. A commented-out key ("# key = ...") shows
+# its default; remove the "# " to change it. "~" means your home directory, and relative
+# paths are relative to the directory of this file. Sizes are a number of bytes or a
+# string such as "500 GB", "1.5 TiB" or "200 MiB" (KB, MB, GB, TB: powers of 1000;
+# KiB, MiB, GiB, TiB: powers of 1024).
+
+[source]
+# What to back up: absolute paths of directories or single files. At least one is
+# needed, here or in the spec file. Whether they exist is checked when backing up.
+)";
+  if (p.includes.empty()) {
+    out += "includes = []  # e.g. [\"~/Documents\", \"/etc/fstab\"]\n";
+  } else {
+    out += "includes = [\n";
+    for (const std::string& include : p.includes) out += "  " + TomlString(include) + ",\n";
+    out += "]\n";
+  }
+  out += R"(
+# What to skip below the includes (files and directories alike):
+#   "*.tmp"              names ending in ".tmp"
+#   ".git"               anything named exactly ".git"
+#   "/home/me/junk"      that path and everything below it
+#   "cache-?"            a glob on the name: * any characters, ? one, [a-z] one of a set
+#   "build/*.o"          a glob on the end of the path; "**/" spans any directories
+#   "/home/*/tmp"        a glob from the root; everything below a match too
+# A trailing "/" is ignored.
+excludes = []
+
+# The original tool's JSON file, {"includes": [...], "excludes": [...]}. Its entries
+# are added to the ones above.
+# spec = "includeexclude.json"
+
+[backup]
+# Incremental backups taken after a full one before the next full backup starts a
+# new set. 0 = every backup is full.
+# max_incrementals = 7
+
+# How changed files are found: "metadata" (size and modification time; fast) or
+# "content" (hash every file; slow, but sees changes that keep size and time).
+# change_detection = "metadata"
+
+# zstd compression level: 1 (fastest) to 19 (smallest).
+# compression_level = 3
+
+# Worker threads; 0 = one per CPU core.
+# threads = 0
+
+# Where backup sets are built before upload; needs room for one set.
+)";
+  out += StringKey("cache_dir", p.cache_dir, "~/.cache/glacier-backup");
+  out += R"(
+# Where the catalog of backups and the lock live.
+)";
+  out += StringKey("state_dir", p.state_dir, "~/.local/share/glacier-backup");
+  out += R"(
+[encryption]
+# age public keys to encrypt backups to: the "public key: age1..." line that
+# age-keygen prints. Any one of the matching secret keys can restore.
+)";
+  if (p.recipient.empty()) {
+    out += "recipients = []  # e.g. [\"age1...\"]\n";
+  } else {
+    out += "recipients = [" + TomlString(p.recipient) + "]\n";
+  }
+  out += R"(
+# The age identity (secret key) file, needed only to restore and verify. Keep a copy
+# away from this machine and the vault: without it the backups cannot be read.
+)";
+  out += StringKey("identity_file", p.identity_file, "identity.txt");
+  out += R"(
+# Instead of recipients: encrypt with an age passphrase read from this file.
+# Cannot be combined with recipients.
+# passphrase_file = "passphrase.txt"
+
+[vault]
+# Where backups are stored:
+#   "file:///DIR"              a local or mounted directory ("file://~/DIR" works too)
+#   "glacier://REGION/VAULT"   an S3 Glacier vault, e.g. "glacier://eu-west-1/backups"
+#   "s3://BUCKET/PREFIX"       an S3 bucket, objects stored in storage_class
+)";
+  out += StringKey("vault_url", p.vault_url, "file://~/.local/share/glacier-backup/vault");
+  out += R"(
+# Another S3 / Glacier endpoint, e.g. "http://127.0.0.1:5000" for a test server.
+# Default: the AWS endpoint of the region.
+# endpoint = "https://..."
+
+# AWS region. For glacier:// it comes from vault_url.
+# region = "eu-west-1"
+
+# AWS credentials profile (~/.aws/credentials). Default: the usual AWS credential chain.
+# profile = "default"
+
+# s3:// only: "DEEP_ARCHIVE", "GLACIER", "GLACIER_IR", "STANDARD_IA" or "STANDARD".
+# storage_class = "DEEP_ARCHIVE"
+
+# Cap on the total size kept in the vault; the oldest sets are pruned to stay under
+# it, e.g. "500 GB". 0 = no cap.
+# size_limit = 0
+
+# Days an archive must stay stored before deleting it costs nothing extra.
+# Default: set by the vault: Glacier vaults and GLACIER 90, DEEP_ARCHIVE 180,
+# GLACIER_IR 90, STANDARD_IA 30, directories and STANDARD 0.
+# min_storage_days = 180
+
+# "bundle": upload a backup set as one archive once it is complete (fewer objects,
+# less per-object overhead). "each": upload every backup as soon as it is taken.
+# upload = "bundle"
+
+# Completed backup sets to keep in cache_dir after upload.
+# keep_local_sets = 0
+
+# Refresh the vault inventory when it is older than this many days ...
+# inventory_max_age_days = 7
+# ... but ask for a new one at most once per this many days.
+# inventory_min_interval_days = 2
+
+# Upload speed limit in bytes per second, e.g. "10 MB". 0 = unlimited.
+# bandwidth_limit = 0
+
+# Retrieval speed (and price) for restores: "Expedited" (minutes; dearest; not for
+# DEEP_ARCHIVE), "Standard" (hours) or "Bulk" (up to 12 h, 48 h for DEEP_ARCHIVE; cheapest).
+# retrieval_tier = "Bulk"
+)";
+  return out;
+}
+
+}  // namespace gb

@@ -1,0 +1,36 @@
+// Restores the tree as it was at one backup point, from the set's full backup
+// and its incrementals up to that point, checking every file's content hash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "engine/progress.h"
+#include "engine/workspace.h"
+
+namespace gb {
+
+struct RestoreOptions {
+  std::string at;                  // see ResolvePoint; "" = latest
+  std::string target_dir;          // created if missing
+  std::vector<std::string> paths;  // only these (and what lies below); empty = everything
+  bool overwrite = false;          // replace existing files instead of skipping them
+};
+
+struct RestoreResult {
+  BackupRecord point;
+  std::string target_dir;
+  uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0, hardlinks = 0;
+  uint64_t existing = 0;  // left alone because they exist (no --overwrite)
+  uint64_t failed = 0;    // could not be restored (reported through Progress)
+  std::vector<std::string> archives_read;
+};
+
+// Per-file problems are reported through Progress and counted in `failed` /
+// `existing`; a file whose data fails its hash check is removed again.
+// Throws when an archive cannot be opened or decrypted at all.
+RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions& opts);
+
+}  // namespace gb

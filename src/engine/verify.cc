@@ -1,0 +1,136 @@
+#include "engine/verify.h"
+
+#include "archive/manifest.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "engine/archive_reader.h"
+
+namespace gb {
+namespace {
+
+// Reads one archive through and compares it with the catalog rows of its backup.
+void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, VerifyResult& r) {
+  const std::string path = ws.ArchivePath(b.name);
+  auto report = [&](const std::string& what) {
+    ++r.problems;
+    progress.Notice(path, what, true);
+  };
+  ArchiveReader reader(ws.config(), path);
+  TarMember m;
+  if (!reader.tar().Next(&m) || m.entry.path != kManifestMember) {
+    report("first member is not the manifest");
+    r.corrupt = true;
+    return;
+  }
+  uint64_t manifest_entries = 0;
+  BackupMeta meta = ParseManifest(reader.tar().ReadAll(), [&](Entry&&) { ++manifest_entries; });
+  if (meta.name != b.name || meta.set_id != b.set_id || meta.seq != b.seq)
+    report("manifest describes " + meta.name + ", not this backup");
+  auto cur = ws.catalog().EntriesOf(b.set_id, b.seq);
+  bool have = cur->Next();
+  auto next_file = [&]() {
+    while (have && cur->entry().type != EntryType::kFile) have = cur->Next();
+  };
+  next_file();
+  bool saw_checksums = false;
+  while (reader.tar().Next(&m)) {
+    if (m.entry.path == kChecksumsMember) {
+      saw_checksums = true;
+      reader.tar().ReadAll();
+      continue;
+    }
+    if (m.entry.type != EntryType::kFile) continue;
+    std::string key = PathKey(m.entry.path);
+    while (have && PathKey(cur->entry().path) < key) {
+      report("no data for " + cur->entry().path);
+      have = cur->Next();
+      next_file();
+    }
+    Sha256 sha;
+    uint64_t pos = 0;
+    static const std::vector<uint8_t> zeros(1 << 20, 0);
+    auto hash_zeros = [&](uint64_t n) {
+      while (n) {
+        size_t k = static_cast<size_t>(std::min<uint64_t>(n, zeros.size()));
+        sha.Update(zeros.data(), k);
+        n -= k;
+      }
+    };
+    reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+      if (off > pos) hash_zeros(off - pos);
+      sha.Update(d);
+      pos = off + d.size();
+    });
+    if (!(have && cur->entry().path == m.entry.path)) continue;  // not recorded (skipped)
+    if (pos < m.entry.size) hash_zeros(m.entry.size - pos);
+    ++r.files;
+    if (!cur->entry().has_hash || sha.Final() != cur->entry().hash) {
+      report("content of " + m.entry.path + " does not match the catalog");
+      r.corrupt = true;
+    }
+    have = cur->Next();
+    next_file();
+    progress.Update(r.files, r.bytes);
+  }
+  while (have) {
+    report("no data for " + cur->entry().path);
+    have = cur->Next();
+    next_file();
+  }
+  if (!saw_checksums) {
+    report("archive ends without its checksums member (truncated?)");
+    r.corrupt = true;
+  }
+}
+
+}  // namespace
+
+VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& opts) {
+  VerifyResult r;
+  std::vector<BackupRecord> backups = ws.catalog().Backups();
+  progress.Phase("verifying", backups.size(), 0);
+  for (const BackupRecord& b : backups) {
+    const std::string path = ws.ArchivePath(b.name);
+    auto report = [&](const std::string& what) {
+      ++r.problems;
+      progress.Notice(path, what, true);
+    };
+    if (!PathExists(path)) {
+      report("archive missing from the local cache");
+      continue;
+    }
+    ++r.archives;
+    Sha256 sha;
+    uint64_t size = 0;
+    {
+      FileSource f(path);
+      std::vector<uint8_t> buf(1 << 20);
+      while (size_t n = f.Read(buf)) {
+        sha.Update(buf.data(), n);
+        size += n;
+      }
+    }
+    r.bytes += size;
+    if (size != b.archive_size || Hex(sha.Final()) != b.archive_sha256) {
+      report("archive differs from what was written (size " + std::to_string(size) + ", expected " +
+             std::to_string(b.archive_size) + "): damaged or replaced");
+      r.corrupt = true;
+      if (!opts.read_data) continue;
+    }
+    if (opts.read_data) {
+      try {
+        CheckContents(ws, b, progress, r);
+      } catch (const Error& e) {
+        if (e.code() == Code::kNoKey) throw;
+        report(e.what());
+        if (e.code() == Code::kCorruption) r.corrupt = true;
+      }
+    }
+    progress.Update(r.archives, r.bytes);
+  }
+  return r;
+}
+
+}  // namespace gb

@@ -1,0 +1,224 @@
+#include "engine/walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/file.h"
+
+namespace gb {
+namespace {
+
+bool ReadLinkAt(int dirfd, const char* name, std::string* out) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dirfd, name, buf, sizeof buf);
+  if (n < 0) return false;
+  out->assign(buf, static_cast<size_t>(n));
+  return true;
+}
+
+bool IsUnder(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return true;
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
+}  // namespace
+
+Walker::Walker(const Selector& selector, NoticeFn notice)
+    : selector_(selector), notice_(std::move(notice)) {
+  for (const std::string& r : selector.Roots()) {
+    struct stat st;
+    if (::lstat(r.c_str(), &st) != 0)
+      throw Error(Code::kInvalidArgument,
+                  "include path " + r + " does not exist (" + std::strerror(errno) +
+                      "): mount it or remove it from [source] includes");
+    roots_.push_back(r == "/" ? "" : r.substr(1));
+  }
+  std::sort(roots_.begin(), roots_.end(), [](const std::string& a, const std::string& b) {
+    return PathKey(a) < PathKey(b);
+  });
+  if (roots_.empty()) return;
+  if (roots_.front().empty()) {
+    Frame f{"", true, {}, 0};
+    if (PushFull("", &f)) stack_.push_back(std::move(f));
+  } else {
+    PushAncestor("");
+  }
+}
+
+bool Walker::IsRoot(const std::string& rel) const {
+  return std::binary_search(roots_.begin(), roots_.end(), rel,
+                            [](const std::string& a, const std::string& b) {
+                              return PathKey(a) < PathKey(b);
+                            });
+}
+
+// Lists a directory inside a root: every child not excluded, lstat'ed, sorted.
+bool Walker::PushFull(const std::string& rel, Frame* f) {
+  std::string abs = AbsPath(rel);
+  int fd = ::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    notice_(abs, std::string("cannot list directory: ") + std::strerror(errno), true);
+    return false;
+  }
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    notice_(abs, std::string("cannot list directory: ") + std::strerror(errno), true);
+    return false;
+  }
+  std::string base = rel.empty() ? "/" : abs + "/";
+  errno = 0;
+  while (dirent* de = ::readdir(d)) {
+    const char* name = de->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    std::string child_abs = base + name;
+    if (selector_.Excluded(child_abs)) continue;
+    Child c;
+    c.name = name;
+    if (::fstatat(fd, name, &c.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT)  // vanished between readdir and stat: simply gone
+        notice_(child_abs, std::string("cannot stat: ") + std::strerror(errno), true);
+      continue;
+    }
+    if (S_ISLNK(c.st.st_mode) && !ReadLinkAt(fd, name, &c.link_target)) {
+      notice_(child_abs, std::string("cannot read symlink: ") + std::strerror(errno), true);
+      continue;
+    }
+    f->children.push_back(std::move(c));
+  }
+  bool ok = errno == 0;
+  ::closedir(d);
+  if (!ok) {
+    notice_(abs, std::string("error listing directory: ") + std::strerror(errno), true);
+    return false;
+  }
+  std::sort(f->children.begin(), f->children.end(),
+            [](const Child& a, const Child& b) { return a.name < b.name; });
+  return true;
+}
+
+// Lists only the children of `rel` that lead to a root. Ancestors are
+// followed through symlinks, so an include under a symlinked directory works.
+void Walker::PushAncestor(const std::string& rel) {
+  Frame f{rel, false, {}, 0};
+  std::string prev;
+  for (const std::string& r : roots_) {
+    if (!IsUnder(r, rel)) continue;
+    size_t start = rel.empty() ? 0 : rel.size() + 1;
+    size_t end = r.find('/', start);
+    std::string name = r.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (name == prev) continue;
+    prev = name;
+    Child c;
+    c.name = name;
+    std::string abs = AbsPath(rel.empty() ? name : rel + "/" + name);
+    bool is_root = end == std::string::npos;
+    int rc = is_root ? ::lstat(abs.c_str(), &c.st) : ::stat(abs.c_str(), &c.st);
+    if (rc != 0) {
+      notice_(abs, std::string("cannot stat: ") + std::strerror(errno), true);
+      continue;
+    }
+    if (S_ISLNK(c.st.st_mode)) {
+      char buf[4096];
+      ssize_t n = ::readlink(abs.c_str(), buf, sizeof buf);
+      if (n >= 0) c.link_target.assign(buf, static_cast<size_t>(n));
+    }
+    f.children.push_back(std::move(c));
+  }
+  std::sort(f.children.begin(), f.children.end(),
+            [](const Child& a, const Child& b) { return a.name < b.name; });
+  stack_.push_back(std::move(f));
+}
+
+const std::string& Walker::UserName(uint32_t uid) {
+  auto it = users_.find(uid);
+  if (it != users_.end()) return it->second;
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  std::string name;
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) name = res->pw_name;
+  return users_.emplace(uid, name).first->second;
+}
+
+const std::string& Walker::GroupName(uint32_t gid) {
+  auto it = groups_.find(gid);
+  if (it != groups_.end()) return it->second;
+  struct group gr, *res = nullptr;
+  char buf[4096];
+  std::string name;
+  if (::getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res) name = res->gr_name;
+  return groups_.emplace(gid, name).first->second;
+}
+
+void Walker::FillEntry(const std::string& rel, const Child& c, Entry* e) {
+  const struct stat& st = c.st;
+  e->path = rel;
+  e->mode = st.st_mode & 07777;
+  e->uid = st.st_uid;
+  e->gid = st.st_gid;
+  e->uname = UserName(st.st_uid);
+  e->gname = GroupName(st.st_gid);
+  e->size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+  e->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  e->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  e->nlink = static_cast<uint32_t>(st.st_nlink);
+  e->target.clear();
+  e->has_hash = false;
+  e->sparse = S_ISREG(st.st_mode) && st.st_size > (1 << 20) &&
+              static_cast<uint64_t>(st.st_blocks) * 512 < static_cast<uint64_t>(st.st_size);
+  if (S_ISREG(st.st_mode)) {
+    e->type = EntryType::kFile;
+  } else if (S_ISDIR(st.st_mode)) {
+    e->type = EntryType::kDir;
+  } else {
+    e->type = EntryType::kSymlink;
+    e->target = c.link_target;
+  }
+}
+
+bool Walker::Next(Entry* e, bool* subtree_unknown) {
+  *subtree_unknown = false;
+  while (!stack_.empty()) {
+    Frame& f = stack_.back();
+    if (f.next == f.children.size()) {
+      stack_.pop_back();
+      continue;
+    }
+    Child c = std::move(f.children[f.next++]);
+    std::string rel = f.rel.empty() ? c.name : f.rel + "/" + c.name;
+    bool full = f.full;
+    mode_t m = c.st.st_mode;
+    if (!S_ISREG(m) && !S_ISDIR(m) && !S_ISLNK(m)) {
+      const char* kind = S_ISSOCK(m) ? "socket" : S_ISFIFO(m) ? "fifo" : "device";
+      notice_(AbsPath(rel), std::string("skipped ") + kind, false);
+      continue;
+    }
+    FillEntry(rel, c, e);
+    if (S_ISDIR(m)) {
+      if (full || IsRoot(rel)) {
+        Frame nf{rel, true, {}, 0};
+        if (PushFull(rel, &nf))
+          stack_.push_back(std::move(nf));
+        else
+          *subtree_unknown = true;
+      } else {
+        PushAncestor(rel);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace gb

@@ -1,0 +1,43 @@
+#include "engine/workspace.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include "core/file.h"
+#include "engine/archive_name.h"
+
+namespace gb {
+
+Workspace::Workspace(const Config& config) : config_(config) {
+  MakeDirs(config_.state_dir, 0700);
+  MakeDirs(config_.cache_dir, 0700);
+  catalog_ = std::make_unique<Catalog>(JoinPath(config_.state_dir, Catalog::kFileName));
+}
+
+std::string Workspace::ArchivePath(const std::string& name) const {
+  return JoinPath(config_.cache_dir, name);
+}
+
+void Workspace::CleanCache(Progress& progress) {
+  int temps = RemoveStaleTemps(config_.cache_dir);
+  if (temps)
+    progress.Notice(config_.cache_dir,
+                    "removed " + std::to_string(temps) + " temporary file(s) of an interrupted run",
+                    false);
+  DIR* d = ::opendir(config_.cache_dir.c_str());
+  if (!d) return;
+  std::vector<std::string> orphans;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (!ArchiveName::Parse(name) || name.find(kArchiveSuffix) == std::string::npos) continue;
+    if (!catalog_->FindBackupByName(name)) orphans.push_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : orphans) {
+    std::string path = ArchivePath(name);
+    if (::unlink(path.c_str()) == 0)
+      progress.Notice(path, "removed archive of an interrupted backup (never committed)", false);
+  }
+}
+
+}  // namespace gb
