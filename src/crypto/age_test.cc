@@ -242,9 +242,21 @@ TEST(Age, TrailingDataIsAnErrorAfterTheLastChunk) {
   SpanSource src(file);
   Decryptor dec(src, id);
   Bytes buf(1 << 20);
-  // Go's reader compatibility: the whole final chunk is read as one short
-  // piece, so the extra byte makes its tag fail.
+  // As in the reference reader, a short final chunk is read as one piece, so
+  // the extra byte makes its tag fail.
   EXPECT_THROW(dec.Read(buf), DecryptError);
+
+  // A full-size final chunk is released first; the extra byte fails the next read.
+  Bytes full = TestData(kChunkSize);
+  Bytes file2 = Encrypt(full, {&r});
+  file2.push_back(0);
+  SpanSource src2(file2);
+  Decryptor dec2(src2, id);
+  ASSERT_EQ(dec2.Read(buf), kChunkSize);
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + kChunkSize), full);
+  auto e = CatchDecryptError([&] { dec2.Read(buf); });
+  EXPECT_EQ(e.stage(), DecryptStage::kPayload);
+  EXPECT_STREQ(e.what(), "age payload: unexpected data after the final chunk (file corrupted)");
 }
 
 TEST(Age, ArmorErrorsAreArmorStage) {

@@ -40,6 +40,7 @@ void ArmorWriter::Start() {
 void ArmorWriter::Write(std::span<const uint8_t> data) {
   if (finished_) throw Error(Code::kInternal, "ArmorWriter: Write after Finish");
   Start();
+  if (data.empty()) return;
   text_.clear();
   auto emit_line = [&](std::span<const uint8_t> line) {
     Base64EncodeAppend(line, Base64Padding::kRequired, text_);
@@ -58,7 +59,7 @@ void ArmorWriter::Write(std::span<const uint8_t> data) {
     emit_line(data.first(kBytesPerLine));
     data = data.subspan(kBytesPerLine);
   }
-  std::memcpy(partial_, data.data(), data.size());
+  if (!data.empty()) std::memcpy(partial_, data.data(), data.size());
   partial_size_ = data.size();
   if (!text_.empty()) out_.Write(AsBytes(text_));
 }

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "crypto/x25519.h"
 #include "engine/selector.h"
 
 namespace gb {
@@ -110,47 +111,6 @@ std::string Got(const nlohmann::json& j) {
   std::string text = j.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
-}
-
-// age X25519 recipients: "age1" + bech32 data (52 five-bit groups = 32 bytes
-// + 4 zero bits) + 6 checksum characters; lowercase, 62 characters in all.
-constexpr std::string_view kBech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-uint32_t Bech32Polymod(const std::vector<uint8_t>& values) {
-  static constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd,
-                                       0x2a1462b3};
-  uint32_t chk = 1;
-  for (uint8_t v : values) {
-    uint8_t top = chk >> 25;
-    chk = ((chk & 0x1ffffff) << 5) ^ v;
-    for (int i = 0; i < 5; ++i) {
-      if ((top >> i) & 1) chk ^= kGen[i];
-    }
-  }
-  return chk;
-}
-
-// "" when `key` (already lowercased) is a well-formed age X25519 recipient,
-// else what is wrong with it.
-std::string AgeRecipientProblem(std::string_view key) {
-  if (key.substr(0, 4) != "age1") return "it must start with \"age1\"";
-  std::string_view data = key.substr(4);
-  std::vector<uint8_t> values = {3, 3, 3, 0, 1, 7, 5};  // hrp "age" expanded
-  for (char c : data) {
-    size_t v = kBech32Charset.find(c);
-    if (v == std::string_view::npos) {
-      return "character '" + std::string(1, c) + "' is not in the bech32 alphabet";
-    }
-    values.push_back(static_cast<uint8_t>(v));
-  }
-  if (key.size() != 62) {
-    return "it has " + std::to_string(key.size()) + " characters, an age public key has 62";
-  }
-  if (Bech32Polymod(values) != 1) return "its checksum is wrong (a typo?)";
-  if ((values[values.size() - 7] & 0x0f) != 0) {
-    return "its padding bits are not zero";
-  }
-  return "";
 }
 
 // The byte offset (0-based) as 1-based line and column.
@@ -513,19 +473,20 @@ class Loader {
   }
 
   void LoadEncryption(const toml::table* sec) {
-    for (const auto& [node, text] :
-         GetStrings(sec, "encryption", "recipients", "recipients = [\"age1...\"]")) {
-      // bech32 allows all-uppercase; age writes lowercase.
+    const auto keys = GetStrings(sec, "encryption", "recipients", "recipients = [\"age1...\"]");
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const auto& [node, text] = keys[i];
+      // Bech32 allows all-upper-case; age's own form is lower case.
       std::string key = text;
       if (std::none_of(key.begin(), key.end(), [](char c) { return std::islower(c); })) {
         key = Lower(key);
       }
-      if (std::string problem = AgeRecipientProblem(key); !problem.empty()) {
-        Fail(node->source(), "[encryption] recipients: " + Quote(text) +
-                                 " is not an age public key: " + problem +
-                                 "; copy the \"public key: age1...\" line from age-keygen");
+      try {
+        config_.recipients.push_back(age::X25519Recipient::Parse(key).ToString());
+      } catch (const Error& e) {  // its message never repeats a secret key
+        Fail(node->source(), "[encryption] recipients[" + std::to_string(i) + "]: " + e.what() +
+                                 "; use the \"public key: age1...\" line age-keygen prints");
       }
-      config_.recipients.push_back(key);
     }
     config_.identity_file = GetPath(sec, "encryption", "identity_file")
                                 .value_or(NormalizePath(JoinPath(dir_, "identity.txt")));

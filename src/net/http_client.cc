@@ -212,7 +212,12 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   t.recv_pacer = {options_.max_recv_bytes_per_sec, clock};
 
   // Reset keeps the connection cache, so connections are reused across calls.
+  // Resetting again on the way out leaves curl no pointer into this frame.
   curl_easy_reset(curl_);
+  struct ResetOnExit {
+    CURL* curl;
+    ~ResetOnExit() { curl_easy_reset(curl); }
+  } reset_on_exit{curl_};
   char errbuf[CURL_ERROR_SIZE] = {0};
   HeaderSlist headers;
   for (const auto& [name, value] : request.headers) {
@@ -275,9 +280,10 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   }
 
   CURLcode rc = curl_easy_perform(curl_);
-  long connects = 0;
+  long connects = 0, status = 0;
   if (curl_easy_getinfo(curl_, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
     connections_opened_ += static_cast<uint64_t>(connects);
+  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
   if (t.failure) std::rethrow_exception(t.failure);
   if (t.cancelled)
     throw Error(Code::kCancelled, "HTTP " + m + " to " + HostOfUrl(request.url) + " cancelled");
@@ -286,8 +292,6 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
     while (!cause.empty() && (cause.back() == '\n' || cause.back() == '\r')) cause.pop_back();
     throw Error(CodeFor(rc), "HTTP " + m + " to " + HostOfUrl(request.url) + " failed: " + cause);
   }
-  long status = 0;
-  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   return response;
 }

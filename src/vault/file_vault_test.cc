@@ -28,12 +28,12 @@ INSTANTIATE_TEST_SUITE_P(
         VaultConformanceParams{
             .name = "file",
             .make_vault = [](const std::string& dir) { return NewFileVault(dir, SystemClock()); }},
-        // Every call fails a quarter of the time, before, during or after its
+        // Every call fails a fifth of the time, before, during or after its
         // transfer; RetryingVault must hide all of it.
         VaultConformanceParams{.name = "file_faulty_retrying",
                                .make_vault = [](const std::string& dir) -> std::unique_ptr<Vault> {
                                  auto faulty = std::make_unique<FaultInjectingVault>(
-                                     NewFileVault(dir, SharedFakeClock()), 0.25, /*seed=*/42);
+                                     NewFileVault(dir, SharedFakeClock()), 0.2, /*seed=*/42);
                                  return std::make_unique<RetryingVault>(
                                      std::move(faulty), SharedFakeClock(),
                                      RetryOptions{.max_attempts = 15});

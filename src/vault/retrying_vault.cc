@@ -1,6 +1,5 @@
 #include "vault/retrying_vault.h"
 
-#include <algorithm>
 #include <cstdio>
 
 namespace gb {
@@ -30,41 +29,21 @@ RetryingVault::RetryingVault(std::unique_ptr<Vault> target, Clock& clock, RetryO
     : VaultWrapper(std::move(target)),
       clock_(clock),
       options_(options),
-      on_retry_(std::move(on_retry)),
-      rng_(std::random_device{}()) {}
+      on_retry_(std::move(on_retry)) {}
 
-// Exponential backoff capped at max_delay_ms, with "equal jitter": half the
-// delay fixed, half random, so concurrent clients spread out but never hammer.
-int64_t RetryingVault::DelayMillis(int retry) {
-  int64_t delay = options_.initial_delay_ms;
-  for (int i = 1; i < retry && delay < options_.max_delay_ms; ++i) delay *= 2;
-  delay = std::min(delay, options_.max_delay_ms);
-  std::lock_guard lock(rng_mu_);
-  return delay / 2 + static_cast<int64_t>(rng_() % static_cast<uint64_t>(delay / 2 + 1));
-}
-
+// One RetryPolicy per call: the policy's jitter generator is not thread-safe.
 template <typename Fn>
 auto RetryingVault::Run(const char* op, Fn&& fn) -> decltype(fn()) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      return fn();
-    } catch (const Error& e) {
-      if (e.code() != Code::kTransient) throw;
-      if (attempt >= options_.max_attempts) {
-        if (options_.max_attempts <= 1) throw;
-        throw Error(Code::kTransient, std::string(e.what()) + " (gave up after " +
-                                          std::to_string(attempt) + " attempts)");
-      }
-      int64_t delay = DelayMillis(attempt);
-      if (on_retry_) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "; retry %d of %d in %.1fs", attempt,
-                      options_.max_attempts - 1, delay / 1000.0);
-        on_retry_(std::string("vault ") + op + " failed (" + e.what() + ")" + buf);
-      }
-      clock_.SleepNanos(delay * 1000000);
-    }
+  RetryPolicy policy(clock_, options_);
+  if (on_retry_) {
+    policy.set_on_retry([&](int attempt, int64_t delay_ns, const Error& e) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "; retry %d of %d in %.1fs", attempt,
+                    options_.max_attempts - 1, delay_ns / 1e9);
+      on_retry_(std::string("vault ") + op + " failed (" + e.what() + ")" + buf);
+    });
   }
+  return policy.Run(fn);
 }
 
 void RetryingVault::Create() {

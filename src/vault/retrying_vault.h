@@ -1,6 +1,7 @@
-// RetryingVault retries calls that fail with kTransient, with capped
-// exponential backoff and jitter, sleeping through the Clock seam. Other codes
-// (and JobNotReadyError) pass through at once.
+// RetryingVault retries calls that fail with kTransient, using the project's
+// one retry policy (net/retry.h: capped exponential backoff with full jitter,
+// sleeping through the Clock seam). Other codes (and JobNotReadyError) pass
+// through at once.
 //
 // Per call: Upload re-sends the whole body (the target rewinds it); note that
 // on Glacier a retry after a lost response stores a second archive, which the
@@ -10,27 +11,18 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <random>
 #include <string>
 
 #include "core/clock.h"
+#include "net/retry.h"
 #include "vault/vault_wrapper.h"
 
 namespace gb {
 
-// TODO(net/retry.h): replace with the project's RetryPolicy once src/net/retry.h lands; this
-// struct and the loop in retrying_vault.cc are a stand-in.
-struct RetryOptions {
-  int max_attempts = 6;  // 1 disables retrying
-  int64_t initial_delay_ms = 1000;
-  int64_t max_delay_ms = 60000;
-};
-
 class RetryingVault : public VaultWrapper {
  public:
   // `on_retry` (may be empty) receives one line per retry, e.g.
-  // "vault Upload failed (timeout); retry 2 of 5 in 1.4s". Called from the calling thread.
+  // "vault Upload failed (timeout); retry 2 of 7 in 1.4s". Called from the calling thread.
   RetryingVault(std::unique_ptr<Vault> target, Clock& clock, RetryOptions options,
                 VaultLog on_retry = {});
 
@@ -49,13 +41,10 @@ class RetryingVault : public VaultWrapper {
  private:
   template <typename Fn>
   auto Run(const char* op, Fn&& fn) -> decltype(fn());
-  int64_t DelayMillis(int retry);
 
   Clock& clock_;
   RetryOptions options_;
   VaultLog on_retry_;
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace gb

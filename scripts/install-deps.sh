@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages glacier-backup needs to build, test and benchmark,
+# only those that are missing. Safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libarchive-dev libzstd-dev libsodium-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev age zstd tar python3 sqlite3
+)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(restic borgbackup time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,219 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "archive/manifest.h"
+#include "archive/tar_reader.h"
+#include "archive/tar_writer.h"
+#include "archive/zstd_stream.h"
+#include "core/error.h"
+
+namespace gb {
+namespace {
+
+Bytes RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& c : b) c = static_cast<uint8_t>(rng() % 4);  // compressible
+  return b;
+}
+
+Bytes Compress(const Bytes& in, int threads) {
+  BufferSink out;
+  ZstdSink z(out, 3, threads);
+  for (size_t off = 0; off < in.size(); off += 100000)
+    z.Write(std::span<const uint8_t>(in).subspan(off, std::min<size_t>(100000, in.size() - off)));
+  z.Finish();
+  EXPECT_TRUE(out.finished);
+  return out.bytes;
+}
+
+Bytes Decompress(const Bytes& in) {
+  SpanSource src(in);
+  ZstdSource z(src);
+  BufferSink out;
+  Pump(z, out);
+  return out.bytes;
+}
+
+TEST(Zstd, RoundTripSingleAndMultiThreaded) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1} << 20, size_t{5} << 20}) {
+    Bytes data = RandomBytes(n, static_cast<uint32_t>(n));
+    EXPECT_EQ(Decompress(Compress(data, 0)), data) << n;
+    Bytes mt = Compress(data, 2);
+    EXPECT_EQ(Decompress(mt), data) << n;
+    if (n > 1000) EXPECT_LT(mt.size(), n / 2);
+  }
+}
+
+TEST(Zstd, TruncatedStreamIsCorruption) {
+  Bytes c = Compress(RandomBytes(1 << 20, 7), 0);
+  c.resize(c.size() / 2);
+  try {
+    Decompress(c);
+    FAIL() << "truncated stream accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kCorruption);
+  }
+}
+
+TEST(Zstd, FlippedByteIsDetected) {
+  Bytes c = Compress(RandomBytes(1 << 20, 9), 0);
+  c[c.size() / 2] ^= 0x40;
+  EXPECT_THROW(Decompress(c), Error);
+}
+
+Entry File(const std::string& path, uint64_t size) {
+  Entry e;
+  e.path = path;
+  e.type = EntryType::kFile;
+  e.mode = 0640;
+  e.uid = 1000;
+  e.gid = 1000;
+  e.uname = "alice";
+  e.size = size;
+  e.mtime_ns = 1795748820LL * 1000000000 + 123456789;
+  return e;
+}
+
+TEST(Tar, MembersRoundTripWithMetadata) {
+  BufferSink out;
+  {
+    TarWriter w(out);
+    w.AddBlob(".glacier-backup/manifest.json", AsBytes(std::string("{}")), 0);
+    Entry d = File("home/alice", 0);
+    d.type = EntryType::kDir;
+    d.mode = 0750;
+    w.Begin(d);
+    w.End();
+    std::string longname = "home/alice/" + std::string(200, 'x') + "/caf\xc3\xa9.txt";
+    Entry f = File(longname, 5);
+    w.Begin(f);
+    w.WriteData(AsBytes(std::string("hello")));
+    w.End();
+    Entry l = File("home/alice/link", 0);
+    l.type = EntryType::kSymlink;
+    l.target = "../elsewhere";
+    w.Begin(l);
+    w.End();
+    Entry h = File("home/alice/hard", 0);
+    h.type = EntryType::kHardlink;
+    h.target = longname;
+    w.Begin(h);
+    w.End();
+    w.Close();
+  }
+  EXPECT_TRUE(out.finished);
+  SpanSource src(out.bytes);
+  TarReader r(src);
+  TarMember m;
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.path, ".glacier-backup/manifest.json");
+  EXPECT_EQ(r.ReadAll(), "{}");
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.type, EntryType::kDir);
+  EXPECT_EQ(m.entry.mode, 0750u);
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.type, EntryType::kFile);
+  EXPECT_EQ(m.entry.path.size(), 11u + 200 + 10);
+  EXPECT_EQ(m.entry.mtime_ns % 1000000000, 123456789);
+  EXPECT_EQ(m.entry.uname, "alice");
+  EXPECT_EQ(r.ReadAll(), "hello");
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.type, EntryType::kSymlink);
+  EXPECT_EQ(m.entry.target, "../elsewhere");
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.type, EntryType::kHardlink);
+  EXPECT_FALSE(r.Next(&m));
+}
+
+TEST(Tar, SparseFileStoresOnlyData) {
+  BufferSink out;
+  const uint64_t size = 64ull << 20;
+  {
+    TarWriter w(out);
+    Entry f = File("sparse.img", size);
+    SparseMap map = {{1 << 20, 4096}, {size - 4096, 4096}};
+    w.Begin(f, &map);
+    Bytes zeros(1 << 20, 0), data(4096, 0xab);
+    uint64_t pos = 0;
+    auto put = [&](std::span<const uint8_t> d) {
+      w.WriteData(d);
+      pos += d.size();
+    };
+    put(zeros);
+    put(data);
+    while (pos < size - 4096) put(std::span<const uint8_t>(zeros).first(std::min<uint64_t>(zeros.size(), size - 4096 - pos)));
+    put(data);
+    w.End();
+    w.Close();
+  }
+  EXPECT_LT(out.bytes.size(), 64u * 1024);
+  SpanSource src(out.bytes);
+  TarReader r(src);
+  TarMember m;
+  ASSERT_TRUE(r.Next(&m));
+  EXPECT_EQ(m.entry.size, size);
+  uint64_t data_bytes = 0, last_end = 0;
+  r.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+    for (uint8_t c : d) ASSERT_EQ(c, 0xab);
+    data_bytes += d.size();
+    last_end = off + d.size();
+  });
+  EXPECT_EQ(data_bytes, 8192u);
+  EXPECT_EQ(last_end, size);
+}
+
+TEST(Tar, GarbageIsCorruption) {
+  Bytes junk = RandomBytes(10000, 3);
+  SpanSource src(junk);
+  try {
+    TarReader r(src);
+    TarMember m;
+    r.Next(&m);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kCorruption);
+  }
+}
+
+TEST(Manifest, RoundTripIncludingDeletionsAndBinaryNames) {
+  BackupMeta meta;
+  meta.name = "20261127T030700Z-s0004-i03.tar.zst.age";
+  meta.set_id = 4;
+  meta.seq = 3;
+  meta.parent = "20261126T030700Z-s0004-i02.tar.zst.age";
+  meta.time = 1795748820;
+  meta.host = "nas";
+  meta.tool = "glacier-backup 0.1.0";
+  std::vector<Entry> in;
+  in.push_back(File("a/b.txt", 3));
+  Entry del;
+  del.path = "a/gone";
+  del.type = EntryType::kDeleted;
+  in.push_back(del);
+  in.push_back(File(std::string("a/bin\xff\xfe"), 1));
+  std::string text = ManifestHead(meta);
+  for (size_t i = 0; i < in.size(); ++i) text += ManifestEntryLine(in[i], i == 0);
+  text += ManifestTail();
+  std::vector<Entry> out;
+  BackupMeta got = ParseManifest(text, [&](Entry&& e) { out.push_back(std::move(e)); });
+  EXPECT_EQ(got.name, meta.name);
+  EXPECT_EQ(got.parent, meta.parent);
+  EXPECT_EQ(got.seq, 3);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].type, EntryType::kDeleted);
+  EXPECT_EQ(out[2].path, in[2].path);
+  EXPECT_EQ(out[0].mtime_ns, in[0].mtime_ns);
+}
+
+TEST(Manifest, RejectsUnsafePaths) {
+  BackupMeta meta;
+  meta.name = "x";
+  std::string text = ManifestHead(meta) + ManifestEntryLine(File("../etc/passwd", 1), true) +
+                     ManifestTail();
+  EXPECT_THROW(ParseManifest(text, [](Entry&&) {}), Error);
+}
+
+}  // namespace
+}  // namespace gb

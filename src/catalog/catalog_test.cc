@@ -1,0 +1,134 @@
+#include "catalog/catalog.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace gb {
+namespace {
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("gb-catalog-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "catalog.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static Entry E(const std::string& path, EntryType t = EntryType::kFile, uint64_t size = 1) {
+    Entry e;
+    e.path = path;
+    e.type = t;
+    e.size = size;
+    e.mode = 0644;
+    return e;
+  }
+
+  int64_t AddBackup(Catalog& c, int64_t set, int seq, const std::vector<Entry>& entries,
+                    bool new_set = false) {
+    Catalog::Writer w(c);
+    if (new_set) set = w.CreateSet(100);
+    for (const auto& e : entries) w.AddEntry(set, seq, e);
+    BackupRecord b;
+    b.set_id = set;
+    b.seq = seq;
+    b.time = 100 + seq;
+    b.name = "b" + std::to_string(set) + "-" + std::to_string(seq);
+    b.archive_sha256 = "00";
+    w.AddBackup(b);
+    w.Commit();
+    return set;
+  }
+
+  std::vector<std::string> State(Catalog& c, int64_t set, int seq, const std::string& path = "") {
+    std::vector<std::string> out;
+    auto cur = c.State(set, seq, false, path);
+    while (cur->Next())
+      out.push_back(cur->entry().path + "@" + std::to_string(cur->seq()));
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(CatalogTest, StateIsLatestEntryPerPathInWalkOrder) {
+  Catalog c(path_);
+  int64_t s = AddBackup(c, 0, 0, {E("a", EntryType::kDir), E("a/x"), E("a.b"), E("a/y")}, true);
+  AddBackup(c, s, 1, {E("a/x", EntryType::kFile, 2), E("a/y", EntryType::kDeleted), E("a/z")});
+  AddBackup(c, s, 2, {E("a/z", EntryType::kDeleted), E("a/w")});
+  // Walk order: a directory's children come before names that sort after "a".
+  EXPECT_EQ(State(c, s, 0), (std::vector<std::string>{"a@0", "a/x@0", "a/y@0", "a.b@0"}));
+  EXPECT_EQ(State(c, s, 1), (std::vector<std::string>{"a@0", "a/x@1", "a/z@1", "a.b@0"}));
+  EXPECT_EQ(State(c, s, 2), (std::vector<std::string>{"a@0", "a/w@2", "a/x@1", "a.b@0"}));
+  EXPECT_EQ(State(c, s, 2, "a"), (std::vector<std::string>{"a@0", "a/w@2", "a/x@1"}));
+  EXPECT_EQ(State(c, s, 2, "a.b"), (std::vector<std::string>{"a.b@0"}));
+}
+
+TEST_F(CatalogTest, UncommittedBackupLeavesNothing) {
+  Catalog c(path_);
+  int64_t s = AddBackup(c, 0, 0, {E("a")}, true);
+  {
+    Catalog::Writer w(c);
+    w.AddEntry(s, 1, E("b"));
+    w.CreateSet(200);
+    // destroyed without Commit: a crash mid-backup
+  }
+  EXPECT_EQ(State(c, s, 5), (std::vector<std::string>{"a@0"}));
+  EXPECT_EQ(c.Sets().size(), 1u);
+  EXPECT_EQ(c.Backups().size(), 1u);
+}
+
+TEST_F(CatalogTest, OpenSetAndCompletion) {
+  Catalog c(path_);
+  EXPECT_FALSE(c.OpenSet());
+  int64_t s = AddBackup(c, 0, 0, {E("a")}, true);
+  ASSERT_TRUE(c.OpenSet());
+  EXPECT_EQ(c.OpenSet()->backups, 1);
+  {
+    Catalog::Writer w(c);
+    w.CompleteSet(s, 500);
+    w.Commit();
+  }
+  EXPECT_FALSE(c.OpenSet());
+  EXPECT_EQ(*c.GetSet(s)->completed, 500);
+}
+
+TEST_F(CatalogTest, ReopensAndRejectsNewerSchema) {
+  { Catalog c(path_); }
+  { Catalog c(path_); }
+  {
+    Db db(path_);
+    db.Exec("UPDATE meta SET value='99' WHERE key='schema_version'");
+  }
+  try {
+    Catalog c(path_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos);
+  }
+}
+
+TEST_F(CatalogTest, GarbageFileIsCorruption) {
+  {
+    FILE* f = fopen(path_.c_str(), "w");
+    fputs("this is not a database, just text that is long enough to be a header....", f);
+    fclose(f);
+  }
+  try {
+    Catalog c(path_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kCorruption);
+  }
+}
+
+}  // namespace
+}  // namespace gb
