@@ -54,7 +54,7 @@ def main():
         }
 
     print()
-    print("%-35s %9s %13s %9s %8s %8s %6s %10s" %
+    print("%-40s %9s %13s %9s %8s %8s %6s %10s" %
           ("operation (median of n)", "wall s", "min-max s", "RSS MiB", "user s", "sys s",
            "CPU%", "out MB"))
     for label, title in ROWS:
@@ -63,7 +63,7 @@ def main():
         m = med[label]
         cpu = 100.0 * (m["user"] + m["sys"]) / m["wall"] if m["wall"] > 0 else 0.0
         size = "%.1f" % (sizes[label] / 1e6) if label in sizes else "-"
-        print("%-35s %9.3f %13s %9.1f %8.2f %8.2f %6.0f %10s" %
+        print("%-40s %9.3f %13s %9.1f %8.2f %8.2f %6.0f %10s" %
               ("%s (%d)" % (title, m["n"]), m["wall"], "%.2f-%.2f" % (m["min"], m["max"]),
                m["rss"], m["user"], m["sys"], cpu, size))
 

@@ -128,6 +128,16 @@ echo "glacier-backup: $bin ($("$bin" --version 2>/dev/null || echo '?'))"
 [ "$do_restic" = 0 ] || echo "restic: $(restic version 2>/dev/null | head -n1)"
 [ "$do_borg" = 0 ] || echo "borg: $(borg --version 2>/dev/null)"
 echo "temp dir: $work"
+# Other work on the machine skews every number; say so rather than hide it.
+load_check() {
+  local load
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  echo "load average $1: $load"
+  if awk -v l="$load" -v n="$(nproc)" 'BEGIN {exit !(l > n / 2)}'; then
+    echo "  WARNING: the machine is busy (load $load on $(nproc) CPUs); times will be inflated and noisy"
+  fi
+}
+load_check "before"
 echo
 
 # measure LABEL CMD... : runs CMD once under GNU time and records wall clock (ns
@@ -158,7 +168,10 @@ measure() {
 size() {
   local label="$1"; shift
   [ "$rep" = 1 ] || return 0
-  printf '%s\t%s\n' "$label" "$(du -scb "$@" | tail -n 1 | cut -f1)" >>"$sizes"
+  local p existing=()
+  for p in "$@"; do [ ! -e "$p" ] || existing+=("$p"); done
+  [ ${#existing[@]} -gt 0 ] || return 0
+  printf '%s\t%s\n' "$label" "$(du -scb "${existing[@]}" | tail -n 1 | cut -f1)" >>"$sizes"
 }
 
 # check_restore LABEL DIR : the restored copy of the tree must have as many
@@ -236,6 +249,7 @@ for rep in $(seq 1 "$runs"); do
 done
 
 [ -z "$save" ] || { cp "$times" "$save"; cp "$sizes" "$save.sizes"; }
+load_check "after"
 python3 "$here/report.py" "$times" "$sizes" "$mode"
 if [ "$restore_mismatch" = 1 ]; then
   echo "WARNING: a restore did not reproduce the tree (see the warnings above)"

@@ -70,7 +70,7 @@ std::string ManifestHead(const BackupMeta& meta) {
          ",\"entries\":[\n";
 }
 
-std::string ManifestEntryLine(const Entry& e, bool first) {
+nlohmann::json EntryToJson(const Entry& e) {
   json j;
   PutName(j, "path", e.path);
   j["type"] = EntryTypeName(e.type);
@@ -88,8 +88,43 @@ std::string ManifestEntryLine(const Entry& e, bool first) {
     if (e.type == EntryType::kFile) j["size"] = e.size;
     if (e.sparse) j["sparse"] = true;
     if (!e.target.empty()) PutName(j, "target", e.target);
+    if (e.has_hash) j["sha256"] = Hex(e.hash);
   }
-  return (first ? "" : ",") + j.dump() + "\n";
+  return j;
+}
+
+std::string ManifestEntryLine(const Entry& e, bool first) {
+  return (first ? "" : ",") + EntryToJson(e).dump() + "\n";
+}
+
+Entry EntryFromJson(const nlohmann::json& j) {
+  Entry e;
+  e.path = GetName(j, "path");
+  if (!ParseEntryType(j.at("type"), &e.type))
+    throw Error(Code::kCorruption, "manifest: unknown entry type");
+  if (e.type != EntryType::kDeleted) {
+    e.mode = j.at("mode");
+    e.uid = j.at("uid");
+    e.gid = j.at("gid");
+    e.uname = GetName(j, "user");
+    e.gname = GetName(j, "group");
+    e.mtime_ns = j.at("mtime_ns");
+    e.ctime_ns = j.value("ctime_ns", int64_t{0});
+    e.ino = j.value("ino", uint64_t{0});
+    e.dev = j.value("dev", uint64_t{0});
+    e.nlink = j.value("nlink", 1u);
+    e.size = j.value("size", uint64_t{0});
+    e.sparse = j.value("sparse", false);
+    e.target = GetName(j, "target");
+    if (auto it = j.find("sha256"); it != j.end()) {
+      auto h = Unhex(it->get<std::string>());
+      if (!h || h->size() != 32) throw Error(Code::kCorruption, "manifest: bad sha256");
+      std::copy(h->begin(), h->end(), e.hash.begin());
+      e.has_hash = true;
+    }
+  }
+  if (!IsSafeRelativePath(e.path)) throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
+  return e;
 }
 
 std::string ManifestTail() { return "]}\n"; }
@@ -126,28 +161,7 @@ BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry
     m.host = b.value("host", "");
     m.tool = b.value("tool", "");
     ForEachLine(text, [&](std::string_view l) {
-      json j = json::parse(l);
-      Entry e;
-      e.path = GetName(j, "path");
-      if (!ParseEntryType(j.at("type"), &e.type))
-        throw Error(Code::kCorruption, "manifest: unknown entry type");
-      if (e.type != EntryType::kDeleted) {
-        e.mode = j.at("mode");
-        e.uid = j.at("uid");
-        e.gid = j.at("gid");
-        e.uname = GetName(j, "user");
-        e.gname = GetName(j, "group");
-        e.mtime_ns = j.at("mtime_ns");
-        e.ctime_ns = j.value("ctime_ns", int64_t{0});
-        e.ino = j.value("ino", uint64_t{0});
-        e.dev = j.value("dev", uint64_t{0});
-        e.nlink = j.value("nlink", 1u);
-        e.size = j.value("size", uint64_t{0});
-        e.sparse = j.value("sparse", false);
-        e.target = GetName(j, "target");
-      }
-      if (!IsSafeRelativePath(e.path))
-        throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
+      Entry e = EntryFromJson(json::parse(l));
       entry(std::move(e));
     });
   } catch (const json::exception& ex) {

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/entry.h"
 
 namespace gb {
@@ -31,6 +33,9 @@ struct BackupMeta {
 // written and read as a stream.
 std::string ManifestHead(const BackupMeta& meta);
 std::string ManifestEntryLine(const Entry& e, bool first);
+// One entry as JSON (also used by the catalog copy); the hash only when known.
+nlohmann::json EntryToJson(const Entry& e);
+Entry EntryFromJson(const nlohmann::json& j);  // kCorruption on bad or unsafe input
 std::string ManifestTail();
 
 std::string ChecksumsHead();

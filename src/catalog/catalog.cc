@@ -41,6 +41,50 @@ CREATE TABLE IF NOT EXISTS entries(
 ) WITHOUT ROWID;
 )sql";
 
+// The cloud half: what we uploaded, what the vault says it holds, our jobs.
+const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS vault_archives(
+  archive_id TEXT PRIMARY KEY,
+  set_id INTEGER,            -- the set it holds; NULL for archives that are not ours
+  backup_name TEXT,          -- upload = "each": the one backup archive it holds
+  description TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  tree_hash TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  origin TEXT NOT NULL,      -- 'here' (we uploaded it) | 'upstream' (found in an inventory)
+  catalog_offset INTEGER, catalog_length INTEGER,  -- the bundle's catalog member
+  deleted_here INTEGER,      -- when we deleted it
+  last_seen_upstream INTEGER -- date of the newest inventory that listed it
+);
+CREATE TABLE IF NOT EXISTS uploads(
+  id INTEGER PRIMARY KEY,
+  set_id INTEGER NOT NULL,
+  backup_name TEXT,          -- upload = "each"
+  token TEXT NOT NULL UNIQUE,-- also in the description, to recognise retried uploads
+  state TEXT NOT NULL,       -- 'uploading' | 'done'
+  description TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  tree_hash TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  started INTEGER NOT NULL,
+  archive_id TEXT
+);
+CREATE TABLE IF NOT EXISTS jobs(
+  job_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,        -- 'inventory' | 'retrieval'
+  archive_id TEXT,
+  tier TEXT,
+  range_offset INTEGER, range_length INTEGER,
+  purpose TEXT,              -- what asked for it (restore id, recover, ...)
+  started INTEGER NOT NULL,
+  status TEXT NOT NULL,      -- 'InProgress' | 'Succeeded' | 'Failed' | 'Expired' | 'Done'
+  completed INTEGER,
+  message TEXT
+);
+ALTER TABLE sets ADD COLUMN uploaded INTEGER;  -- when the whole set was safely in the vault
+ALTER TABLE sets ADD COLUMN pruned INTEGER;    -- when it was deleted from the vault
+)sql";
+
 constexpr const char* kEntryColumns =
     "key, seq, type, mode, uid, gid, uname, gname, size, mtime_ns, ctime_ns, dev, ino, nlink, "
     "target, hash, sparse";
@@ -163,12 +207,14 @@ SetRecord ReadSet(Statement& s) {
   r.created = s.Int(1);
   if (!s.IsNull(2)) r.completed = s.Int(2);
   r.backups = static_cast<int>(s.Int(3));
+  if (!s.IsNull(4)) r.uploaded = s.Int(4);
+  if (!s.IsNull(5)) r.pruned = s.Int(5);
   return r;
 }
 
 constexpr const char* kSetColumns =
-    "SELECT id, created, completed, (SELECT COUNT(*) FROM backups b WHERE b.set_id = sets.id) "
-    "FROM sets ";
+    "SELECT id, created, completed, (SELECT COUNT(*) FROM backups b WHERE b.set_id = sets.id), "
+    "uploaded, pruned FROM sets ";
 
 }  // namespace
 
@@ -192,7 +238,7 @@ void Catalog::Migrate() {
                 "catalog " + db_.path() + " has schema version " + std::to_string(version) +
                     ", newer than this glacier-backup understands (" +
                     std::to_string(kSchemaVersion) + "): upgrade glacier-backup");
-  // Future migrations go here: if (version < 2) { ... }
+  if (version < 2) db_.Exec(kSchemaV2);
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)")
       .Bind(1, std::to_string(kSchemaVersion))
       .Run();

@@ -19,6 +19,8 @@ struct SetRecord {
   int64_t created = 0;
   std::optional<int64_t> completed;  // set once its last archive is durable
   int backups = 0;
+  std::optional<int64_t> uploaded;  // every archive safely in the vault
+  std::optional<int64_t> pruned;    // deleted from the vault
 };
 
 struct BackupRecord {
@@ -48,7 +50,7 @@ class EntryCursor {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   static constexpr const char* kFileName = "catalog.db";
 
   // Opens or creates the catalog, migrating an older schema.

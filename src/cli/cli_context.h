@@ -50,5 +50,9 @@ void AddSnapshotsCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddVerifyCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 
 }  // namespace gb

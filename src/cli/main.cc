@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   gb::AddLsCommand(app, ctx, exit_code);
   gb::AddRestoreCommand(app, ctx, exit_code);
   gb::AddVerifyCommand(app, ctx, exit_code);
+  gb::AddSyncCommand(app, ctx, exit_code);
+  gb::AddRunCommand(app, ctx, exit_code);
+  gb::AddStatusCommand(app, ctx, exit_code);
+  gb::AddVaultCommand(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

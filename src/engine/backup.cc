@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "archive/manifest.h"
 #include "archive/tar_writer.h"
@@ -446,7 +447,9 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   AtomicFile out(path, 0600);
   HashingSink file_hash(&out.sink());
   std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(cfg, file_hash);
-  ZstdSink zstd(*enc, cfg.compression_level, cfg.threads > 0 ? cfg.threads : 0);
+  // zstd workers compress while this thread reads, hashes and encrypts.
+  int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::thread::hardware_concurrency());
+  ZstdSink zstd(*enc, cfg.compression_level, std::max(threads, 1));
   TarWriter tar(zstd);
 
   std::string head = ManifestHead(meta), tail = ManifestTail();

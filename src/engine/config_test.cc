@@ -385,18 +385,13 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "5:1: TOML syntax error"},  // a section defined twice is a syntax error
       // Encryption.
       {s + "[encryption]\nrecipients = [\"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\"]\n",
-       "4: [encryption] recipients: \"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\" "
-       "is not an age public key: its checksum is wrong (a typo?); copy the \"public key: "
-       "age1...\" line from age-keygen"},
-      {s + "[encryption]\nrecipients = [\"age1bad\"]\n",
-       "4: [encryption] recipients: \"age1bad\" is not an age public key: character 'b' is not in "
-       "the bech32 alphabet"},
+       "4: [encryption] recipients[0]: invalid age recipient "
+       "\"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\": invalid checksum; use "
+       "the \"public key: age1...\" line age-keygen prints"},
+      {s + "[encryption]\nrecipients = [\n  \"" + kKey2 + "\",\n  \"age1bad\",\n]\n",
+       "6: [encryption] recipients[1]: invalid age recipient \"age1bad\""},
       {s + "[encryption]\nrecipients = [\"ssh-ed25519 AAAA\"]\n",
-       "4: [encryption] recipients: \"ssh-ed25519 AAAA\" is not an age public key: it must start "
-       "with \"age1\""},
-      {s + "[encryption]\nrecipients = [\"age1qqqq\"]\n",
-       "4: [encryption] recipients: \"age1qqqq\" is not an age public key: it has 8 characters, "
-       "an age public key has 62"},
+       "4: [encryption] recipients[0]: invalid age recipient \"ssh-ed25519 AAAA\""},
       {s + e + "passphrase_file = \"pw\"\n",
        "5: [encryption] passphrase_file and recipients cannot be used together"},
       // Vault.
@@ -451,6 +446,16 @@ TEST_F(ConfigTest, MissingSectionsHaveNoLine) {
                 "or spec = \"includeexclude.json\"");
   EXPECT_THAT(LoadError("[source]\nincludes = [\"/a\"]\n"),
               StartsWith(ConfigPath() + ": [encryption] needs recipients"));
+}
+
+TEST_F(ConfigTest, SecretKeyInRecipientsIsNotEchoed) {
+  const std::string secret =
+      "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZ";
+  std::string message = LoadError("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"" +
+                                  secret + "\"]\n");
+  EXPECT_THAT(message, StartsWith(ConfigPath() + ":4: [encryption] recipients[0]: "));
+  EXPECT_THAT(message, HasSubstr("secret key"));
+  EXPECT_EQ(message.find("QYQSZ"), std::string::npos) << message;
 }
 
 TEST_F(ConfigTest, ReportsTheEarliestProblemInTheFile) {

@@ -1,19 +1,12 @@
 #include "net/aws_error.h"
 
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
 namespace gb {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "com.amazon.coral#ThrottlingException" and "ThrottlingException:http://..."
 // both name ThrottlingException.
@@ -87,7 +80,7 @@ bool IsTransientCode(std::string_view c) {
 bool IsVaultMissing(const AwsErrorInfo& e) {
   return e.code == "VaultNotFound" ||
          (e.code == "ResourceNotFoundException" &&
-          Lower(e.message).find("vault not found") != std::string::npos);
+          AsciiLower(e.message).find("vault not found") != std::string::npos);
 }
 
 bool IsObjectMissingCode(std::string_view c) {
@@ -164,7 +157,7 @@ std::string OneLine(std::string_view s, size_t max) {
 AwsErrorInfo ParseAwsError(int http_status, std::string_view body, std::string_view content_type) {
   AwsErrorInfo out;
   out.http_status = http_status;
-  std::string type = Lower(content_type);
+  std::string type = AsciiLower(content_type);
   size_t first = body.find_first_not_of(" \t\r\n");
   char lead = first == std::string_view::npos ? '\0' : body[first];
   if (type.find("json") != std::string::npos ||

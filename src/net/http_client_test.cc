@@ -1,5 +1,6 @@
 #include "net/http_client.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,7 +28,7 @@ namespace fs = std::filesystem;
 // A small HTTP/1.1 server with keep-alive. It records the client port of every
 // request by the X-Tag header, so a test can see how many connections served it.
 constexpr char kServer[] = R"PY(
-import hashlib, http.server, json, socket, ssl, struct, sys, threading, time, urllib.parse
+import hashlib, http.server, json, os, socket, ssl, struct, sys, threading, time, urllib.parse
 
 ports = {}
 lock = threading.Lock()
@@ -114,6 +115,12 @@ class Server(http.server.ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         pass  # clients that hang up on purpose are part of the tests
 
+def exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
 server = Server(("127.0.0.1", 0), Handler)
 if len(sys.argv) > 3:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -121,7 +128,6 @@ if len(sys.argv) > 3:
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()
 )PY";
@@ -142,7 +148,15 @@ class TestServer {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, argv.data(), environ) != 0) {
+    // Its output goes to a log beside the script, never into the test's pipes.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    std::string log = (dir / (name + ".log")).string();
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    int rc = posix_spawnp(&pid_, "python3", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
       ADD_FAILURE() << "cannot start python3";
       return;
     }
@@ -300,7 +314,8 @@ TEST_F(HttpClientTest, ReusesOneConnection) {
     req.headers = {{"X-Tag", "reuse"}};
     if (i % 2) {
       req.method = "PUT";
-      SpanSource body(AsBytes(std::string("payload")));
+      const std::string payload = "payload";
+      SpanSource body(AsBytes(payload));
       req.body = &body;
       EXPECT_EQ(client.Send(req).status, 200);
     } else {

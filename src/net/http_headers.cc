@@ -14,6 +14,12 @@ bool HeaderNameEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::optional<std::string> HttpHeaders::Get(std::string_view name) const {
   for (const auto& [n, v] : headers_)
     if (HeaderNameEquals(n, name)) return v;

@@ -14,6 +14,8 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // ASCII case-insensitive equality, for header names.
 bool HeaderNameEquals(std::string_view a, std::string_view b);
+// ASCII lower case (header names, media types); other bytes stay as they are.
+std::string AsciiLower(std::string_view s);
 
 // Response headers in arrival order.
 class HttpHeaders {

@@ -1,7 +1,6 @@
 #include "net/sigv4.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -11,12 +10,6 @@
 
 namespace gb {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
@@ -99,7 +92,7 @@ SigV4Result SignV4(const SigV4Request& request, const AwsCredentials& credential
   headers.reserve(request.headers.size() + 3);
   bool has_host = false, has_content_sha = false;
   for (const auto& [name, value] : request.headers) {
-    std::string lname = Lower(name);
+    std::string lname = AsciiLower(name);
     if (lname == "authorization" || lname == "x-amz-date" || lname == "x-amz-security-token")
       Contract("the caller passed " + lname + ", which the signer adds");
     std::string v = CanonicalHeaderValue(value);

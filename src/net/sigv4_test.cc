@@ -101,8 +101,7 @@ TEST_P(SigV4SuiteCase, ReproducesCanonicalRequestStringToSignAndAuthorization) {
   sr.query = ParseQuery(req.query_text);
   sr.payload_hash = Hex(Sha256::Of(req.body));
   for (auto& [name, value] : req.headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    std::string lower = AsciiLower(name);
     if (lower == "x-amz-date") {
       EXPECT_EQ(value, FormatCompactUtc(kSuiteTime));
     } else if (lower != "x-amz-security-token") {  // comes from the credentials

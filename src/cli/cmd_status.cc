@@ -1,0 +1,172 @@
+// glacier-backup status | vault create | vault info | vault ls
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "catalog/vault_state.h"
+#include "cli/cli_context.h"
+#include "cli/exit_codes.h"
+#include "core/clock.h"
+#include "core/file.h"
+#include "engine/open_vault.h"
+#include "engine/point.h"
+#include "engine/prices.h"
+#include "engine/state_lock.h"
+#include "engine/sync.h"
+
+namespace gb {
+namespace {
+
+std::string Bar(double fraction, int width) {
+  int full = static_cast<int>(std::min(1.0, fraction) * width + 0.5);
+  return "[" + std::string(static_cast<size_t>(full), '#') +
+         std::string(static_cast<size_t>(width - full), '.') + "]";
+}
+
+std::string Day(int64_t t) { return FormatIsoUtc(t).substr(0, 10); }
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "status", "Vault usage, sets (local / uploading / in the vault), jobs, last runs, cost");
+  cmd->callback([&ctx, &exit_code] {
+    (void)exit_code;
+    const Config& cfg = ctx.config();
+    Workspace ws(cfg);
+    VaultState vs(ws.catalog());
+    auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    VaultCapabilities caps = vault->Capabilities();
+    PriceTable prices = PricesFor(cfg.vault_url, cfg.storage_class);
+    int min_days = cfg.min_storage_days.value_or(caps.min_storage_days);
+    uint64_t used = VaultBilledBytes(ws, caps.per_archive_overhead_bytes);
+    int64_t now = SystemClock().NowSeconds();
+    nlohmann::json j;
+    j["vault"] = {{"url", cfg.vault_url},
+                  {"billed_bytes", used},
+                  {"size_limit", cfg.size_limit},
+                  {"storage_class", prices.storage_class},
+                  {"min_storage_days", min_days},
+                  {"monthly_cost_usd", StorageCostPerMonth(prices, used)},
+                  {"prices", std::string(kPricesRegion) + " list prices of " + kPricesTaken}};
+    std::string usage = "vault " + cfg.vault_url + ": " + HumanBytes(used);
+    if (cfg.size_limit) {
+      double f = static_cast<double>(used) / static_cast<double>(cfg.size_limit);
+      usage += " of " + HumanBytes(cfg.size_limit) + " " +
+               (::isatty(STDOUT_FILENO) ? Bar(f, 30) + " " : std::string()) +
+               std::to_string(static_cast<int>(f * 100)) + "%";
+    }
+    char cost[64];
+    std::snprintf(cost, sizeof cost, ", about $%.4f/month", StorageCostPerMonth(prices, used));
+    ctx.Say(usage + cost + " (" + prices.storage_class + ", " + kPricesRegion + " prices of " +
+            kPricesTaken + ")");
+
+    std::map<int64_t, std::vector<VaultArchive>> in_vault;
+    for (const auto& a : vs.Archives())
+      if (a.set_id && a.origin == "here") in_vault[*a.set_id].push_back(a);
+    std::map<int64_t, bool> uploading;
+    for (const auto& u : vs.Uploads("uploading")) uploading[u.set_id] = true;
+    nlohmann::json sets = nlohmann::json::array();
+    ctx.Say("sets:");
+    uint64_t ready_bytes = 0;
+    for (const SetRecord& s : ws.catalog().Sets()) {
+      if (s.pruned) continue;
+      std::vector<BackupRecord> bs = ws.catalog().BackupsOfSet(s.id);
+      uint64_t bytes = 0;
+      bool local = false;
+      for (const auto& b : bs) {
+        bytes += b.archive_size;
+        local |= PathExists(ws.ArchivePath(b.name));
+      }
+      std::string where = in_vault.count(s.id) ? "in vault" : uploading.count(s.id) ? "uploading"
+                          : s.completed                     ? "complete, ready to upload"
+                                                            : "open";
+      if (s.completed && !s.uploaded) ready_bytes += bytes;
+      int64_t newest = 0;
+      for (const auto& a : in_vault[s.id]) newest = std::max(newest, a.created);
+      std::string line = "  set " + std::to_string(s.id) + ": " + std::to_string(bs.size()) +
+                         " backup(s), " + HumanBytes(bytes) + ", " + where +
+                         (local ? ", cached locally" : "") + ", started " + Day(s.created);
+      nlohmann::json sj = {{"id", s.id},       {"backups", bs.size()}, {"bytes", bytes},
+                           {"state", where},   {"local", local},       {"created", FormatIsoUtc(s.created)}};
+      if (newest) {
+        int64_t deletable = newest + static_cast<int64_t>(min_days) * 86400;
+        line += ", uploaded " + Day(newest) + ", " +
+                (deletable <= now ? std::string("deletable now") : "deletable from " + Day(deletable));
+        sj["uploaded"] = FormatIsoUtc(newest);
+        sj["deletable_from"] = FormatIsoUtc(deletable);
+      }
+      ctx.Say(line);
+      sets.push_back(sj);
+    }
+    j["sets"] = sets;
+    j["ready_to_upload_bytes"] = ready_bytes;
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& job : vs.Jobs("InProgress")) {
+      ctx.Say("pending " + job.kind + " job " + job.job_id + " since " + FormatIsoUtc(job.started));
+      jobs.push_back({{"id", job.job_id}, {"kind", job.kind}, {"started", FormatIsoUtc(job.started)},
+                      {"purpose", job.purpose}});
+    }
+    j["pending_jobs"] = jobs;
+    if (auto d = vs.GetMeta("last_inventory_date"); d && *d != "0") {
+      ctx.Say("last inventory: " + FormatIsoUtc(std::stoll(*d)));
+      j["last_inventory"] = FormatIsoUtc(std::stoll(*d));
+    }
+    auto backups = ws.catalog().Backups();
+    if (!backups.empty()) {
+      ctx.Say("last backup: " + BackupId(backups.back()) + " at " + FormatIsoUtc(backups.back().time));
+      j["last_backup"] = {{"id", BackupId(backups.back())}, {"time", FormatIsoUtc(backups.back().time)}};
+    }
+    int64_t last_upload = 0;
+    for (const auto& a : vs.Archives()) if (a.origin == "here") last_upload = std::max(last_upload, a.created);
+    if (last_upload) {
+      ctx.Say("last upload: " + FormatIsoUtc(last_upload));
+      j["last_upload"] = FormatIsoUtc(last_upload);
+    }
+    ctx.Json(j);
+  });
+}
+
+void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand("vault", "Create, describe or list the configured vault");
+  cmd->require_subcommand(1);
+  CLI::App* create = cmd->add_subcommand("create", "Create the vault (fine if it exists)");
+  CLI::App* info = cmd->add_subcommand("info", "Name, archive count and size of the vault");
+  CLI::App* ls = cmd->add_subcommand("ls", "Archives in the vault (its inventory)");
+  create->callback([&ctx, &exit_code] {
+    (void)exit_code;
+    auto vault = OpenConfiguredVault(ctx.config(), ctx.progress(), SystemClock());
+    vault->Create();
+    ctx.Say("vault " + ctx.config().vault_url + " is ready");
+    ctx.Json({{"url", ctx.config().vault_url}, {"created", true}});
+  });
+  info->callback([&ctx, &exit_code] {
+    (void)exit_code;
+    auto vault = OpenConfiguredVault(ctx.config(), ctx.progress(), SystemClock());
+    VaultInfo vi = vault->Describe();
+    ctx.Say("vault " + vi.name + ": " + std::to_string(vi.archive_count) + " archive(s), " +
+            HumanBytes(vi.size_bytes) +
+            (vi.inventory_date ? " as of " + FormatIsoUtc(*vi.inventory_date)
+                               : std::string(" (never inventoried)")));
+    nlohmann::json j = {{"name", vi.name}, {"archives", vi.archive_count}, {"bytes", vi.size_bytes}};
+    if (vi.inventory_date) j["inventory_date"] = FormatIsoUtc(*vi.inventory_date);
+    ctx.Json(j);
+  });
+  ls->callback([&ctx, &exit_code] {
+    (void)exit_code;
+    Workspace ws(ctx.config());
+    VaultState vs(ws.catalog());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& a : vs.Archives()) {
+      ctx.Say(a.archive_id.substr(0, 24) + "  " + FormatIsoUtc(a.created) + "  " +
+              HumanBytes(a.size) + "  " + (a.set_id ? "set " + std::to_string(*a.set_id) : "foreign") +
+              "  " + a.origin);
+      arr.push_back({{"id", a.archive_id}, {"created", FormatIsoUtc(a.created)}, {"size", a.size},
+                     {"tree_hash", a.tree_hash}, {"description", a.description}, {"origin", a.origin}});
+    }
+    ctx.Json(arr);
+  });
+}
+
+}  // namespace gb

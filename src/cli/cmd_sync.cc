@@ -1,0 +1,104 @@
+// glacier-backup sync [--dry-run] | run [--full]
+#include <cstdio>
+
+#include "cli/cli_context.h"
+#include "cli/exit_codes.h"
+#include "core/clock.h"
+#include "engine/backup.h"
+#include "engine/open_vault.h"
+#include "engine/point.h"
+#include "engine/state_lock.h"
+#include "engine/sync.h"
+
+namespace gb {
+namespace {
+
+std::string Money(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "$%.4f", usd);
+  return buf;
+}
+
+nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
+  std::string verb = r.dry_run ? "would upload" : "uploaded";
+  if (r.uploaded.empty())
+    ctx.Say(r.dry_run ? "sync: nothing would be uploaded" : "sync: nothing to upload");
+  for (const auto& u : r.uploaded) ctx.Say(verb + " " + u);
+  for (auto s : r.pruned_sets)
+    ctx.Say(std::string(r.dry_run ? "would delete" : "deleted") + " set " + std::to_string(s) +
+            " from the vault to stay under the size cap");
+  if (r.inventory_requested)
+    ctx.Say(r.dry_run ? "would request a vault inventory" : "requested a vault inventory");
+  std::string usage = "vault: " + HumanBytes(r.vault_bytes) +
+                      (r.size_limit ? " of " + HumanBytes(r.size_limit) : std::string(" (no cap)")) +
+                      ", about " + Money(r.monthly_storage_cost) + "/month";
+  if (r.upload_cost > 0 || r.early_deletion_cost > 0)
+    usage += "; this run: " + Money(r.upload_cost) + " in requests, " +
+             Money(r.early_deletion_cost) + " early-deletion fees";
+  ctx.Say(usage);
+  return {{"dry_run", r.dry_run},
+          {"uploaded", r.uploaded},
+          {"uploaded_bytes", r.uploaded_bytes},
+          {"pruned_sets", r.pruned_sets},
+          {"pruned_bytes", r.pruned_bytes},
+          {"vault_bytes", r.vault_bytes},
+          {"size_limit", r.size_limit},
+          {"jobs_checked", r.jobs_checked},
+          {"inventories_reconciled", r.inventories_reconciled},
+          {"inventory_requested", r.inventory_requested},
+          {"upload_cost_usd", r.upload_cost},
+          {"early_deletion_cost_usd", r.early_deletion_cost},
+          {"monthly_storage_cost_usd", r.monthly_storage_cost},
+          {"warnings", r.warnings}};
+}
+
+}  // namespace
+
+void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  auto opts = std::make_shared<SyncOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "sync", "Poll vault jobs, reconcile the inventory, keep under the size cap, upload "
+              "complete sets");
+  cmd->add_flag("--dry-run", opts->dry_run, "Show what would be uploaded and deleted, and the cost");
+  cmd->callback([&ctx, &exit_code, opts] {
+    (void)exit_code;
+    const Config& cfg = ctx.config();
+    Workspace ws(cfg);
+    StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), opts->dry_run);
+    SyncResult r = RunSync(ws, *vault, ctx.progress(), SystemClock(), *opts);
+    ctx.progress().Done();
+    ctx.Json(ReportSync(ctx, r));
+  });
+}
+
+void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  auto full = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("run", "backup, then sync: the one line for cron");
+  cmd->add_flag("--full", *full, "Start a new set with a full backup");
+  cmd->callback([&ctx, &exit_code, full] {
+    const Config& cfg = ctx.config();
+    Workspace ws(cfg);
+    StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    BackupOptions bo;
+    bo.force_full = *full;
+    BackupResult b = RunBackup(ws, ctx.progress(), SystemClock(), bo);
+    ctx.progress().Done();
+    ctx.Say(std::string(b.full ? "full" : "incremental") + " backup " + BackupId(b.record) + ": " +
+            std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) +
+            ")");
+    if (b.skipped) exit_code = kExitPartial;
+    auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    SyncResult s = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
+    ctx.progress().Done();
+    nlohmann::json j = ReportSync(ctx, s);
+    j["backup"] = {{"id", BackupId(b.record)},
+                   {"kind", b.full ? "full" : "incremental"},
+                   {"files", b.record.files},
+                   {"bytes", b.record.bytes},
+                   {"skipped", b.skipped}};
+    ctx.Json(j);
+  });
+}
+
+}  // namespace gb

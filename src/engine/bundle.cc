@@ -1,0 +1,115 @@
+#include "engine/bundle.h"
+
+#include <nlohmann/json.hpp>
+
+#include "archive/ustar.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "engine/catalog_copy.h"
+
+namespace gb {
+
+using nlohmann::json;
+
+std::string CatalogCopyPath(const Workspace& ws, int64_t set_id) {
+  return ws.ArchivePath("s" + std::to_string(set_id) + ".catalog.zst.age");
+}
+
+static std::string MemberPrefix(int64_t set_id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "glacier-backup-s%04lld/", static_cast<long long>(set_id));
+  return buf;
+}
+
+UploadItem PrepareBundle(Workspace& ws, int64_t set_id) {
+  UploadItem item;
+  item.set_id = set_id;
+  item.source = std::make_unique<ConcatSource>();
+  std::vector<BackupRecord> backups = ws.catalog().BackupsOfSet(set_id);
+  if (backups.empty()) throw Error(Code::kInternal, "set without backups");
+  item.first_time = backups.front().time;
+  item.last_time = backups.back().time;
+  item.backups = static_cast<int>(backups.size());
+  std::string copy = CatalogCopyPath(ws, set_id);
+  if (!PathExists(copy)) {
+    AtomicFile f(copy, 0600);
+    WriteCatalogCopy(ws.config(), ws.catalog(), set_id, f.sink());
+    f.Commit();
+  }
+  uint64_t copy_size = FileSource(copy).Size();
+  std::string prefix = MemberPrefix(set_id);
+  ConcatSource& src = *item.source;
+  src.AddBytes(UstarFileHeader(prefix + "catalog.json.zst.age", copy_size, item.last_time));
+  item.catalog_offset = src.Size();
+  item.catalog_length = copy_size;
+  src.AddFile(copy, copy_size);
+  src.AddZeros(UstarPadding(copy_size));
+  for (const BackupRecord& b : backups) {
+    std::string path = ws.ArchivePath(b.name);
+    if (!PathExists(path))
+      throw Error(Code::kNotFound, "archive " + path + " of set " + std::to_string(set_id) +
+                                       " is missing from the cache; it cannot be uploaded");
+    src.AddBytes(UstarFileHeader(prefix + b.name, b.archive_size, b.time));
+    src.AddFile(path, b.archive_size);
+    src.AddZeros(UstarPadding(b.archive_size));
+  }
+  src.AddZeros(kUstarTrailer);
+  return item;
+}
+
+UploadItem PrepareSingle(Workspace& ws, const BackupRecord& b) {
+  UploadItem item;
+  item.set_id = b.set_id;
+  item.backup_name = b.name;
+  item.first_time = item.last_time = b.time;
+  item.backups = 1;
+  item.source = std::make_unique<ConcatSource>();
+  item.source->AddFile(ws.ArchivePath(b.name), b.archive_size);
+  return item;
+}
+
+std::string DescribeUpload(const UploadItem& item, const std::string& host,
+                           const std::string& token) {
+  json j = {{"tool", kDescriptionTool},
+            {"format", kDescriptionFormat},
+            {"kind", item.backup_name.empty() ? "bundle" : "archive"},
+            {"host", host.substr(0, 64)},
+            {"set", item.set_id},
+            {"first", FormatIsoUtc(item.first_time)},
+            {"last", FormatIsoUtc(item.last_time)},
+            {"backups", item.backups},
+            {"token", token}};
+  if (item.backup_name.empty())
+    j["catalog"] = {item.catalog_offset, item.catalog_length};
+  else
+    j["name"] = item.backup_name;
+  // ensure_ascii keeps the description printable ASCII whatever the host name.
+  std::string d = j.dump(-1, ' ', true);
+  if (d.size() > 1024) throw Error(Code::kInternal, "archive description too long");
+  return d;
+}
+
+std::optional<ParsedDescription> ParseDescription(const std::string& description) {
+  try {
+    json j = json::parse(description);
+    if (!j.is_object() || j.value("tool", "") != kDescriptionTool) return std::nullopt;
+    ParsedDescription p;
+    p.kind = j.value("kind", "");
+    p.host = j.value("host", "");
+    p.token = j.value("token", "");
+    p.set_id = j.at("set");
+    p.backup_name = j.value("name", "");
+    if (auto t = ParseUtc(j.value("first", ""))) p.first_time = *t;
+    if (auto t = ParseUtc(j.value("last", ""))) p.last_time = *t;
+    if (j.contains("catalog") && j["catalog"].is_array() && j["catalog"].size() == 2) {
+      p.catalog_offset = j["catalog"][0].get<uint64_t>();
+      p.catalog_length = j["catalog"][1].get<uint64_t>();
+    }
+    return p;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace gb

@@ -1,0 +1,101 @@
+#include "engine/catalog_copy.h"
+
+#include <nlohmann/json.hpp>
+
+#include "archive/manifest.h"
+#include "archive/zstd_stream.h"
+#include "core/error.h"
+#include "engine/encryption.h"
+
+namespace gb {
+
+using nlohmann::json;
+
+void WriteCatalogCopy(const Config& config, Catalog& catalog, int64_t set_id, ByteSink& out) {
+  auto set = catalog.GetSet(set_id);
+  if (!set) throw Error(Code::kNotFound, "no set " + std::to_string(set_id) + " in the catalog");
+  std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(config, out);
+  ZstdSink z(*enc, 9, 0);
+  json head = {{"format", kCatalogCopyFormat},
+               {"set", {{"id", set->id}, {"created", set->created}}}};
+  if (set->completed) head["set"]["completed"] = *set->completed;
+  json backups = json::array();
+  for (const BackupRecord& b : catalog.BackupsOfSet(set_id))
+    backups.push_back({{"seq", b.seq},
+                       {"time", b.time},
+                       {"name", b.name},
+                       {"archive_size", b.archive_size},
+                       {"archive_sha256", b.archive_sha256},
+                       {"files", b.files},
+                       {"bytes", b.bytes},
+                       {"deleted", b.deleted},
+                       {"skipped", b.skipped},
+                       {"host", b.host}});
+  head["backups"] = backups;
+  std::string line = head.dump() + "\n";
+  z.Write(AsBytes(line));
+  for (const BackupRecord& b : catalog.BackupsOfSet(set_id)) {
+    auto cur = catalog.EntriesOf(set_id, b.seq);
+    while (cur->Next()) {
+      line = json{{"seq", b.seq}, {"entry", EntryToJson(cur->entry())}}.dump() + "\n";
+      z.Write(AsBytes(line));
+    }
+  }
+  z.Finish();
+}
+
+int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) {
+  std::unique_ptr<ByteSource> plain = NewArchiveDecryptor(config, in);
+  ZstdSource z(*plain);
+  BufferSink text;
+  Pump(z, text);
+  std::string_view all(reinterpret_cast<const char*>(text.bytes.data()), text.bytes.size());
+  try {
+    size_t nl = all.find('\n');
+    if (nl == std::string_view::npos) throw Error(Code::kCorruption, "catalog copy: empty");
+    json head = json::parse(all.substr(0, nl));
+    if (head.value("format", "") != kCatalogCopyFormat)
+      throw Error(Code::kCorruption, "catalog copy: unknown format");
+    int64_t set_id = head.at("set").at("id");
+    Catalog::Writer w(catalog);
+    Statement(catalog.db(), "DELETE FROM entries WHERE set_id=?1").Bind(1, set_id).Run();
+    Statement(catalog.db(), "DELETE FROM backups WHERE set_id=?1").Bind(1, set_id).Run();
+    Statement s(catalog.db(),
+                "INSERT OR REPLACE INTO sets(id, created, completed) VALUES(?1, ?2, ?3)");
+    s.Bind(1, set_id).Bind(2, head["set"].at("created").get<int64_t>());
+    if (head["set"].contains("completed"))
+      s.Bind(3, head["set"]["completed"].get<int64_t>());
+    else
+      s.BindNull(3);
+    s.Run();
+    for (const json& b : head.at("backups")) {
+      BackupRecord r;
+      r.set_id = set_id;
+      r.seq = b.at("seq");
+      r.time = b.at("time");
+      r.name = b.at("name");
+      r.archive_size = b.at("archive_size");
+      r.archive_sha256 = b.at("archive_sha256");
+      r.files = b.value("files", uint64_t{0});
+      r.bytes = b.value("bytes", uint64_t{0});
+      r.deleted = b.value("deleted", uint64_t{0});
+      r.skipped = b.value("skipped", uint64_t{0});
+      r.host = b.value("host", "");
+      w.AddBackup(r);
+    }
+    size_t pos = nl + 1;
+    while (pos < all.size()) {
+      size_t end = all.find('\n', pos);
+      if (end == std::string_view::npos) end = all.size();
+      json row = json::parse(all.substr(pos, end - pos));
+      pos = end + 1;
+      w.AddEntry(set_id, row.at("seq").get<int>(), EntryFromJson(row.at("entry")));
+    }
+    w.Commit();
+    return set_id;
+  } catch (const json::exception& e) {
+    throw Error(Code::kCorruption, std::string("catalog copy: malformed: ") + e.what());
+  }
+}
+
+}  // namespace gb

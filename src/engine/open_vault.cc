@@ -1,0 +1,18 @@
+#include "engine/open_vault.h"
+
+#include "vault/vault_factory.h"
+
+namespace gb {
+
+std::unique_ptr<Vault> OpenConfiguredVault(const Config& config, Progress& progress, Clock& clock,
+                                           bool dry_run) {
+  VaultOptions o;
+  o.clock = &clock;
+  o.upload_bytes_per_second = config.bandwidth_limit;
+  o.download_bytes_per_second = config.bandwidth_limit;
+  o.dry_run = dry_run;
+  o.log = [&progress](const std::string& line) { progress.Notice("vault", line, false); };
+  return OpenVault(config.vault_url, o);
+}
+
+}  // namespace gb

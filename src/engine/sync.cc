@@ -1,0 +1,472 @@
+#include "engine/sync.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+
+#include "catalog/vault_state.h"
+#include "core/crash_point.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/tree_hash.h"
+#include "engine/bundle.h"
+#include "engine/prices.h"
+#include "engine/point.h"
+
+namespace gb {
+namespace {
+
+constexpr int64_t kDay = 86400;
+
+std::string NewToken() {
+  std::random_device rd;
+  Bytes b(12);
+  for (auto& c : b) c = static_cast<uint8_t>(rd());
+  return Hex(b);
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string Human(uint64_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", GiB(b));
+  return buf;
+}
+
+class Syncer {
+ public:
+  Syncer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock, const SyncOptions& opts)
+      : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
+        opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
+        prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {
+    min_days_ = cfg_.min_storage_days.value_or(caps_.min_storage_days);
+    overhead_ = caps_.per_archive_overhead_bytes;
+    now_ = clock_.NowSeconds();
+    r_.dry_run = opts.dry_run;
+    r_.size_limit = cfg_.size_limit;
+  }
+
+  SyncResult Run() {
+    PollJobs();
+    RefreshInventory();
+    std::vector<UploadItem> ready = ReadyItems();
+    MakeRoom(ready);
+    for (UploadItem& item : ready) Upload(item);
+    FreeLocalCache();
+    r_.vault_bytes = VaultBilledBytes(ws_, overhead_);
+    r_.monthly_storage_cost = StorageCostPerMonth(prices_, r_.vault_bytes);
+    return r_;
+  }
+
+ private:
+  void Warn(const std::string& what, const std::string& msg) {
+    ++r_.warnings;
+    progress_.Notice(what, msg, true);
+  }
+  void Note(const std::string& what, const std::string& msg) { progress_.Notice(what, msg, false); }
+
+  // 1. Jobs.
+  void PollJobs() {
+    for (JobRecord j : state_.Jobs("InProgress")) {
+      ++r_.jobs_checked;
+      JobInfo info;
+      try {
+        info = vault_.DescribeJob(j.job_id);
+      } catch (const Error& e) {
+        if (e.code() != Code::kNotFound) throw;
+        j.status = "Expired";
+        j.message = "the vault no longer knows this job";
+        Save(j);
+        Warn("job " + j.job_id, "expired before its output was read; it will be requested again");
+        continue;
+      }
+      if (info.status == JobStatus::kInProgress) continue;
+      j.completed = info.completed.value_or(now_);
+      if (info.status == JobStatus::kFailed) {
+        j.status = "Failed";
+        j.message = info.status_message;
+        Save(j);
+        Warn("job " + j.job_id, "failed: " + info.status_message + "; it will be retried");
+        continue;
+      }
+      if (j.kind != "inventory") {
+        j.status = "Succeeded";  // a restore reads retrieval output
+        Save(j);
+        continue;
+      }
+      BufferSink out;
+      try {
+        vault_.ReadJobOutput(j.job_id, std::nullopt, out);
+      } catch (const Error& e) {
+        if (e.code() != Code::kNotFound) throw;
+        j.status = "Expired";
+        Save(j);
+        Warn("job " + j.job_id, "inventory output expired before it was read; requesting again");
+        continue;
+      }
+      Inventory inv = ParseInventory(
+          std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size()));
+      Reconcile(inv);
+      j.status = "Done";
+      Save(j);
+    }
+  }
+
+  void Save(const JobRecord& j) {
+    if (!opts_.dry_run) state_.PutJob(j);
+  }
+
+  // 2. Inventory.
+  void RefreshInventory() {
+    if (!caps_.jobs_lag && caps_.immediate_listing) {
+      std::string id = vault_.StartInventory();
+      if (opts_.dry_run && id.rfind("dry-run", 0) == 0) return;
+      BufferSink out;
+      vault_.ReadJobOutput(id, std::nullopt, out);
+      Reconcile(ParseInventory(
+          std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size())));
+      return;
+    }
+    int64_t last_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
+    int64_t last_req = std::stoll(state_.GetMeta("last_inventory_requested").value_or("0"));
+    bool pending = false;
+    for (const auto& j : state_.Jobs("InProgress")) pending |= j.kind == "inventory";
+    if (pending || now_ - last_date < cfg_.inventory_max_age_days * kDay ||
+        now_ - last_req < cfg_.inventory_min_interval_days * kDay)
+      return;
+    r_.inventory_requested = true;
+    if (opts_.dry_run) return;
+    JobRecord j;
+    j.job_id = vault_.StartInventory();
+    j.kind = "inventory";
+    j.purpose = "sync";
+    j.started = now_;
+    state_.PutJob(j);
+    state_.SetMeta("last_inventory_requested", std::to_string(now_));
+    Note("vault", "requested a new inventory (job " + j.job_id + ")");
+  }
+
+  void Reconcile(const Inventory& inv) {
+    ++r_.inventories_reconciled;
+    const int64_t date = inv.date ? inv.date : now_;
+    const bool immediate = caps_.immediate_listing;
+    std::set<std::string> listed;
+    std::map<std::string, UploadRecord> by_token;
+    for (const auto& u : state_.Uploads()) by_token[u.token] = u;
+    Transaction t(state_.db());
+    for (const ArchiveInfo& a : inv.archives) {
+      listed.insert(a.id);
+      if (auto known = state_.FindArchive(a.id)) {
+        state_.MarkSeen(a.id, date);
+        if (known->deleted_here && *known->deleted_here < date) {
+          Warn("archive " + a.id, "still listed after it was deleted; deleting again");
+          if (!opts_.dry_run) vault_.Delete(a.id);
+        }
+        continue;
+      }
+      VaultArchive v;
+      v.archive_id = a.id;
+      v.description = a.description;
+      v.size = a.size;
+      v.tree_hash = a.tree_hash;
+      v.created = a.created;
+      v.origin = "upstream";
+      v.last_seen_upstream = date;
+      auto desc = ParseDescription(a.description);
+      if (desc) {
+        v.set_id = desc->set_id;
+        v.backup_name = desc->backup_name;
+        v.catalog_offset = desc->catalog_offset;
+        v.catalog_length = desc->catalog_length;
+      }
+      auto up = desc ? by_token.find(desc->token) : by_token.end();
+      if (up != by_token.end()) {
+        UploadRecord& u = up->second;
+        if (u.state != "done" && a.size == u.size && a.tree_hash == u.tree_hash) {
+          // An upload whose confirmation was lost: adopt it instead of uploading again.
+          u.state = "done";
+          u.archive_id = a.id;
+          v.origin = "here";
+          if (!opts_.dry_run) {
+            state_.UpdateUpload(u);
+            state_.PutArchive(v);
+            if (u.backup_name.empty()) state_.MarkSetUploaded(u.set_id, now_);
+          }
+          Note("archive " + a.id, "adopted the interrupted upload of set " +
+                                      std::to_string(u.set_id) + " found in the vault");
+          continue;
+        }
+        // A second copy left by a retried upload: account for it and remove it.
+        Warn("archive " + a.id, "duplicate of set " + std::to_string(u.set_id) +
+                                    " left by an interrupted upload; deleting it");
+        if (!opts_.dry_run) {
+          vault_.Delete(a.id);
+          v.deleted_here = now_;
+          state_.PutArchive(v);
+        }
+        continue;
+      }
+      if (!opts_.dry_run) state_.PutArchive(v);
+      if (desc)
+        Warn("archive " + a.id, "set " + std::to_string(desc->set_id) + " from host " +
+                                    desc->host + " is in the vault but not in this catalog");
+      else
+        Warn("archive " + a.id,
+             "in the vault but not written by glacier-backup; counted in the vault size");
+    }
+    for (const VaultArchive& a : state_.Archives()) {
+      if (listed.count(a.archive_id)) continue;
+      // Lagging inventories miss what was uploaded after (or shortly before) their date.
+      bool expected = immediate ? true : a.created + kDay < date;
+      if (expected)
+        Warn("archive " + a.archive_id,
+             (a.set_id ? "of set " + std::to_string(*a.set_id) + " " : std::string()) +
+                 "is missing from the vault inventory of " + FormatIsoUtc(date));
+    }
+    if (!opts_.dry_run) {
+      state_.SetMeta("last_inventory_date", std::to_string(date));
+      t.Commit();
+    }
+  }
+
+  // 3. Space.
+  std::vector<UploadItem> ReadyItems() {
+    std::vector<UploadItem> items;
+    if (cfg_.upload == "each") {
+      std::set<std::string> done;
+      for (const auto& u : state_.Uploads("done")) done.insert(u.backup_name);
+      for (const BackupRecord& b : ws_.catalog().Backups())
+        if (!done.count(b.name) && PathExists(ws_.ArchivePath(b.name)))
+          items.push_back(PrepareSingle(ws_, b));
+      return items;
+    }
+    for (const SetRecord& s : ws_.catalog().Sets())
+      if (s.completed && !s.uploaded && !s.pruned && s.backups > 0)
+        items.push_back(PrepareBundle(ws_, s.id));
+    return items;
+  }
+
+  struct VaultSet {
+    int64_t set_id;
+    std::vector<VaultArchive> archives;
+    int64_t newest_created = 0;
+    uint64_t bytes = 0;
+  };
+
+  std::vector<VaultSet> SetsInVault() {
+    std::map<int64_t, VaultSet> sets;
+    for (const VaultArchive& a : state_.Archives()) {
+      if (!a.set_id || a.origin != "here") continue;
+      VaultSet& s = sets[*a.set_id];
+      s.set_id = *a.set_id;
+      s.archives.push_back(a);
+      s.newest_created = std::max(s.newest_created, a.created);
+      s.bytes += a.size + overhead_;
+    }
+    std::vector<VaultSet> out;
+    for (auto& [id, s] : sets) out.push_back(std::move(s));
+    return out;
+  }
+
+  void MakeRoom(std::vector<UploadItem>& ready) {
+    if (cfg_.size_limit == 0) return;
+    uint64_t need = 0;
+    for (const auto& item : ready) need += item.source->Size() + overhead_;
+    std::vector<VaultSet> in_vault = SetsInVault();
+    bool pre_emptive = ready.empty();
+    if (pre_emptive && !in_vault.empty()) need = in_vault.back().bytes * 11 / 10;
+    uint64_t used = VaultBilledBytes(ws_, overhead_);
+    if (used + need <= cfg_.size_limit) return;
+    // Oldest first, never the newest set in the vault, only past the minimum duration.
+    for (size_t i = 0; i + 1 < in_vault.size() && used + need > cfg_.size_limit; ++i) {
+      VaultSet& s = in_vault[i];
+      if (now_ - s.newest_created < min_days_ * kDay) break;
+      Prune(s);
+      used -= std::min(used, s.bytes);
+    }
+    if (used + need <= cfg_.size_limit) return;
+    uint64_t free = cfg_.size_limit > used ? cfg_.size_limit - used : 0;
+    std::string when = "no older set can be deleted";
+    for (size_t i = 0; i + 1 < in_vault.size(); ++i) {
+      if (std::find(r_.pruned_sets.begin(), r_.pruned_sets.end(), in_vault[i].set_id) !=
+          r_.pruned_sets.end())
+        continue;
+      when = "set " + std::to_string(in_vault[i].set_id) + " becomes deletable on " +
+             FormatIsoUtc(in_vault[i].newest_created + min_days_ * kDay).substr(0, 10);
+      break;
+    }
+    std::string msg = "vault size cap " + Human(cfg_.size_limit) + ": need " + Human(need) +
+                      " but only " + Human(free) + " is free (" + Human(used + need - cfg_.size_limit) +
+                      " missing); " + when + " (minimum storage " + std::to_string(min_days_) +
+                      " days)";
+    if (pre_emptive) {
+      Warn("vault", msg + "; there is nothing to upload yet");
+      return;
+    }
+    throw Error(Code::kNoSpace, msg + "; nothing was uploaded. Raise [vault] size_limit or wait");
+  }
+
+  void Prune(const VaultSet& s) {
+    for (const VaultArchive& a : s.archives) {
+      double stored_days = static_cast<double>(now_ - a.created) / kDay;
+      r_.early_deletion_cost += EarlyDeletionCost(prices_, a.size + overhead_, stored_days);
+      r_.pruned_bytes += a.size + overhead_;
+      if (opts_.dry_run) continue;
+      CrashPoint("sync-before-prune-delete");
+      vault_.Delete(a.archive_id);
+      state_.MarkDeleted(a.archive_id, now_);
+      CrashPoint("sync-after-prune-delete");
+    }
+    r_.pruned_sets.push_back(s.set_id);
+    Note("set " + std::to_string(s.set_id), opts_.dry_run ? "would be deleted from the vault"
+                                                          : "deleted from the vault to make room");
+    if (opts_.dry_run) return;
+    for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.set_id))
+      ::unlink(ws_.ArchivePath(b.name).c_str());
+    state_.MarkSetPruned(s.set_id, now_);
+  }
+
+  // 4. Upload.
+  void Upload(UploadItem& item) {
+    std::string label = item.backup_name.empty() ? "set " + std::to_string(item.set_id)
+                                                 : BackupId(*ws_.catalog().FindBackupByName(item.backup_name));
+    uint64_t size = item.source->Size();
+    r_.upload_cost += prices_.put_per_1000 / 1000.0;
+    if (opts_.dry_run) {
+      r_.uploaded.push_back(label);
+      r_.uploaded_bytes += size;
+      return;
+    }
+    std::optional<UploadRecord> rec = state_.FindUpload(item.set_id, item.backup_name);
+    if (rec && rec->state == "done") return;  // adopted during reconcile
+    progress_.Phase("uploading " + label, 1, size);
+    // Every byte is hashed once more before upload: the tree hash we expect back.
+    TreeHasher th;
+    {
+      std::vector<uint8_t> buf(1 << 20);
+      item.source->Rewind();
+      while (size_t n = item.source->Read(buf)) th.Update(buf.data(), n);
+      item.source->Rewind();
+    }
+    std::string tree = Hex(th.Final());
+    if (!rec || rec->tree_hash != tree || rec->size != size) {
+      UploadRecord u;
+      u.set_id = item.set_id;
+      u.backup_name = item.backup_name;
+      u.token = NewToken();
+      u.description = DescribeUpload(item, HostName(), u.token);
+      u.size = size;
+      u.tree_hash = tree;
+      u.started = now_;
+      u.id = state_.AddUpload(u);
+      rec = u;
+    }
+    rec->attempts++;
+    state_.UpdateUpload(*rec);
+    CrashPoint("sync-before-upload");
+    UploadResult res = vault_.Upload(*item.source, rec->description);
+    CrashPoint("sync-after-upload");
+    if (res.tree_hash != tree || res.size != size) {
+      vault_.Delete(res.archive_id);
+      throw Error(Code::kCorruption, "the vault stored " + label +
+                                         " with a different tree hash than was sent; the copy "
+                                         "was deleted and will be uploaded again next run");
+    }
+    {
+      Transaction t(state_.db());
+      rec->state = "done";
+      rec->archive_id = res.archive_id;
+      state_.UpdateUpload(*rec);
+      VaultArchive a;
+      a.archive_id = res.archive_id;
+      a.set_id = item.set_id;
+      a.backup_name = item.backup_name;
+      a.description = rec->description;
+      a.size = size;
+      a.tree_hash = tree;
+      a.created = now_;
+      a.origin = "here";
+      if (item.backup_name.empty()) {
+        a.catalog_offset = item.catalog_offset;
+        a.catalog_length = item.catalog_length;
+        state_.MarkSetUploaded(item.set_id, now_);
+      }
+      state_.PutArchive(a);
+      if (!item.backup_name.empty()) MarkSetUploadedIfAllDone(item.set_id);
+      t.Commit();
+    }
+    CrashPoint("sync-after-record");
+    r_.uploaded.push_back(label);
+    r_.uploaded_bytes += size;
+    Note(label, "uploaded (" + Human(size) + ", archive " + res.archive_id + ")");
+  }
+
+  void MarkSetUploadedIfAllDone(int64_t set_id) {
+    auto s = ws_.catalog().GetSet(set_id);
+    if (!s || !s->completed) return;
+    std::set<std::string> done;
+    for (const auto& u : state_.Uploads("done")) done.insert(u.backup_name);
+    for (const auto& b : ws_.catalog().BackupsOfSet(set_id))
+      if (!done.count(b.name)) return;
+    state_.MarkSetUploaded(set_id, now_);
+  }
+
+  // Local archives of sets safely in the vault go, except the newest keep_local_sets sets.
+  void FreeLocalCache() {
+    if (opts_.dry_run) return;
+    std::vector<SetRecord> sets = ws_.catalog().Sets();
+    std::set<int64_t> keep;
+    for (auto it = sets.rbegin(); it != sets.rend() && static_cast<int>(keep.size()) < cfg_.keep_local_sets; ++it)
+      keep.insert(it->id);
+    std::set<std::string> uploaded_names;
+    for (const auto& u : state_.Uploads("done"))
+      if (!u.backup_name.empty()) uploaded_names.insert(u.backup_name);
+    for (const SetRecord& s : sets) {
+      if (keep.count(s.id)) continue;
+      for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.id)) {
+        if (!s.uploaded && !uploaded_names.count(b.name)) continue;
+        std::string p = ws_.ArchivePath(b.name);
+        if (::unlink(p.c_str()) == 0) Note(p, "removed from the cache (safely in the vault)");
+      }
+      if (s.uploaded) ::unlink(CatalogCopyPath(ws_, s.id).c_str());
+    }
+    CrashPoint("sync-after-local-delete");
+  }
+
+  Workspace& ws_;
+  const Config& cfg_;
+  Vault& vault_;
+  Progress& progress_;
+  Clock& clock_;
+  SyncOptions opts_;
+  VaultState state_;
+  VaultCapabilities caps_;
+  PriceTable prices_;
+  int min_days_ = 0;
+  uint64_t overhead_ = 0;
+  int64_t now_ = 0;
+  SyncResult r_;
+};
+
+}  // namespace
+
+uint64_t VaultBilledBytes(Workspace& ws, uint64_t overhead) {
+  uint64_t total = 0;
+  for (const VaultArchive& a : VaultState(ws.catalog()).Archives()) total += a.size + overhead;
+  return total;
+}
+
+SyncResult RunSync(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
+                   const SyncOptions& opts) {
+  return Syncer(ws, vault, progress, clock, opts).Run();
+}
+
+}  // namespace gb

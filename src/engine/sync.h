@@ -1,0 +1,52 @@
+// glacier-backup sync: the unattended cloud half. In order:
+//   1. jobs: poll our pending vault jobs; read finished inventories;
+//   2. inventory: reconcile the local inventory cache with the vault's listing
+//      (at once where listing is immediate; by an inventory job about weekly
+//      on Glacier, knowing that inventory lags);
+//   3. space: keep the vault under size_limit by deleting whole sets, oldest
+//      first, only past their minimum storage duration, never the newest;
+//   4. upload: each complete set as one bundle (or each archive as it
+//      appears), recorded before and after, then free the local cache.
+// Every step is recorded in the catalog before and after it happens, so a run
+// killed anywhere is completed by the next, without duplicates left unnoticed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "engine/progress.h"
+#include "engine/workspace.h"
+#include "vault/vault.h"
+
+namespace gb {
+
+struct SyncOptions {
+  bool dry_run = false;  // plan and report; change nothing, here or in the vault
+};
+
+struct SyncResult {
+  bool dry_run = false;
+  int jobs_checked = 0;
+  int inventories_reconciled = 0;
+  bool inventory_requested = false;
+  std::vector<std::string> uploaded;  // "set 4" / backup ids
+  uint64_t uploaded_bytes = 0;
+  std::vector<int64_t> pruned_sets;
+  uint64_t pruned_bytes = 0;
+  uint64_t vault_bytes = 0;  // billed size after the run (archives + overhead)
+  uint64_t size_limit = 0;
+  double upload_cost = 0, early_deletion_cost = 0, monthly_storage_cost = 0;
+  int warnings = 0;  // each reported through Progress
+};
+
+// REQUIRES: the state lock is held. Throws kNoSpace (nothing uploaded) when
+// the cap cannot be honoured, vault errors as they come.
+SyncResult RunSync(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
+                   const SyncOptions& opts);
+
+// The billed size of what the vault holds, as the local inventory cache knows it.
+uint64_t VaultBilledBytes(Workspace& ws, uint64_t per_archive_overhead);
+
+}  // namespace gb
