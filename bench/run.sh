@@ -104,6 +104,10 @@ trap 'exit 130' INT TERM
 export HOME="$work/home"
 export XDG_CACHE_HOME="$HOME/.cache" XDG_CONFIG_HOME="$HOME/.config"
 mkdir -p "$HOME" "$work/logs"
+# Measure a private copy, so a rebuild during the run cannot swap the binary.
+cp "$bin" "$work/glacier-backup"
+bin_src="$bin"
+bin="$work/glacier-backup"
 times="$work/times.tsv"
 sizes="$work/sizes.tsv"
 : >"$times"
@@ -124,7 +128,7 @@ tar -cf - "$tree" 2>/dev/null | cat >/dev/null
 read -r src_files src_bytes < <(tree_stats "$tree")
 src_entries="$(find "$tree" | wc -l)"
 echo "  $src_entries entries, $src_files regular files, $((src_bytes / 1000000)) MB; $(nproc) CPUs; $runs run(s) each"
-echo "glacier-backup: $bin ($("$bin" --version 2>/dev/null || echo '?'))"
+echo "glacier-backup: $bin_src ($("$bin" --version 2>/dev/null || echo '?'))"
 [ "$do_restic" = 0 ] || echo "restic: $(restic version 2>/dev/null | head -n1)"
 [ "$do_borg" = 0 ] || echo "borg: $(borg --version 2>/dev/null)"
 echo "temp dir: $work"
@@ -209,6 +213,10 @@ for rep in $(seq 1 "$runs"); do
   sed -i -e "s|^# cache_dir = .*|cache_dir = \"$g/cache\"|" \
     -e "s|^# state_dir = .*|state_dir = \"$g/state\"|" \
     -e "s|^# vault_url = .*|vault_url = \"file://$g/vault\"|" "$g/config.toml"
+  for k in cache_dir state_dir vault_url; do
+    grep -q "^$k = \"[^\"]*$g/" "$g/config.toml" ||
+      { echo "FAILED: could not set $k in the config written by glacier-backup init" >&2; exit 1; }
+  done
   measure ours_full "$bin" --config "$g/config.toml" backup --full
   size ours_full "$g/cache" "$g/vault" "$g/state"
   measure ours_nochange "$bin" --config "$g/config.toml" backup

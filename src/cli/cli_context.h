@@ -54,5 +54,6 @@ void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 
 }  // namespace gb

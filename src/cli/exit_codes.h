@@ -16,6 +16,7 @@ enum ExitCode : int {
   kExitLocked = 7,       // another glacier-backup run holds the state lock
   kExitVault = 8,        // the vault refused or could not be reached (credentials, network)
   kExitNoSpace = 9,      // the vault size cap cannot be honoured
+  kExitPending = 10,     // waiting for the vault (retrievals in progress): run again later
   kExitInterrupted = 130,
 };
 
@@ -34,6 +35,7 @@ inline constexpr const char* kExitCodeHelp =
     "  7  locked: another glacier-backup run is using the state directory\n"
     "  8  vault error: the storage refused the request or could not be reached\n"
     "  9  no space: the vault size cap cannot be honoured\n"
+    "  10 pending: retrievals from cold storage are in progress; run the same command again\n"
     "  130 interrupted\n";
 
 }  // namespace gb

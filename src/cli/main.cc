@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   gb::AddRunCommand(app, ctx, exit_code);
   gb::AddStatusCommand(app, ctx, exit_code);
   gb::AddVaultCommand(app, ctx, exit_code);
+  gb::AddRecoverCommand(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "engine/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -8,7 +10,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <toml++/toml.h>
 #include <utility>
 
 #include "core/error.h"
@@ -32,12 +33,15 @@ const std::vector<SectionKeys>& KnownKeys() {
         "state_dir"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file"}},
       {"vault",
-       {"vault_url", "endpoint", "region", "profile", "storage_class", "size_limit",
+       {"url", "endpoint", "region", "profile", "storage_class", "size_limit",
         "min_storage_days", "upload", "keep_local_sets", "inventory_max_age_days",
         "inventory_min_interval_days", "bandwidth_limit", "retrieval_tier"}},
   };
   return kKeys;
 }
+
+// ASCII only, whatever the locale.
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -219,8 +223,8 @@ class Loader {
         if (std::find(known->keys.begin(), known->keys.end(), k.str()) != known->keys.end()) {
           continue;
         }
-        std::string message = "unknown key " + Quote(k.str()) + " in [" +
-                               std::string(known->section) + "]";
+        std::string message =
+            "unknown key " + Quote(k.str()) + " in [" + std::string(known->section) + "]";
         std::string_view home = SectionOf(k.str());
         if (!home.empty()) {
           message += " (it belongs in [" + std::string(home) + "])";
@@ -248,8 +252,8 @@ class Loader {
     return section ? section->get(key) : nullptr;
   }
 
-  [[noreturn]] void FailValue(const toml::node& node, std::string_view section, std::string_view key,
-                              const std::string& expectation) const {
+  [[noreturn]] void FailValue(const toml::node& node, std::string_view section,
+                              std::string_view key, const std::string& expectation) const {
     Fail(node.source(), "[" + std::string(section) + "] " + std::string(key) + " must be " +
                             expectation + ", got " + Got(node));
   }
@@ -362,8 +366,8 @@ class Loader {
          GetStrings(sec, "source", "includes", "includes = [\"~/Documents\"]")) {
       std::string expanded = ExpandUser(text);
       if (expanded[0] != '/') {
-        Fail(node->source(), "[source] includes must be absolute paths (or start with ~/), got " +
-                                 Quote(text));
+        Fail(node->source(),
+             "[source] includes must be absolute paths (or start with ~/), got " + Quote(text));
       }
       config_.includes.push_back(NormalizePath(expanded));
     }
@@ -414,8 +418,10 @@ class Loader {
                                               ": JSON syntax error: " + what);
     }
     if (!json.is_object()) {
-      fail("must be a JSON object like {\"includes\": [\"/path\"], \"excludes\": [\"*.tmp\"]}, got " +
-           Got(json));
+      fail(
+          "must be a JSON object like {\"includes\": [\"/path\"], \"excludes\": [\"*.tmp\"]}, "
+          "got " +
+          Got(json));
     }
     const std::vector<std::string_view> keys = {"includes", "excludes"};
     for (const auto& [key, value] : json.items()) {
@@ -464,8 +470,8 @@ class Loader {
     if (auto v = GetInt(sec, "backup", "compression_level", 1, 19, "an integer from 1 to 19")) {
       config_.compression_level = *v;
     }
-    if (auto v = GetInt(sec, "backup", "threads", 0, 1024,
-                        "an integer from 0 (one per core) to 1024")) {
+    if (auto v =
+            GetInt(sec, "backup", "threads", 0, 1024, "an integer from 0 (one per core) to 1024")) {
       config_.threads = *v;
     }
     config_.cache_dir = GetPath(sec, "backup", "cache_dir").value_or(DefaultCacheDir());
@@ -478,7 +484,7 @@ class Loader {
       const auto& [node, text] = keys[i];
       // Bech32 allows all-upper-case; age's own form is lower case.
       std::string key = text;
-      if (std::none_of(key.begin(), key.end(), [](char c) { return std::islower(c); })) {
+      if (std::none_of(key.begin(), key.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
         key = Lower(key);
       }
       try {
@@ -504,11 +510,11 @@ class Loader {
   }
 
   void LoadVault(const toml::table* sec) {
-    const toml::node* url_node = Find(sec, "vault_url");
-    std::string url = GetString(sec, "vault", "vault_url", "a URL").value_or(DefaultVaultUrl());
+    const toml::node* url_node = Find(sec, "url");
+    std::string url = GetString(sec, "vault", "url", "a URL").value_or(DefaultVaultUrl());
     auto bad_url = [&](const std::string& expectation) {
-      if (url_node == nullptr) Fail("default vault_url " + Quote(url) + " is not " + expectation);
-      FailValue(*url_node, "vault", "vault_url", expectation);
+      if (url_node == nullptr) Fail("default url " + Quote(url) + " is not " + expectation);
+      FailValue(*url_node, "vault", "url", expectation);
     };
     std::string kind;
     std::string glacier_region;
@@ -525,13 +531,16 @@ class Loader {
       size_t slash = rest.find('/');
       std::string vault = slash == std::string::npos ? "" : rest.substr(slash + 1);
       glacier_region = rest.substr(0, slash);
-      auto region_ok = [](char c) { return std::islower(c) || std::isdigit(c) || c == '-'; };
-      auto vault_ok = [](char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; };
+      auto region_ok = [](char c) { return IsLowerAlnum(c) || c == '-'; };
+      auto vault_ok = [](char c) {
+        return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '_' || c == '-' || c == '.';
+      };
       if (glacier_region.empty() || vault.empty() || vault.size() > 255 ||
           !std::all_of(glacier_region.begin(), glacier_region.end(), region_ok) ||
           !std::all_of(vault.begin(), vault.end(), vault_ok)) {
-        bad_url("glacier://REGION/VAULT (e.g. glacier://eu-west-1/backups; vault names use "
-                "A-Z a-z 0-9 _ - .)");
+        bad_url(
+            "glacier://REGION/VAULT (e.g. glacier://eu-west-1/backups; vault names use "
+            "A-Z a-z 0-9 _ - .)");
       }
     } else if (url.starts_with("s3://")) {
       kind = "s3";
@@ -539,10 +548,10 @@ class Loader {
       size_t slash = rest.find('/');
       std::string bucket = rest.substr(0, slash);
       std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
-      auto bucket_ok = [](char c) { return std::islower(c) || std::isdigit(c) || c == '-' || c == '.'; };
+      auto bucket_ok = [](char c) { return IsLowerAlnum(c) || c == '-' || c == '.'; };
       if (bucket.size() < 3 || bucket.size() > 63 ||
-          !std::all_of(bucket.begin(), bucket.end(), bucket_ok) || !std::isalnum(bucket.front()) ||
-          !std::isalnum(bucket.back())) {
+          !std::all_of(bucket.begin(), bucket.end(), bucket_ok) || !IsLowerAlnum(bucket.front()) ||
+          !IsLowerAlnum(bucket.back())) {
         bad_url("s3://BUCKET or s3://BUCKET/PREFIX (bucket names: 3-63 of a-z 0-9 . -)");
       }
       while (prefix.ends_with('/')) prefix.pop_back();
@@ -564,9 +573,9 @@ class Loader {
     config_.region = GetString(sec, "vault", "region", "a region name like \"eu-west-1\"")
                          .value_or(glacier_region);
     if (kind == "glacier" && config_.region != glacier_region) {
-      Fail(Find(sec, "region")->source(),
-           "[vault] region " + Quote(config_.region) + " contradicts vault_url " + Quote(url) +
-               ": remove region or make them agree");
+      Fail(Find(sec, "region")->source(), "[vault] region " + Quote(config_.region) +
+                                              " contradicts url " + Quote(url) +
+                                              ": remove region or make them agree");
     }
     config_.profile = GetString(sec, "vault", "profile", "a profile name").value_or("");
 
@@ -574,7 +583,7 @@ class Loader {
                            {"DEEP_ARCHIVE", "GLACIER", "GLACIER_IR", "STANDARD_IA", "STANDARD"})) {
       if (kind != "s3") {
         Fail(Find(sec, "storage_class")->source(),
-             "[vault] storage_class applies only to s3:// vaults, and vault_url is " + Quote(url) +
+             "[vault] storage_class applies only to s3:// vaults, and url is " + Quote(url) +
                  ": remove it");
       }
       config_.storage_class = *v;
@@ -656,8 +665,8 @@ std::optional<uint64_t> ParseByteSize(std::string_view text) {
       {"tib", 1ULL << 40},
       {"pib", 1ULL << 50},
   };
-  auto found = std::find_if(kUnits.begin(), kUnits.end(),
-                            [&](const auto& u) { return u.first == unit; });
+  auto found =
+      std::find_if(kUnits.begin(), kUnits.end(), [&](const auto& u) { return u.first == unit; });
   if (found == kUnits.end()) return std::nullopt;
   if (has_fraction && unit.empty()) return std::nullopt;  // "1.5" bytes means nothing
   unsigned __int128 bytes = whole * found->second + fraction * found->second / scale;

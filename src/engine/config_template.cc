@@ -128,13 +128,13 @@ excludes = []
 #   "glacier://REGION/VAULT"   an S3 Glacier vault, e.g. "glacier://eu-west-1/backups"
 #   "s3://BUCKET/PREFIX"       an S3 bucket, objects stored in storage_class
 )";
-  out += StringKey("vault_url", p.vault_url, "file://~/.local/share/glacier-backup/vault");
+  out += StringKey("url", p.vault_url, "file://~/.local/share/glacier-backup/vault");
   out += R"(
 # Another S3 / Glacier endpoint, e.g. "http://127.0.0.1:5000" for a test server.
 # Default: the AWS endpoint of the region.
 # endpoint = "https://..."
 
-# AWS region. For glacier:// it comes from vault_url.
+# AWS region. For glacier:// it comes from url.
 # region = "eu-west-1"
 
 # AWS credentials profile (~/.aws/credentials). Default: the usual AWS credential chain.
@@ -148,8 +148,8 @@ excludes = []
 # size_limit = 0
 
 # Days an archive must stay stored before deleting it costs nothing extra.
-# Default: set by the vault: Glacier vaults and GLACIER 90, DEEP_ARCHIVE 180,
-# GLACIER_IR 90, STANDARD_IA 30, directories and STANDARD 0.
+# Default: the minimum the storage bills for (AWS: Glacier vaults and GLACIER 90,
+# DEEP_ARCHIVE 180, GLACIER_IR 90, STANDARD_IA 30).
 # min_storage_days = 180
 
 # "bundle": upload a backup set as one archive once it is complete (fewer objects,

@@ -131,11 +131,12 @@ cache_dir = "/var/cache/gb"
 state_dir = "/var/lib/gb"
 
 [encryption]
-recipients = [")") + kKey1 + "\", \"" + kKey2 + R"("]
+recipients = [")") +
+                  kKey1 + "\", \"" + kKey2 + R"("]
 identity_file = "/keys/me.txt"
 
 [vault]
-vault_url = "s3://my-bucket/backups/laptop/"
+url = "s3://my-bucket/backups/laptop/"
 endpoint = "http://127.0.0.1:5000/"
 region = "eu-central-1"
 profile = "backup"
@@ -176,19 +177,20 @@ retrieval_tier = "standard"
 
 TEST_F(ConfigTest, VaultUrls) {
   auto with_vault = [&](const std::string& vault) { return Load(kMinimal + "[vault]\n" + vault); };
-  Config s3 = with_vault("vault_url = \"s3://bucket-1\"\n");
+  Config s3 = with_vault("url = \"s3://bucket-1\"\n");
   EXPECT_EQ(s3.vault_url, "s3://bucket-1");
   EXPECT_EQ(s3.storage_class, "DEEP_ARCHIVE");  // the s3 default
 
-  Config glacier = with_vault("vault_url = \"glacier://eu-west-1/My.Vault_1\"\n");
+  Config glacier = with_vault("url = \"glacier://eu-west-1/My.Vault_1\"\n");
   EXPECT_EQ(glacier.vault_url, "glacier://eu-west-1/My.Vault_1");
   EXPECT_EQ(glacier.region, "eu-west-1");
   EXPECT_EQ(glacier.storage_class, "");
-  EXPECT_EQ(with_vault("vault_url = \"glacier://us-east-1/v\"\nregion = \"us-east-1\"\n").region,
+  EXPECT_EQ(with_vault("url = \"glacier://us-east-1/v\"\nregion = \"us-east-1\"\n").region,
             "us-east-1");
 
-  EXPECT_EQ(with_vault("vault_url = \"file://~/vault/\"\n").vault_url, "file://" + home_ + "/vault");
-  EXPECT_EQ(with_vault("vault_url = \"file:///mnt//usb/./v\"\n").vault_url, "file:///mnt/usb/v");
+  EXPECT_EQ(with_vault("url = \"file://~/vault/\"\n").vault_url,
+            "file://" + home_ + "/vault");
+  EXPECT_EQ(with_vault("url = \"file:///mnt//usb/./v\"\n").vault_url, "file:///mnt/usb/v");
 }
 
 TEST_F(ConfigTest, TildeExpansionAndNormalisation) {
@@ -335,14 +337,15 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {s + "threads = 2\n" + e, "3: unknown key \"threads\" in [source] (it belongs in [backup])"},
       {s + "colour = 2\n" + e,
        "3: unknown key \"colour\" in [source]; known keys: includes excludes spec"},
-      {e + "[vault]\nurl = \"s3://bkt\"\n" + s,
-       "4: unknown key \"url\" in [vault] (did you mean \"vault_url\"?)"},
+      {e + "[vault]\nuri = \"s3://bkt\"\n" + s,
+       "4: unknown key \"uri\" in [vault] (did you mean \"url\"?)"},
       {s + e + "[sourc]\n",
        "5: unknown section [sourc] (did you mean [source]?); sections are [source], [backup], "
        "[encryption], [vault]"},
       {"threads = 2\n" + s + e, "1: key \"threads\" is outside any section: put it under [backup]"},
-      {s + e + "[[backup]]\n", "5: \"backup\" must be a section: write [backup] on a line of its "
-                               "own, keys below it"},
+      {s + e + "[[backup]]\n",
+       "5: \"backup\" must be a section: write [backup] on a line of its "
+       "own, keys below it"},
       {"backup = 1\n" + s + e, "1: \"backup\" must be a section"},
       // Types and ranges.
       {s + e + "[backup]\n\nmax_incrementals = \"seven\"\n",
@@ -384,7 +387,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {e + "[source]\nincludes = [\"/a\"]\n[encryption]\n",
        "5:1: TOML syntax error"},  // a section defined twice is a syntax error
       // Encryption.
-      {s + "[encryption]\nrecipients = [\"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\"]\n",
+      {s + "[encryption]\nrecipients = "
+           "[\"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\"]\n",
        "4: [encryption] recipients[0]: invalid age recipient "
        "\"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q\": invalid checksum; use "
        "the \"public key: age1...\" line age-keygen prints"},
@@ -395,22 +399,22 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {s + e + "passphrase_file = \"pw\"\n",
        "5: [encryption] passphrase_file and recipients cannot be used together"},
       // Vault.
-      {s + e + "[vault]\nvault_url = \"ftp://x\"\n",
-       "6: [vault] vault_url must be a URL starting with file://, glacier:// or s3://, got "
+      {s + e + "[vault]\nurl = \"ftp://x\"\n",
+       "6: [vault] url must be a URL starting with file://, glacier:// or s3://, got "
        "\"ftp://x\""},
-      {s + e + "[vault]\nvault_url = \"glacier://eu-west-1\"\n",
-       "6: [vault] vault_url must be glacier://REGION/VAULT"},
-      {s + e + "[vault]\nvault_url = \"glacier://eu-west-1/a/b\"\n",
-       "6: [vault] vault_url must be glacier://REGION/VAULT"},
-      {s + e + "[vault]\nvault_url = \"s3://AB\"\n", "6: [vault] vault_url must be s3://BUCKET"},
-      {s + e + "[vault]\nvault_url = \"file://relative/dir\"\n",
-       "6: [vault] vault_url must be file:///ABSOLUTE/DIR or file://~/DIR, got "
+      {s + e + "[vault]\nurl = \"glacier://eu-west-1\"\n",
+       "6: [vault] url must be glacier://REGION/VAULT"},
+      {s + e + "[vault]\nurl = \"glacier://eu-west-1/a/b\"\n",
+       "6: [vault] url must be glacier://REGION/VAULT"},
+      {s + e + "[vault]\nurl = \"s3://AB\"\n", "6: [vault] url must be s3://BUCKET"},
+      {s + e + "[vault]\nurl = \"file://relative/dir\"\n",
+       "6: [vault] url must be file:///ABSOLUTE/DIR or file://~/DIR, got "
        "\"file://relative/dir\""},
-      {s + e + "[vault]\nvault_url = \"glacier://eu-west-1/v\"\nregion = \"us-east-1\"\n",
-       "7: [vault] region \"us-east-1\" contradicts vault_url \"glacier://eu-west-1/v\""},
-      {s + e + "[vault]\nvault_url = \"glacier://eu-west-1/v\"\nstorage_class = \"GLACIER\"\n",
+      {s + e + "[vault]\nurl = \"glacier://eu-west-1/v\"\nregion = \"us-east-1\"\n",
+       "7: [vault] region \"us-east-1\" contradicts url \"glacier://eu-west-1/v\""},
+      {s + e + "[vault]\nurl = \"glacier://eu-west-1/v\"\nstorage_class = \"GLACIER\"\n",
        "7: [vault] storage_class applies only to s3:// vaults"},
-      {s + e + "[vault]\nvault_url = \"s3://bkt\"\nstorage_class = \"COLD\"\n",
+      {s + e + "[vault]\nurl = \"s3://bkt\"\nstorage_class = \"COLD\"\n",
        "7: [vault] storage_class must be one of \"DEEP_ARCHIVE\", \"GLACIER\", \"GLACIER_IR\", "
        "\"STANDARD_IA\", \"STANDARD\", got \"COLD\""},
       {s + e + "[vault]\nsize_limit = \"lots\"\n",
@@ -423,7 +427,7 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {s + e + "[vault]\nretrieval_tier = \"Fast\"\n",
        "6: [vault] retrieval_tier must be one of \"Expedited\", \"Standard\", \"Bulk\", got "
        "\"Fast\""},
-      {s + e + "[vault]\nvault_url = \"s3://bkt\"\nretrieval_tier = \"Expedited\"\n",
+      {s + e + "[vault]\nurl = \"s3://bkt\"\nretrieval_tier = \"Expedited\"\n",
        "7: [vault] retrieval_tier \"Expedited\" is not offered for DEEP_ARCHIVE"},
       {s + e + "[vault]\nendpoint = \"localhost:5000\"\n",
        "6: [vault] endpoint must be an http:// or https:// URL, got \"localhost:5000\""},
@@ -451,16 +455,17 @@ TEST_F(ConfigTest, MissingSectionsHaveNoLine) {
 TEST_F(ConfigTest, SecretKeyInRecipientsIsNotEchoed) {
   const std::string secret =
       "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZ";
-  std::string message = LoadError("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"" +
-                                  secret + "\"]\n");
+  std::string message =
+      LoadError("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"" + secret + "\"]\n");
   EXPECT_THAT(message, StartsWith(ConfigPath() + ":4: [encryption] recipients[0]: "));
   EXPECT_THAT(message, HasSubstr("secret key"));
   EXPECT_EQ(message.find("QYQSZ"), std::string::npos) << message;
 }
 
 TEST_F(ConfigTest, ReportsTheEarliestProblemInTheFile) {
-  EXPECT_THAT(LoadError("[vault]\nupload = \"x\"\n[backup]\nthreads = -1\n[source]\nincludes = [1]\n"),
-              StartsWith(ConfigPath() + ":2: [vault] upload must be one of"));
+  EXPECT_THAT(
+      LoadError("[vault]\nupload = \"x\"\n[backup]\nthreads = -1\n[source]\nincludes = [1]\n"),
+      StartsWith(ConfigPath() + ":2: [vault] upload must be one of"));
   EXPECT_THAT(LoadError("[backup]\nthreads = -1\n[source]\nincludes = [1]\n"),
               StartsWith(ConfigPath() + ":2: [backup] threads must be"));
   // A missing section has no line, so a problem with a line comes first.
@@ -475,7 +480,8 @@ TEST_F(ConfigTest, PassphraseInsteadOfRecipientsAndUppercaseKeys) {
   EXPECT_THAT(c.recipients, ElementsAre());
   std::string upper = kKey2;
   for (char& ch : upper) ch = static_cast<char>(toupper(ch));
-  Config u = Load("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"" + upper + "\"]\n");
+  Config u =
+      Load("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"" + upper + "\"]\n");
   EXPECT_THAT(u.recipients, ElementsAre(kKey2));
 }
 
@@ -555,12 +561,31 @@ TEST_F(ConfigTest, TemplateRoundTrips) {
 
 TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
   std::string text = RenderConfigTemplate({});
-  for (const char* key :
-       {"includes", "excludes", "spec", "max_incrementals", "change_detection",
-        "compression_level", "threads", "cache_dir", "state_dir", "recipients", "identity_file",
-        "passphrase_file", "vault_url", "endpoint", "region", "profile", "storage_class",
-        "size_limit", "min_storage_days", "upload", "keep_local_sets", "inventory_max_age_days",
-        "inventory_min_interval_days", "bandwidth_limit", "retrieval_tier"}) {
+  for (const char* key : {"includes",
+                          "excludes",
+                          "spec",
+                          "max_incrementals",
+                          "change_detection",
+                          "compression_level",
+                          "threads",
+                          "cache_dir",
+                          "state_dir",
+                          "recipients",
+                          "identity_file",
+                          "passphrase_file",
+                          "url",
+                          "endpoint",
+                          "region",
+                          "profile",
+                          "storage_class",
+                          "size_limit",
+                          "min_storage_days",
+                          "upload",
+                          "keep_local_sets",
+                          "inventory_max_age_days",
+                          "inventory_min_interval_days",
+                          "bandwidth_limit",
+                          "retrieval_tier"}) {
     bool set = text.find("\n" + std::string(key) + " = ") != std::string::npos;
     bool commented = text.find("\n# " + std::string(key) + " = ") != std::string::npos;
     EXPECT_TRUE(set || commented) << key << " is not in the template";

@@ -54,7 +54,40 @@ bool IsExistsError(const std::string& err) {
   return err.find("exists") != std::string::npos || err.find("Exists") != std::string::npos;
 }
 
+std::string LocateArchive(Workspace& ws, const RestoreOptions& opts, const std::string& name) {
+  if (PathExists(ws.ArchivePath(name))) return ws.ArchivePath(name);
+  for (const auto& d : opts.archive_dirs)
+    if (PathExists(JoinPath(d, name))) return JoinPath(d, name);
+  return "";
+}
+
 }  // namespace
+
+std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions& opts) {
+  BackupRecord point = ResolvePoint(catalog, opts.at);
+  PathFilter filter(opts.paths);
+  std::vector<BackupRecord> chain = catalog.BackupsOfSet(point.set_id);
+  chain.resize(static_cast<size_t>(point.seq) + 1);
+  std::vector<bool> needed(chain.size(), false);
+  bool any = false;
+  auto cur = catalog.State(point.set_id, point.seq);
+  while (cur->Next()) {
+    const Entry& e = cur->entry();
+    if (!filter.Wanted(e.path)) continue;
+    any = true;
+    if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
+      needed[static_cast<size_t>(cur->seq())] = true;
+  }
+  if (!any) {
+    std::string what = filter.all() ? "nothing" : "no path matching";
+    for (const auto& p : filter.paths()) what += " /" + p;
+    throw Error(Code::kNotFound, "backup " + BackupId(point) + " holds " + what);
+  }
+  std::vector<BackupRecord> out;
+  for (size_t j = 0; j < chain.size(); ++j)
+    if (needed[j]) out.push_back(chain[j]);
+  return out;
+}
 
 RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions& opts) {
   Catalog& catalog = ws.catalog();
@@ -95,11 +128,14 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
   std::string target = opts.target_dir.empty() ? "glacier-restore-" + BackupId(result.point)
                                                 : opts.target_dir;
   result.target_dir = target;
+  std::vector<std::string> paths(chain.size());
   for (size_t j = 0; j < chain.size(); ++j) {
-    if (needed[j] && !PathExists(ws.ArchivePath(chain[j].name)))
-      throw Error(Code::kNotFound, "archive " + chain[j].name +
-                                       " is not in the local cache " + ws.config().cache_dir +
-                                       " (restore it from the vault first)");
+    if (!needed[j]) continue;
+    paths[j] = LocateArchive(ws, opts, chain[j].name);
+    if (paths[j].empty())
+      throw Error(Code::kNotFound, "archive " + chain[j].name + " is not in the local cache " +
+                                       ws.config().cache_dir + " (it is in the vault: restore "
+                                       "retrieves it when the vault is reachable)");
   }
 
   DiskWriter disk(target, opts.overwrite);
@@ -136,7 +172,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     if (!needed[j]) continue;
     const int seq = static_cast<int>(j);
     result.archives_read.push_back(chain[j].name);
-    ArchiveReader reader(ws.config(), ws.ArchivePath(chain[j].name));
+    ArchiveReader reader(ws.config(), paths[j]);
     auto cur = catalog.State(set_id, point_seq);
     bool have = cur->Next();
     std::set<std::string> missing;  // wanted data this archive should hold

@@ -17,7 +17,15 @@ struct RestoreOptions {
   std::string target_dir;          // created if missing
   std::vector<std::string> paths;  // only these (and what lies below); empty = everything
   bool overwrite = false;          // replace existing files instead of skipping them
+  // Where else archives may be found (after the cache): the staging area of a
+  // restore from the vault.
+  std::vector<std::string> archive_dirs;
 };
+
+// The archives a restore of `opts.at` (and opts.paths) reads, oldest first:
+// the set's full and the incrementals up to the point that hold wanted data.
+// Throws kNotFound when the point holds nothing matching the paths.
+std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions& opts);
 
 struct RestoreResult {
   BackupRecord point;

@@ -263,8 +263,7 @@ void Selector::AddPattern(std::string_view pattern) {
 
   PathGlob glob;
   for (std::string_view c : comps) {
-    if (c == "**" && !glob.parts.empty() &&
-        glob.parts.back().kind == Component::kAnyComponents) {
+    if (c == "**" && !glob.parts.empty() && glob.parts.back().kind == Component::kAnyComponents) {
       continue;
     }
     glob.parts.push_back(Component::Make(c));

@@ -75,8 +75,8 @@ class Selector {
   void AddPattern(std::string_view pattern);
   // Matches parts[pi..] against `rest`, the path's remaining components without
   // a leading '/'. With allow_prefix, `rest` may go on after the parts run out.
-  static bool MatchComponents(const std::vector<Component>& parts, size_t pi,
-                              std::string_view rest, bool allow_prefix);
+  static bool MatchComponents(const std::vector<Component>& parts, size_t pi, std::string_view rest,
+                              bool allow_prefix);
 
   std::vector<std::string> roots_;
   std::unordered_set<std::string, StringHash, std::equal_to<>> names_;

@@ -35,15 +35,32 @@ TEST(GlobMatchTest, Table) {
     bool match;
   };
   const GlobCase cases[] = {
-      {"*", "", true},           {"*", "abc", true},         {"a*c", "abc", true},
-      {"a*c", "ac", true},       {"a*c", "abd", false},      {"*a*b", "xaab", true},
-      {"*a*b", "xaba", false},   {"?", "", false},           {"?", "x", true},
-      {"??", "x", false},        {"[a-c]x", "bx", true},     {"[a-c]x", "dx", false},
-      {"[!a-c]x", "dx", true},   {"[^a-c]x", "ax", false},   {"[]]", "]", true},
-      {"[!]]", "a", true},       {"[!]]", "]", false},       {"a[", "a[", true},
-      {"a[b", "a[b", true},      {"\\?", "?", true},         {"\\?", "a", false},
-      {"\\*x", "*x", true},      {"\\*x", "ax", false},      {"[\\]]", "]", true},
-      {"**", "x", true},         {"*.tar.gz", "a.tar.gz", true},
+      {"*", "", true},
+      {"*", "abc", true},
+      {"a*c", "abc", true},
+      {"a*c", "ac", true},
+      {"a*c", "abd", false},
+      {"*a*b", "xaab", true},
+      {"*a*b", "xaba", false},
+      {"?", "", false},
+      {"?", "x", true},
+      {"??", "x", false},
+      {"[a-c]x", "bx", true},
+      {"[a-c]x", "dx", false},
+      {"[!a-c]x", "dx", true},
+      {"[^a-c]x", "ax", false},
+      {"[]]", "]", true},
+      {"[!]]", "a", true},
+      {"[!]]", "]", false},
+      {"a[", "a[", true},
+      {"a[b", "a[b", true},
+      {"\\?", "?", true},
+      {"\\?", "a", false},
+      {"\\*x", "*x", true},
+      {"\\*x", "ax", false},
+      {"[\\]]", "]", true},
+      {"**", "x", true},
+      {"*.tar.gz", "a.tar.gz", true},
       {"*.tar.gz", "a.tar.bz", false},
       {"cache-?", "cache-1", true},
       {"cache-?", "cache-12", false},
@@ -60,10 +77,11 @@ TEST(GlobMatchTest, Table) {
 
 TEST(NormalizePathTest, Table) {
   const std::pair<const char*, const char*> cases[] = {
-      {"/", "/"},           {"//", "/"},          {"/a/b/", "/a/b"},    {"/a//b", "/a/b"},
-      {"/a/./b", "/a/b"},   {"/a/b/..", "/a"},    {"/a/../..", "/"},    {"/..", "/"},
-      {"/a/b/../c", "/a/c"}, {"a/b", "a/b"},      {"a/..", "."},        {"../a", "../a"},
-      {"", "."},            {"./a/", "a"},        {"/a/.hidden", "/a/.hidden"},
+      {"/", "/"},        {"//", "/"},        {"/a/b/", "/a/b"},
+      {"/a//b", "/a/b"}, {"/a/./b", "/a/b"}, {"/a/b/..", "/a"},
+      {"/a/../..", "/"}, {"/..", "/"},       {"/a/b/../c", "/a/c"},
+      {"a/b", "a/b"},    {"a/..", "."},      {"../a", "../a"},
+      {"", "."},         {"./a/", "a"},      {"/a/.hidden", "/a/.hidden"},
   };
   for (const auto& [in, out] : cases) EXPECT_EQ(NormalizePath(in), out) << in;
 }
@@ -113,30 +131,29 @@ TEST(SelectorTest, AbsolutePathExcludesItselfAndBelow) {
                                       {"/home/etc/passwd", false},
                                   });
   ExpectExcluded({"/var/cache/", "//srv//./tmp"}, {
-                                                       {"/var/cache", true},
-                                                       {"/var/cache/apt", true},
-                                                       {"/srv/tmp", true},
-                                                       {"/srv/tmp/x", true},
-                                                       {"/var/cached", false},
-                                                   });
+                                                      {"/var/cache", true},
+                                                      {"/var/cache/apt", true},
+                                                      {"/srv/tmp", true},
+                                                      {"/srv/tmp/x", true},
+                                                      {"/var/cached", false},
+                                                  });
   ExpectExcluded({"/"}, {{"/", true}, {"/anything/at/all", true}});
 }
 
 TEST(SelectorTest, NameGlobs) {
-  ExpectExcluded({"cache-?", "[ab]*.log", "*.t?p", "\\*star"},
-                 {
-                     {"/x/cache-1", true},
-                     {"/x/cache-12", false},
-                     {"/x/cache-", false},
-                     {"/x/a.log", true},
-                     {"/x/b-2024.log", true},
-                     {"/x/c.log", false},
-                     {"/x/file.tmp", true},
-                     {"/x/file.tap", true},
-                     {"/x/file.tp", false},
-                     {"/x/*star", true},
-                     {"/x/astar", false},
-                 });
+  ExpectExcluded({"cache-?", "[ab]*.log", "*.t?p", "\\*star"}, {
+                                                                   {"/x/cache-1", true},
+                                                                   {"/x/cache-12", false},
+                                                                   {"/x/cache-", false},
+                                                                   {"/x/a.log", true},
+                                                                   {"/x/b-2024.log", true},
+                                                                   {"/x/c.log", false},
+                                                                   {"/x/file.tmp", true},
+                                                                   {"/x/file.tap", true},
+                                                                   {"/x/file.tp", false},
+                                                                   {"/x/*star", true},
+                                                                   {"/x/astar", false},
+                                                               });
   ExpectExcluded({"*.o"}, {{"/p/main.o", true}, {"/p/main.oo", false}, {"/p/main.c", false}});
 }
 
@@ -193,20 +210,20 @@ TEST(SelectorTest, AbsoluteGlobsMatchFromTheRootAndExcludeBelow) {
                                        {"/home/a/b/tmpx", false},
                                    });
   ExpectExcluded({"/data/*.iso", "/v[0-9]"}, {
-                                                  {"/data/x.iso", true},
-                                                  {"/data/sub/x.iso", false},
-                                                  {"/v1", true},
-                                                  {"/v1/deep", true},
-                                                  {"/vx", false},
-                                              });
+                                                 {"/data/x.iso", true},
+                                                 {"/data/sub/x.iso", false},
+                                                 {"/v1", true},
+                                                 {"/v1/deep", true},
+                                                 {"/vx", false},
+                                             });
 }
 
 TEST(SelectorTest, OriginalToolSpecExample) {
   // The JSON spec from the original tool's write-up, verbatim.
   Selector selector({"/path/to/first/dir", "/path/to/second/dir", "/this/specific/file.txt"},
                     {"*.tmp", ".git", "/etc/passwd"});
-  EXPECT_THAT(selector.Roots(), ElementsAre("/path/to/first/dir", "/path/to/second/dir",
-                                            "/this/specific/file.txt"));
+  EXPECT_THAT(selector.Roots(),
+              ElementsAre("/path/to/first/dir", "/path/to/second/dir", "/this/specific/file.txt"));
   EXPECT_TRUE(selector.Excluded("/path/to/first/dir/scratch.tmp"));
   EXPECT_TRUE(selector.Excluded("/path/to/first/dir/project/.git"));
   EXPECT_TRUE(selector.Excluded("/etc/passwd"));
@@ -219,12 +236,13 @@ TEST(SelectorTest, OriginalToolSpecExample) {
 // must agree with plain glob matching of the name.
 TEST(SelectorTest, NamePatternKindsAgreeWithGlobMatch) {
   const std::vector<std::string> globs = {
-      "*.tmp", ".git", "*", "?", "??*", "a*", "*a", "*a*", "[ab]", "[ab]*x", "x[", "x[a",
-      "\\*", "a\\", "\\[x]", "[!a]?", "*[a-c]", "a?c", "*.t?p", "[]]*", "ab*cd*ef",
+      "*.tmp", ".git", "*",   "?",     "??*",   "a*",     "*a",  "*a*",   "[ab]", "[ab]*x",   "x[",
+      "x[a",   "\\*",  "a\\", "\\[x]", "[!a]?", "*[a-c]", "a?c", "*.t?p", "[]]*", "ab*cd*ef",
   };
   const std::vector<std::string> names = {
-      "a", "b", "x", "ab", "ba", "abc", "a.tmp", ".tmp", "x.tmp", ".git", "*", "a\\", "[x]",
-      "x[", "x[a", "bx", "abx", "]z", "abcdef", "ab-cd-ef", "abcdxef", "c", "tap", "a.tap",
+      "a",     "b",    "x",      "ab",       "ba",      "abc", "a.tmp", ".tmp",
+      "x.tmp", ".git", "*",      "a\\",      "[x]",     "x[",  "x[a",   "bx",
+      "abx",   "]z",   "abcdef", "ab-cd-ef", "abcdxef", "c",   "tap",   "a.tap",
   };
   for (const std::string& glob : globs) {
     Selector selector({}, {glob});
@@ -238,10 +256,17 @@ TEST(SelectorTest, NamePatternKindsAgreeWithGlobMatch) {
 TEST(SelectorTest, MixedPatternsTogether) {
   Selector selector({"/"}, {"*.tmp", ".git", "/etc/passwd", "cache-?", "build/*.o", "/home/*/tmp"});
   const Case cases[] = {
-      {"/a.tmp", true},          {"/x/.git", true},        {"/etc/passwd", true},
-      {"/x/cache-9", true},      {"/x/build/m.o", true},   {"/home/u/tmp/z", true},
-      {"/etc/group", false},     {"/x/build/m.c", false},  {"/home/u/docs", false},
-      {"/x/cache-10", false},    {"/", false},
+      {"/a.tmp", true},
+      {"/x/.git", true},
+      {"/etc/passwd", true},
+      {"/x/cache-9", true},
+      {"/x/build/m.o", true},
+      {"/home/u/tmp/z", true},
+      {"/etc/group", false},
+      {"/x/build/m.c", false},
+      {"/home/u/docs", false},
+      {"/x/cache-10", false},
+      {"/", false},
   };
   for (const Case& c : cases) EXPECT_EQ(selector.Excluded(c.path), c.excluded) << c.path;
 }

@@ -18,6 +18,7 @@ struct VerifyOptions {
 
 struct VerifyResult {
   uint64_t archives = 0;       // archives checked
+  uint64_t in_vault_only = 0;  // uploaded and no longer cached: not checked here
   uint64_t files = 0;          // file contents checked (read_data)
   uint64_t bytes = 0;          // archive bytes read
   uint64_t problems = 0;       // each reported through Progress

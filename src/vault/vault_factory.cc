@@ -4,7 +4,9 @@
 #include "vault/bandwidth_limited_vault.h"
 #include "vault/dry_run_vault.h"
 #include "vault/file_vault.h"
+#include "vault/glacier_vault.h"
 #include "vault/logging_vault.h"
+#include "vault/s3_vault.h"
 
 namespace gb {
 
@@ -30,6 +32,8 @@ struct Backend {
 };
 constexpr Backend kBackends[] = {
     {"file", OpenFileVault},
+    {"glacier", OpenGlacierVault},
+    {"s3", OpenS3Vault},
 };
 
 }  // namespace

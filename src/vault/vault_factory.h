@@ -23,10 +23,16 @@ struct VaultOptions {
   // vault call. May be empty.
   VaultLog log;
   bool log_calls = false;
+  // AWS backends (glacier://, s3://). Empty means the default: region from the
+  // URL or the AWS settings, the AWS endpoint, the default credentials chain.
+  std::string region, endpoint, profile;
+  std::string storage_class;  // s3:// only; empty: DEEP_ARCHIVE
+  std::string addressing;     // s3:// only: "auto" (empty), "path" or "virtual"
 };
 
 // Opens (does not create) the vault at `url`. Schemes:
 //   file:///DIR   a local directory (file://~/DIR and file://relative/DIR work too)
+//   s3://BUCKET[/PREFIX]  objects in an S3 bucket (see s3_vault.h)
 // The stack, outermost first: DryRunVault (dry_run), LoggingVault (log_calls),
 // RetryingVault, BandwidthLimitedVault (a rate set), the backend. Throws
 // kInvalidArgument for a malformed URL or an unknown scheme. Does no I/O: a

@@ -1,0 +1,150 @@
+#include "engine/cold_restore.h"
+
+#include <map>
+
+#include "archive/ustar.h"
+#include "catalog/vault_state.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "engine/point.h"
+#include "engine/prices.h"
+
+namespace gb {
+namespace {
+
+// Where each backup of a set sits inside its bundle (see PrepareBundle).
+std::map<std::string, uint64_t> BundleOffsets(Catalog& catalog, const VaultArchive& bundle) {
+  std::map<std::string, uint64_t> out;
+  uint64_t off = bundle.catalog_offset.value_or(512) + bundle.catalog_length.value_or(0);
+  off += UstarPadding(bundle.catalog_length.value_or(0));
+  for (const BackupRecord& b : catalog.BackupsOfSet(*bundle.set_id)) {
+    off += 512;
+    out[b.name] = off;
+    off += b.archive_size + UstarPadding(b.archive_size);
+  }
+  return out;
+}
+
+std::string StagedArchive(Workspace& ws, const std::string& name) {
+  return JoinPath(StagingDir(ws), name);
+}
+
+}  // namespace
+
+ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOptions& opts,
+                                Tier tier) {
+  ColdRestorePlan plan;
+  Catalog& catalog = ws.catalog();
+  plan.point = ResolvePoint(catalog, opts.at);
+  plan.needed = NeededArchives(catalog, opts);
+  plan.tier = tier;
+  PriceTable prices = PricesFor(ws.config().vault_url, ws.config().storage_class);
+  plan.storage_class = prices.storage_class;
+  plan.typical_hours = prices.typical_hours[static_cast<int>(tier)];
+  VaultCapabilities caps = vault.Capabilities();
+  VaultState vs(catalog);
+  std::vector<VaultArchive> archives = vs.Archives();
+  std::map<std::string, ColdRestorePlan::Piece> pieces;  // by vault archive id
+  for (const BackupRecord& b : plan.needed) {
+    if (PathExists(ws.ArchivePath(b.name)) || PathExists(StagedArchive(ws, b.name))) {
+      plan.available.push_back(b.name);
+      continue;
+    }
+    const VaultArchive* holder = nullptr;
+    uint64_t offset = 0;
+    for (const VaultArchive& a : archives) {
+      if (a.origin != "here" || !a.set_id || *a.set_id != b.set_id) continue;
+      if (a.backup_name == b.name) {
+        holder = &a;
+        offset = 0;
+        break;
+      }
+      if (a.backup_name.empty()) {
+        auto offs = BundleOffsets(catalog, a);
+        if (offs.count(b.name)) {
+          holder = &a;
+          offset = offs[b.name];
+        }
+      }
+    }
+    if (!holder)
+      throw Error(Code::kNotFound, "archive " + b.name +
+                                       " is neither in the local cache nor recorded in the vault "
+                                       "(run `glacier-backup sync` or `glacier-backup recover`)");
+    auto& piece = pieces[holder->archive_id];
+    piece.request.archive_id = holder->archive_id;
+    piece.archives.emplace_back(b, offset);
+    // Grow the covering range; aligned below.
+    uint64_t lo = piece.archives.front().second, hi = 0;
+    for (auto& [rec, off] : piece.archives) {
+      lo = std::min(lo, off);
+      hi = std::max(hi, off + rec.archive_size);
+    }
+    piece.request.range = AlignRange(lo, hi - lo, caps.retrieval_range_alignment, holder->size);
+  }
+  for (auto& [id, piece] : pieces) {
+    piece.request.tier = tier;
+    piece.request.purpose = "restore " + BackupId(plan.point);
+    const std::string part = StagingPath(ws, piece.request);
+    if (PathExists(part) && FileSource(part).Size() == piece.request.range.length)
+      piece.state = "downloaded";
+    else if (RecordedJob(ws, piece.request))
+      piece.state = "in progress";
+    else
+      piece.state = "to start";
+    plan.retrieve_bytes += piece.request.range.length;
+    plan.retrievals.push_back(std::move(piece));
+  }
+  plan.cost_usd = RetrievalCost(prices, tier, plan.retrieve_bytes, plan.retrievals.size());
+  return plan;
+}
+
+bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Progress& progress,
+                        Clock& clock) {
+  bool all = true;
+  for (auto& piece : plan.retrievals) {
+    bool staged = true;
+    for (auto& [b, off] : piece.archives) staged &= PathExists(StagedArchive(ws, b.name));
+    if (staged) {
+      piece.state = "staged";
+      continue;
+    }
+    RetrievalState st = AdvanceRetrieval(ws, vault, piece.request, progress, clock);
+    if (st != RetrievalState::kDownloaded) {
+      piece.state = "in progress";
+      all = false;
+      continue;
+    }
+    // Cut the needed archives out of the download and check each one.
+    const std::string part = StagingPath(ws, piece.request);
+    for (auto& [b, off] : piece.archives) {
+      std::string dest = StagedArchive(ws, b.name);
+      if (PathExists(dest)) continue;
+      FileSource src(part, off - piece.request.range.offset, b.archive_size);
+      AtomicFile out(dest, 0600);
+      HashingSink hs(&out.sink());
+      Pump(src, hs);
+      hs.Finish();
+      if (hs.bytes() != b.archive_size || Hex(hs.digest()) != b.archive_sha256) {
+        ::unlink(part.c_str());
+        throw Error(Code::kCorruption,
+                    "the copy of " + b.name + " retrieved from the vault does not match the "
+                    "SHA-256 recorded when it was written (damaged or tampered); the download "
+                    "was discarded and is fetched again on the next run");
+      }
+      out.Commit();
+    }
+    ::unlink(part.c_str());
+    piece.state = "staged";
+  }
+  return all;
+}
+
+void CleanStaging(Workspace& ws, const ColdRestorePlan& plan) {
+  for (const auto& piece : plan.retrievals) ::unlink(StagingPath(ws, piece.request).c_str());
+  for (const BackupRecord& b : plan.needed) ::unlink(StagedArchive(ws, b.name).c_str());
+}
+
+}  // namespace gb

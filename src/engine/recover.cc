@@ -1,0 +1,855 @@
+#include "engine/recover.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/manifest.h"
+#include "archive/zstd_stream.h"
+#include "catalog/vault_state.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "core/tree_hash.h"
+#include "engine/archive_name.h"
+#include "engine/archive_reader.h"
+#include "engine/bundle.h"
+#include "engine/catalog_copy.h"
+#include "engine/encryption.h"
+#include "engine/point.h"
+#include "engine/prices.h"
+#include "engine/retrieval.h"
+
+namespace gb {
+namespace {
+
+constexpr int64_t kDay = 86400;
+constexpr const char* kRecoverMarker = "recover";  // meta: a recovery started this catalog
+constexpr const char* kRecoverHost = "recover_host";
+constexpr const char* kRecoverInventoryJob = "recover_inventory_job";
+
+// A catalog that already holds sets is only added to when asked (--force) or
+// when an earlier recover started it (a run that continues).
+void ClaimCatalog(Workspace& ws, const RecoverOptions& opts, const std::string& how,
+                  int64_t now) {
+  VaultState vs(ws.catalog());
+  if (vs.GetMeta(kRecoverMarker)) return;
+  size_t sets = ws.catalog().Sets().size();
+  if (sets > 0 && !opts.force)
+    throw Error(Code::kInvalidArgument,
+                "the catalog " + ws.catalog().path() + " already holds " + std::to_string(sets) +
+                    " set(s); recover rebuilds the catalog of a lost machine. Use --force to add "
+                    "what is missing (the sets already in the catalog are kept as they are)");
+  vs.SetMeta(kRecoverMarker, how + " " + FormatIsoUtc(now));
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+struct FileDigest {
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+// Hashes `from`, and copies it to `to` atomically unless `to` is empty.
+FileDigest CopyHashed(const std::string& from, const std::string& to) {
+  FileSource src(from);
+  std::unique_ptr<AtomicFile> out;
+  if (!to.empty()) out = std::make_unique<AtomicFile>(to, 0600);
+  HashingSink h(out ? &out->sink() : nullptr);
+  Pump(src, h);
+  h.Finish();
+  if (out) out->Commit();
+  return {h.bytes(), Hex(h.digest())};
+}
+
+std::string TreeHashOfFile(const std::string& path) {
+  FileSource src(path);
+  TreeHasher th;
+  std::vector<uint8_t> buf(1 << 20);
+  while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
+  return Hex(th.Final());
+}
+
+// The content hash of the current member's logical bytes (holes are zeros).
+Digest HashMemberData(TarReader& tar, uint64_t size) {
+  static const std::vector<uint8_t> zeros(1 << 20, 0);
+  Sha256 sha;
+  uint64_t pos = 0;
+  auto hash_zeros = [&](uint64_t n) {
+    while (n) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(n, zeros.size()));
+      sha.Update(zeros.data(), k);
+      n -= k;
+    }
+  };
+  tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+    if (off > pos) hash_zeros(off - pos);
+    sha.Update(d);
+    pos = off + d.size();
+  });
+  if (pos < size) hash_zeros(size - pos);
+  return sha.Final();
+}
+
+// ------------------------------------------------------------ archives
+
+struct ArchiveFile {
+  std::string path;  // where it is now
+  std::string name;  // its archive file name
+  ArchiveName an;
+};
+
+// What one archive says about itself, checked byte by byte.
+struct ScannedArchive {
+  BackupMeta meta;
+  BackupRecord record;
+  std::vector<Entry> entries;  // as the catalog records them
+};
+
+class ArchiveImporter {
+ public:
+  ArchiveImporter(Workspace& ws, Progress& progress, RecoverResult& r)
+      : ws_(ws), cfg_(ws.config()), progress_(progress), r_(r) {}
+
+  // Imports every usable archive; returns the sets it added to.
+  std::vector<int64_t> Import(const std::vector<ArchiveFile>& files) {
+    std::map<int64_t, std::map<int, ArchiveFile>> sets;
+    uint64_t total = 0;
+    for (const ArchiveFile& f : files) {
+      auto [it, inserted] = sets[f.an.set_id].emplace(f.an.seq, f);
+      if (!inserted) {
+        Problem(f.path, "a second archive for backup " + std::to_string(f.an.seq) + " of set " +
+                            std::to_string(f.an.set_id) + " (besides " + it->second.name +
+                            "); ignored");
+        continue;
+      }
+      struct stat st;
+      if (::stat(f.path.c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+    }
+    progress_.Phase("reading archives", files.size(), total);
+    std::vector<int64_t> added;
+    for (auto it = sets.begin(); it != sets.end(); ++it) {
+      // The first backup of a later set closes this one.
+      std::optional<int64_t> next_set_time;
+      if (auto next = std::next(it); next != sets.end() && !next->second.empty())
+        next_set_time = next->second.begin()->second.an.time;
+      for (const SetRecord& s : ws_.catalog().Sets())
+        if (s.id > it->first && (!next_set_time || s.created < *next_set_time))
+          next_set_time = s.created;
+      if (ImportSet(it->first, it->second, next_set_time)) added.push_back(it->first);
+    }
+    return added;
+  }
+
+ private:
+  void Problem(const std::string& what, const std::string& msg, bool corrupt = false) {
+    ++r_.problems;
+    r_.corrupt |= corrupt;
+    progress_.Notice(what, msg, true);
+  }
+
+  bool ImportSet(int64_t set_id, const std::map<int, ArchiveFile>& archives,
+                 std::optional<int64_t> next_set_time) {
+    const ArchiveFile& first = archives.begin()->second;
+    if (ws_.catalog().GetSet(set_id)) {
+      Problem(first.path, "set " + std::to_string(set_id) +
+                              " is already in the catalog; kept it, its archives were not imported");
+      return false;
+    }
+    int expected = 0;
+    std::string parent;
+    std::optional<int64_t> last_time;
+    bool cut = false;
+    for (const auto& [seq, file] : archives) {
+      if (cut) {
+        Problem(file.path, "not imported: an earlier backup of set " + std::to_string(set_id) +
+                               " is unusable, so this one cannot be restored" + KeepHint(file));
+        continue;
+      }
+      if (seq != expected) {
+        Problem(file.path, "backup " + std::to_string(expected) + " of set " +
+                               std::to_string(set_id) +
+                               " is missing, so this one cannot be restored; not imported" + KeepHint(file));
+        cut = true;
+        continue;
+      }
+      std::optional<ScannedArchive> s = Take(file, set_id, seq, parent);
+      if (!s) {
+        cut = true;
+        continue;
+      }
+      Catalog::Writer w(ws_.catalog());
+      if (seq == 0) {
+        Statement(ws_.catalog().db(), "INSERT INTO sets(id, created, completed) VALUES(?1, ?2, NULL)")
+            .Bind(1, set_id)
+            .Bind(2, s->meta.time)
+            .Run();
+      }
+      w.AddBackup(s->record);
+      for (const Entry& e : s->entries) w.AddEntry(set_id, seq, e);
+      w.Commit();
+      r_.restorable.push_back(BackupId(s->record));
+      parent = file.name;
+      last_time = s->meta.time;
+      ++expected;
+      progress_.Update(static_cast<uint64_t>(r_.restorable.size()), 0);
+    }
+    if (expected == 0) return false;
+    std::optional<int64_t> completed;
+    if (next_set_time)
+      completed = std::max(*next_set_time, *last_time);
+    else if (expected - 1 >= cfg_.max_incrementals || cut)
+      completed = *last_time;
+    if (completed) {
+      Catalog::Writer w(ws_.catalog());
+      w.CompleteSet(set_id, *completed);
+      w.Commit();
+    }
+    return true;
+  }
+
+  std::string KeepHint(const ArchiveFile& file) const {
+    if (!SameFile(Dirname(file.path), cfg_.cache_dir)) return "";
+    return " (the next backup removes it from the cache; move it elsewhere to keep it)";
+  }
+
+  // Copies one archive into the cache and reads it through; nullopt (reported)
+  // when it cannot be used.
+  std::optional<ScannedArchive> Take(const ArchiveFile& file, int64_t set_id, int seq,
+                                     const std::string& parent) {
+    const std::string cached = ws_.ArchivePath(file.name);
+    const bool in_place = SameFile(file.path, cached);
+    std::optional<ScannedArchive> s;
+    try {
+      FileDigest d = CopyHashed(file.path, in_place ? "" : cached);
+      s = Scan(cached, file.name);
+      if (s) {
+        s->record.archive_size = d.size;
+        s->record.archive_sha256 = d.sha256;
+        const BackupMeta& m = s->meta;
+        if (m.name != file.name || m.set_id != set_id || m.seq != seq || m.parent != parent) {
+          Problem(file.path, "its manifest describes " + m.name + " (set " +
+                                 std::to_string(m.set_id) + ", parent " +
+                                 (m.parent.empty() ? "none" : m.parent) +
+                                 "), not this file; not imported" + KeepHint(file));
+          s.reset();
+        }
+      }
+    } catch (const Error& e) {
+      if (e.code() == Code::kNoKey) throw;
+      Problem(file.path, std::string(e.what()) + "; not imported" + KeepHint(file),
+              e.code() == Code::kCorruption);
+      s.reset();
+    }
+    if (!s && !in_place) ::unlink(cached.c_str());
+    return s;
+  }
+
+  // Reads the archive through and turns its manifest into catalog rows.
+  std::optional<ScannedArchive> Scan(const std::string& path, const std::string& name) {
+    ArchiveContents c = ReadArchiveContents(cfg_, path);
+    ScannedArchive s;
+    s.meta = c.meta;
+    std::vector<Entry>& manifest = c.manifest;
+    const std::map<std::string, Digest>& checksums = c.checksums;
+    BackupRecord& rec = s.record;
+    rec.set_id = s.meta.set_id;
+    rec.seq = s.meta.seq;
+    rec.time = s.meta.time;
+    rec.name = name;
+    rec.host = s.meta.host;
+    // A file is recorded only if its data was stored (it has a checksum); a
+    // hard link whose first name was not stored holds the data itself.
+    auto as_stored_file = [&](Entry& e, const std::string& data_path) {
+      e.hash = checksums.at(data_path);
+      e.has_hash = true;
+      e.size = c.stored.at(data_path);
+    };
+    for (Entry& e : manifest) {
+      switch (e.type) {
+        case EntryType::kDeleted:
+          ++rec.deleted;
+          break;
+        case EntryType::kDir:
+        case EntryType::kSymlink:
+          ++rec.files;
+          break;
+        case EntryType::kFile:
+          if (!checksums.count(e.path)) {
+            ++rec.skipped;
+            continue;
+          }
+          as_stored_file(e, e.path);
+          ++rec.files;
+          rec.bytes += e.size;
+          break;
+        case EntryType::kHardlink:
+          if (checksums.count(e.path)) {
+            e.type = EntryType::kFile;
+            e.target.clear();
+            as_stored_file(e, e.path);
+            rec.bytes += e.size;
+          } else if (checksums.count(e.target)) {
+            as_stored_file(e, e.target);
+          } else {
+            ++rec.skipped;
+            continue;
+          }
+          ++rec.files;
+          break;
+      }
+      s.entries.push_back(std::move(e));
+    }
+    return s;
+  }
+
+  Workspace& ws_;
+  const Config& cfg_;
+  Progress& progress_;
+  RecoverResult& r_;
+};
+
+std::vector<std::string> AllBackupIds(Catalog& c) {
+  std::vector<std::string> ids;
+  for (const BackupRecord& b : c.Backups()) ids.push_back(BackupId(b));
+  return ids;
+}
+
+// The set id in a catalog copy's head line, read without touching the catalog.
+int64_t PeekCatalogCopySet(const Config& cfg, ByteSource& in) {
+  std::unique_ptr<ByteSource> plain = NewArchiveDecryptor(cfg, in);
+  ZstdSource z(*plain);
+  std::string head;
+  std::vector<uint8_t> buf(4096);
+  while (head.find('\n') == std::string::npos && head.size() < (1 << 20)) {
+    size_t n = z.Read(buf);
+    if (n == 0) break;
+    head.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+  try {
+    auto j = nlohmann::json::parse(head.substr(0, head.find('\n')));
+    if (j.value("format", "") != kCatalogCopyFormat) throw Error(Code::kCorruption, "");
+    return j.at("set").at("id").get<int64_t>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(Code::kCorruption, "catalog copy: malformed head");
+  }
+}
+
+// ------------------------------------------------------------ from the vault
+
+class Recoverer {
+ public:
+  Recoverer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
+            const RecoverOptions& opts)
+      : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
+        opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
+        prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {
+    tier_ = opts.tier.value_or(ParseTier(cfg_.retrieval_tier).value_or(Tier::kBulk));
+    if (!prices_.tier_available[static_cast<int>(tier_)]) {
+      progress_.Notice("vault", std::string(TierName(tier_)) + " retrievals are not available for " +
+                                    prices_.storage_class + "; using Standard", false);
+      tier_ = Tier::kStandard;
+    }
+  }
+
+  RecoverResult Run() {
+    ClaimCatalog(ws_, opts_, "vault", clock_.NowSeconds());
+    int passes = 0;
+    for (;;) {
+      r_ = RecoverResult{};
+      r_.tier = tier_;
+      Pass();
+      r_.passes = ++passes;
+      r_.complete = !r_.inventory_pending && r_.sets_waiting.empty() && r_.archives_waiting.empty();
+      if (r_.complete || !opts_.wait) break;
+      int64_t every = opts_.poll_seconds > 0 ? opts_.poll_seconds
+                      : tier_ == Tier::kExpedited ? 60
+                                                  : 900;
+      size_t jobs = r_.sets_waiting.size() + r_.archives_waiting.size() + r_.inventory_pending;
+      progress_.Phase("waiting for " + std::to_string(jobs) + " vault job(s), next check " +
+                          FormatIsoUtc(clock_.NowSeconds() + every),
+                      0, 0);
+      clock_.SleepNanos(every * 1000000000LL);
+    }
+    if (r_.complete) state_.SetMeta(kRecoverMarker, "vault done " + FormatIsoUtc(clock_.NowSeconds()));
+    r_.restorable = AllBackupIds(ws_.catalog());
+    return r_;
+  }
+
+ private:
+  void Problem(const std::string& what, const std::string& msg, bool corrupt = false) {
+    ++r_.problems;
+    r_.corrupt |= corrupt;
+    progress_.Notice(what, msg, true);
+  }
+  void Note(const std::string& what, const std::string& msg) { progress_.Notice(what, msg, false); }
+  int64_t Now() { return clock_.NowSeconds(); }
+
+  void Pass() {
+    if (!InventoryReady()) {
+      r_.inventory_pending = true;
+      return;
+    }
+    r_.inventory_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
+    ChooseHost();
+    RecoverBundles();
+    RecoverSingles();
+    r_.retrieval_cost = RetrievalCost(prices_, tier_, r_.retrieval_bytes,
+                                      static_cast<uint64_t>(r_.retrievals));
+    r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
+  }
+
+  // ---- 1. the inventory: fresh where listing is immediate, by a job otherwise.
+  bool InventoryReady() {
+    std::optional<JobRecord> job;
+    if (auto id = state_.GetMeta(kRecoverInventoryJob)) job = state_.FindJob(*id);
+    if (caps_.immediate_listing && (!job || job->status != "InProgress")) {
+      std::string id = vault_.StartInventory();
+      try {
+        BufferSink out;
+        vault_.ReadJobOutput(id, std::nullopt, out);
+        Ingest(Parse(out));
+        return true;
+      } catch (const JobNotReadyError&) {
+        Record(id, Now(), "started an inventory of the vault");
+        return false;
+      }
+    }
+    if (job && job->status == "Done") {
+      // Read earlier (by recover or by sync); a later run after some days asks again.
+      if (Now() - job->started < std::max(1, cfg_.inventory_min_interval_days) * kDay) return true;
+      job.reset();
+    }
+    if (!job || job->status == "Failed" || job->status == "Expired") {
+      job = StartOrAdoptInventory();
+    }
+    JobInfo info;
+    try {
+      info = vault_.DescribeJob(job->job_id);
+    } catch (const Error& e) {
+      if (e.code() != Code::kNotFound) throw;
+      Retire(*job, "Expired", "the vault no longer knows the inventory job");
+      StartOrAdoptInventory();
+      return false;
+    }
+    if (info.status == JobStatus::kInProgress) return false;
+    if (info.status == JobStatus::kFailed) {
+      Retire(*job, "Failed", info.status_message);
+      StartOrAdoptInventory();
+      return false;
+    }
+    BufferSink out;
+    try {
+      vault_.ReadJobOutput(job->job_id, std::nullopt, out);
+    } catch (const JobNotReadyError&) {
+      return false;
+    } catch (const Error& e) {
+      if (e.code() != Code::kNotFound) throw;
+      Retire(*job, "Expired", "the inventory's output expired before it was read");
+      StartOrAdoptInventory();
+      return false;
+    }
+    Inventory inv = Parse(out);
+    if (inv.date == 0 && inv.archives.empty()) {
+      // A vault's first inventory comes about a day after its first upload.
+      Retire(*job, "Expired", "the vault has no inventory yet");
+      Note("vault", "the vault has not been inventoried yet (a new vault's first inventory can "
+                    "take a day); run recover again tomorrow");
+      return false;
+    }
+    Ingest(inv);
+    job->status = "Done";
+    job->completed = info.completed.value_or(Now());
+    state_.PutJob(*job);
+    return true;
+  }
+
+  static Inventory Parse(const BufferSink& out) {
+    return ParseInventory(
+        std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size()));
+  }
+
+  void Retire(JobRecord j, const std::string& status, const std::string& why) {
+    j.status = status;
+    j.message = why;
+    state_.PutJob(j);
+    Note("job " + j.job_id.substr(0, 16), why);
+  }
+
+  JobRecord Record(const std::string& id, int64_t started, const std::string& what) {
+    JobRecord j;
+    j.job_id = id;
+    j.kind = "inventory";
+    j.purpose = "recover";
+    j.started = started;
+    state_.PutJob(j);
+    state_.SetMeta(kRecoverInventoryJob, id);
+    Note("vault", what + " (job " + id.substr(0, 16) + ")");
+    return j;
+  }
+
+  // An inventory job the vault already runs or finished within a day is as
+  // fresh as a new one (Glacier prepares inventories about daily).
+  JobRecord StartOrAdoptInventory() {
+    std::optional<JobInfo> best;
+    for (const JobInfo& j : vault_.ListJobs())
+      if (j.kind == JobKind::kInventory && j.status != JobStatus::kFailed &&
+          j.created >= Now() - kDay && !state_.FindJob(j.id) && (!best || j.created > best->created))
+        best = j;
+    if (best) return Record(best->id, best->created, "using the vault's recent inventory job");
+    std::string id = vault_.StartInventory();
+    state_.SetMeta("last_inventory_requested", std::to_string(Now()));
+    return Record(id, Now(), "requested an inventory of the vault");
+  }
+
+  // The listing into the inventory cache; what we recover becomes "here" later.
+  void Ingest(const Inventory& inv) {
+    const int64_t date = inv.date ? inv.date : Now();
+    Transaction t(state_.db());
+    for (const ArchiveInfo& a : inv.archives) {
+      if (state_.FindArchive(a.id)) {
+        state_.MarkSeen(a.id, date);
+        continue;
+      }
+      VaultArchive v;
+      v.archive_id = a.id;
+      v.description = a.description;
+      v.size = a.size;
+      v.tree_hash = a.tree_hash;
+      v.created = a.created;
+      v.origin = "upstream";
+      v.last_seen_upstream = date;
+      if (auto d = ParseDescription(a.description)) {
+        v.set_id = d->set_id;
+        v.backup_name = d->backup_name;
+        v.catalog_offset = d->catalog_offset;
+        v.catalog_length = d->catalog_length;
+      }
+      state_.PutArchive(v);
+    }
+    state_.SetMeta("last_inventory_date", std::to_string(date));
+    t.Commit();
+  }
+
+  // ---- 2. whose archives.
+  void ChooseHost() {
+    std::set<std::string> hosts;
+    for (const VaultArchive& a : state_.Archives())
+      if (auto d = ParseDescription(a.description)) hosts.insert(d->host);
+    r_.hosts.assign(hosts.begin(), hosts.end());
+    std::string list;
+    for (const auto& h : hosts) list += (list.empty() ? "" : ", ") + h;
+    std::string host = opts_.host.empty() ? state_.GetMeta(kRecoverHost).value_or("") : opts_.host;
+    if (!host.empty() && !hosts.count(host))
+      throw Error(Code::kNotFound, "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) +
+                                       " lists no archives of host " + host +
+                                       (hosts.empty() ? "" : "; it holds archives of: " + list));
+    if (host.empty() && hosts.size() > 1)
+      throw Error(Code::kInvalidArgument, "the vault holds the archives of several hosts (" + list +
+                                              "): choose one with --host NAME");
+    if (host.empty() && hosts.empty()) {
+      if (!caps_.immediate_listing) {
+        // Uploads show up in Glacier's inventory a day or so later.
+        Note("vault", "the inventory of " + FormatIsoUtc(*r_.inventory_date) +
+                          " lists no glacier-backup archives yet");
+      }
+      throw Error(Code::kNotFound,
+                  "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) +
+                      " lists no glacier-backup archives: nothing to recover" +
+                      (caps_.immediate_listing ? "" : " (archives uploaded within about a day "
+                                                      "before it are not listed yet)"));
+    }
+    if (host.empty()) host = *hosts.begin();
+    r_.host = host;
+    state_.SetMeta(kRecoverHost, host);
+  }
+
+  std::optional<ParsedDescription> Ours(const VaultArchive& a, const char* kind) {
+    auto d = ParseDescription(a.description);
+    if (!d || d->host != r_.host || d->kind != kind) return std::nullopt;
+    return d;
+  }
+
+  // Starts or continues one retrieval; on vaults whose jobs do not lag a job
+  // started now is finished at once, so it is advanced twice.
+  bool Retrieved(const RetrievalRequest& req) {
+    r_.retrievals++;
+    r_.retrieval_bytes += req.range.length;
+    RetrievalState st = AdvanceRetrieval(ws_, vault_, req, progress_, clock_);
+    if (st == RetrievalState::kWaiting && !caps_.jobs_lag)
+      st = AdvanceRetrieval(ws_, vault_, req, progress_, clock_);
+    return st == RetrievalState::kDownloaded;
+  }
+
+  // ---- 3. bundles: the catalog part of each.
+  void RecoverBundles() {
+    std::map<int64_t, std::vector<std::pair<VaultArchive, ParsedDescription>>> by_set;
+    for (const VaultArchive& a : state_.Archives())
+      if (auto d = Ours(a, "bundle")) by_set[d->set_id].emplace_back(a, *d);
+    for (auto& [set_id, copies] : by_set) {
+      ++r_.bundles;
+      // Prefer the copy already recovered, else the newest.
+      std::sort(copies.begin(), copies.end(), [](const auto& x, const auto& y) {
+        if ((x.first.origin == "here") != (y.first.origin == "here")) return x.first.origin == "here";
+        return x.first.created > y.first.created;
+      });
+      for (size_t i = 1; i < copies.size(); ++i)
+        if (copies[i].first.origin != "here")
+          Note("archive " + copies[i].first.archive_id,
+               "a second copy of set " + std::to_string(set_id) + "; left to sync");
+      RecoverBundle(copies.front().first, copies.front().second);
+    }
+  }
+
+  void RecoverBundle(const VaultArchive& a, const ParsedDescription& d) {
+    const std::string where = "set " + std::to_string(d.set_id);
+    if (auto set = ws_.catalog().GetSet(d.set_id)) {
+      if (a.origin == "here") return;  // recovered earlier
+      std::vector<BackupRecord> backups = ws_.catalog().BackupsOfSet(d.set_id);
+      if (!set->pruned && !backups.empty() && backups.front().time == d.first_time) {
+        RecordBundle(a, d);  // its rows arrived, the record of the archive did not
+        return;
+      }
+      Problem(where, "the vault's set " + std::to_string(d.set_id) + " (from " +
+                         FormatIsoUtc(d.first_time) +
+                         ") is not the catalog's set of that number; kept the catalog's, the "
+                         "vault's was not recovered");
+      return;
+    }
+    if (!d.catalog_offset || !d.catalog_length || *d.catalog_offset + *d.catalog_length > a.size) {
+      Problem("archive " + a.archive_id, "its description records no usable catalog part");
+      return;
+    }
+    RetrievalRequest req;
+    req.archive_id = a.archive_id;
+    req.range = AlignRange(*d.catalog_offset, *d.catalog_length, caps_.retrieval_range_alignment,
+                           a.size);
+    req.tier = tier_;
+    req.purpose = "recover";
+    if (!Retrieved(req)) {
+      r_.sets_waiting.push_back(d.set_id);
+      return;
+    }
+    const std::string staged = StagingPath(ws_, req);
+    const uint64_t at = *d.catalog_offset - req.range.offset;
+    try {
+      FileSource head(staged, at, *d.catalog_length);
+      int64_t copy_set = PeekCatalogCopySet(cfg_, head);
+      if (copy_set != d.set_id)
+        throw Error(Code::kCorruption, "it holds set " + std::to_string(copy_set) + ", not " +
+                                           std::to_string(d.set_id));
+      FileSource copy(staged, at, *d.catalog_length);
+      ReadCatalogCopy(cfg_, ws_.catalog(), copy);
+    } catch (const Error& e) {
+      if (e.code() == Code::kNoKey)
+        throw Error(Code::kNoKey, "the identity " + cfg_.identity_file +
+                                      " cannot read the catalog copy of " + where +
+                                      " (archive " + a.archive_id + "): " + e.what());
+      ::unlink(staged.c_str());
+      Problem(where, "the catalog part of archive " + a.archive_id + " is damaged (" + e.what() +
+                         "); run recover again to retrieve it again",
+              e.code() == Code::kCorruption);
+      return;
+    }
+    ::unlink(staged.c_str());
+    if (!ws_.catalog().GetSet(d.set_id)->completed) {
+      Catalog::Writer w(ws_.catalog());
+      w.CompleteSet(d.set_id, d.last_time);
+      w.Commit();
+    }
+    RecordBundle(a, d);
+    r_.sets_recovered.push_back(d.set_id);
+    Note(where, "recovered from archive " + a.archive_id);
+  }
+
+  void RecordUpload(const VaultArchive& a, const ParsedDescription& d) {
+    if (auto u = state_.FindUpload(d.set_id, d.backup_name); u && u->state == "done") return;
+    for (const UploadRecord& u : state_.Uploads())
+      if (u.token == d.token) return;
+    UploadRecord u;
+    u.set_id = d.set_id;
+    u.backup_name = d.backup_name;
+    u.token = d.token;
+    u.state = "done";
+    u.description = a.description;
+    u.size = a.size;
+    u.tree_hash = a.tree_hash;
+    u.attempts = 1;
+    u.started = a.created;
+    u.archive_id = a.archive_id;
+    state_.AddUpload(u);
+  }
+
+  void RecordBundle(const VaultArchive& a, const ParsedDescription& d) {
+    Transaction t(state_.db());
+    VaultArchive v = a;
+    v.origin = "here";
+    state_.PutArchive(v);
+    RecordUpload(a, d);
+    state_.MarkSetUploaded(d.set_id, a.created);
+    t.Commit();
+  }
+
+  // ---- 4. upload = "each": one archive per backup; its rows are inside it.
+  void RecoverSingles() {
+    std::vector<ArchiveFile> downloaded;
+    std::vector<std::string> staged;
+    for (const VaultArchive& a : state_.Archives()) {
+      auto d = Ours(a, "archive");
+      if (!d) continue;
+      ++r_.single_archives;
+      auto an = ArchiveName::Parse(d->backup_name);
+      if (!an || an->set_id != d->set_id || d->backup_name.find('/') != std::string::npos) {
+        Problem("archive " + a.archive_id, "its description names no valid backup archive");
+        continue;
+      }
+      if (a.origin != "here") {
+        Transaction t(state_.db());
+        VaultArchive v = a;
+        v.origin = "here";
+        state_.PutArchive(v);
+        RecordUpload(a, *d);
+        t.Commit();
+      }
+      if (ws_.catalog().FindBackupByName(d->backup_name)) continue;
+      if (!opts_.include_archives) {
+        r_.need_archives.push_back(d->backup_name);
+        continue;
+      }
+      RetrievalRequest req;
+      req.archive_id = a.archive_id;
+      req.range = AlignRange(0, a.size, caps_.retrieval_range_alignment, a.size);
+      req.tier = tier_;
+      req.purpose = "recover";
+      if (!Retrieved(req)) {
+        r_.archives_waiting.push_back(d->backup_name);
+        continue;
+      }
+      std::string path = StagingPath(ws_, req);
+      if (TreeHashOfFile(path) != a.tree_hash) {
+        ::unlink(path.c_str());
+        Problem("archive " + a.archive_id, "the retrieved bytes of " + d->backup_name +
+                                               " do not match the vault's tree hash; run recover "
+                                               "again to retrieve it again",
+                true);
+        continue;
+      }
+      staged.push_back(path);
+      downloaded.push_back({path, d->backup_name, *an});
+    }
+    // A set's rows need all of its archives: import once every one is here.
+    if (downloaded.empty() || !r_.archives_waiting.empty()) return;
+    RecoverResult imported;
+    ArchiveImporter importer(ws_, progress_, imported);
+    for (int64_t set_id : importer.Import(downloaded)) {
+      r_.sets_recovered.push_back(set_id);
+      std::set<std::string> done;
+      for (const UploadRecord& u : state_.Uploads("done")) done.insert(u.backup_name);
+      bool all = ws_.catalog().GetSet(set_id)->completed.has_value();
+      for (const BackupRecord& b : ws_.catalog().BackupsOfSet(set_id)) all &= done.count(b.name) > 0;
+      if (all) state_.MarkSetUploaded(set_id, Now());
+    }
+    r_.problems += imported.problems;
+    r_.corrupt |= imported.corrupt;
+    for (const std::string& p : staged) ::unlink(p.c_str());
+  }
+
+  Workspace& ws_;
+  const Config& cfg_;
+  Vault& vault_;
+  Progress& progress_;
+  Clock& clock_;
+  RecoverOptions opts_;
+  VaultState state_;
+  VaultCapabilities caps_;
+  PriceTable prices_;
+  Tier tier_ = Tier::kBulk;
+  RecoverResult r_;
+};
+
+}  // namespace
+
+ArchiveContents ReadArchiveContents(const Config& config, const std::string& path) {
+  auto bad = [&](const std::string& why) { return Error(Code::kCorruption, path + ": " + why); };
+  ArchiveReader reader(config, path);
+  TarReader& tar = reader.tar();
+  TarMember m;
+  if (!tar.Next(&m) || m.entry.path != kManifestMember)
+    throw bad("the first member is not the manifest (not a glacier-backup archive?)");
+  ArchiveContents c;
+  c.meta = ParseManifest(tar.ReadAll(), [&](Entry&& e) { c.manifest.push_back(std::move(e)); });
+  std::map<std::string, Digest> data;  // the hash of each file member's bytes
+  bool saw_checksums = false;
+  while (tar.Next(&m)) {
+    if (m.entry.path == kChecksumsMember) {
+      saw_checksums = true;
+      ParseChecksums(tar.ReadAll(),
+                     [&](const std::string& p, const Digest& d) { c.checksums[p] = d; });
+      continue;
+    }
+    if (m.entry.type != EntryType::kFile) continue;
+    c.stored[m.entry.path] = m.entry.size;
+    data[m.entry.path] = HashMemberData(tar, m.entry.size);
+  }
+  if (!saw_checksums) throw bad("the archive ends without its checksums member (truncated?)");
+  for (const auto& [p, d] : c.checksums) {
+    auto it = data.find(p);
+    if (it == data.end()) throw bad("no data for " + p + ", which its checksums list");
+    if (it->second != d) throw bad("the content of " + p + " does not match its checksum");
+  }
+  return c;
+}
+
+RecoverResult RunRecover(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
+                         const RecoverOptions& opts) {
+  return Recoverer(ws, vault, progress, clock, opts).Run();
+}
+
+RecoverResult RecoverFromArchives(Workspace& ws, const std::string& dir, Progress& progress,
+                                  Clock& clock, const RecoverOptions& opts) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) throw Error(Code::kNotFound, "no directory " + dir);
+    ThrowErrno("open directory " + dir);
+  }
+  std::vector<ArchiveFile> files;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    const std::string suffix = kArchiveSuffix;
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    auto an = ArchiveName::Parse(name);
+    if (!an) {
+      progress.Notice(JoinPath(dir, name), "not named like a glacier-backup archive; ignored", false);
+      continue;
+    }
+    files.push_back({JoinPath(dir, name), name, *an});
+  }
+  ::closedir(d);
+  if (files.empty())
+    throw Error(Code::kNotFound, "no glacier-backup archives (*" + std::string(kArchiveSuffix) +
+                                     ") in " + dir);
+  ClaimCatalog(ws, opts, "archives", clock.NowSeconds());
+  RecoverResult r;
+  ArchiveImporter importer(ws, progress, r);
+  r.sets_recovered = importer.Import(files);
+  r.restorable = AllBackupIds(ws.catalog());
+  r.complete = true;
+  r.passes = 1;
+  return r;
+}
+
+}  // namespace gb

@@ -1,0 +1,166 @@
+#include "engine/retrieval.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/file.h"
+
+namespace gb {
+
+std::string StagingDir(const Workspace& ws) { return JoinPath(ws.config().state_dir, "staging"); }
+
+std::string StagingPath(const Workspace& ws, const RetrievalRequest& r) {
+  std::string id = r.archive_id.size() > 48 ? r.archive_id.substr(0, 48) : r.archive_id;
+  for (char& c : id)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return JoinPath(StagingDir(ws), id + "-" + std::to_string(r.range.offset) + "-" +
+                                      std::to_string(r.range.length) + ".part");
+}
+
+ByteRange AlignRange(uint64_t offset, uint64_t length, uint64_t alignment, uint64_t size) {
+  if (alignment <= 1) return {offset, length};
+  uint64_t start = offset / alignment * alignment;
+  uint64_t end = offset + length;
+  end = (end + alignment - 1) / alignment * alignment;
+  if (end > size) end = size;
+  return {start, end - start};
+}
+
+static bool SameRequest(const JobRecord& j, const RetrievalRequest& r) {
+  return j.kind == "retrieval" && j.archive_id == r.archive_id &&
+         j.range_offset.value_or(0) == r.range.offset &&
+         j.range_length.value_or(0) == r.range.length;
+}
+
+std::optional<JobRecord> RecordedJob(Workspace& ws, const RetrievalRequest& r) {
+  VaultState vs(ws.catalog());
+  std::optional<JobRecord> best;
+  for (const JobRecord& j : vs.Jobs())
+    if (SameRequest(j, r) && (j.status == "InProgress" || j.status == "Succeeded"))
+      best = j;
+  return best;
+}
+
+static uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+namespace {
+
+// Appends to the staging file and fsyncs what it wrote when finished.
+class AppendSink : public ByteSink {
+ public:
+  explicit AppendSink(const std::string& path) : path_(path) {
+    fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!fd_.valid()) ThrowErrno("open " + path);
+    sink_ = std::make_unique<FdSink>(fd_.get(), path);
+  }
+  void Write(std::span<const uint8_t> d) override { sink_->Write(d); }
+  using ByteSink::Write;
+  void Finish() override {
+    sink_->Flush();
+    if (::fsync(fd_.get()) != 0) ThrowErrno("fsync " + path_);
+  }
+
+ private:
+  std::string path_;
+  Fd fd_;
+  std::unique_ptr<FdSink> sink_;
+};
+
+}  // namespace
+
+RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequest& r,
+                                Progress& progress, Clock& clock) {
+  MakeDirs(StagingDir(ws), 0700);
+  const std::string part = StagingPath(ws, r);
+  uint64_t have = FileSize(part);
+  if (have > r.range.length) {  // cannot happen unless the file was tampered with
+    ::unlink(part.c_str());
+    have = 0;
+  }
+  if (have == r.range.length) return RetrievalState::kDownloaded;
+
+  VaultState vs(ws.catalog());
+  std::optional<JobRecord> job = RecordedJob(ws, r);
+  auto start = [&]() {
+    JobRecord j;
+    j.job_id = vault.StartRetrieval(r.archive_id, r.tier, r.range);
+    j.kind = "retrieval";
+    j.archive_id = r.archive_id;
+    j.tier = TierName(r.tier);
+    j.range_offset = r.range.offset;
+    j.range_length = r.range.length;
+    j.purpose = r.purpose;
+    j.started = clock.NowSeconds();
+    vs.PutJob(j);
+    progress.Notice("archive " + r.archive_id.substr(0, 16),
+                    std::string("retrieval started (") + TierName(r.tier) + " tier, job " +
+                        j.job_id.substr(0, 16) + ")",
+                    false);
+    return j;
+  };
+  auto expire = [&](JobRecord j, const std::string& why) {
+    j.status = "Expired";
+    j.message = why;
+    vs.PutJob(j);
+    progress.Notice("job " + j.job_id.substr(0, 16), why + "; starting the retrieval again", true);
+  };
+  if (!job) {
+    start();
+    return RetrievalState::kWaiting;
+  }
+  JobInfo info;
+  try {
+    info = vault.DescribeJob(job->job_id);
+  } catch (const Error& e) {
+    if (e.code() != Code::kNotFound) throw;
+    expire(*job, "the vault no longer knows the job (its output expired)");
+    start();
+    return RetrievalState::kWaiting;
+  }
+  if (info.status == JobStatus::kInProgress) return RetrievalState::kWaiting;
+  if (info.status == JobStatus::kFailed) {
+    JobRecord j = *job;
+    j.status = "Failed";
+    j.message = info.status_message;
+    vs.PutJob(j);
+    progress.Notice("job " + j.job_id.substr(0, 16), "failed: " + info.status_message +
+                                                         "; starting the retrieval again", true);
+    start();
+    return RetrievalState::kWaiting;
+  }
+  if (job->status != "Succeeded") {
+    job->status = "Succeeded";
+    job->completed = info.completed.value_or(clock.NowSeconds());
+    vs.PutJob(*job);
+  }
+  try {
+    AppendSink out(part);
+    vault.ReadJobOutput(job->job_id, ByteRange{have, ByteRange::kToEnd}, out);
+    out.Finish();
+  } catch (const JobNotReadyError&) {
+    return RetrievalState::kWaiting;
+  } catch (const Error& e) {
+    if (e.code() != Code::kNotFound) throw;
+    expire(*job, "the job's output expired before it was downloaded");
+    start();
+    return RetrievalState::kWaiting;
+  }
+  have = FileSize(part);
+  if (have != r.range.length) {
+    if (have > r.range.length) ::unlink(part.c_str());
+    throw Error(Code::kCorruption, "retrieved " + std::to_string(have) + " bytes of archive " +
+                                       r.archive_id + ", expected " +
+                                       std::to_string(r.range.length) + "; run again to resume");
+  }
+  JobRecord done = *job;
+  done.status = "Done";
+  vs.PutJob(done);
+  return RetrievalState::kDownloaded;
+}
+
+}  // namespace gb

@@ -1,0 +1,430 @@
+// Engine tests of sync: a 410-day simulation of daily backup + sync against the
+// file vault on a fake clock (size cap, minimum storage duration, restorability
+// of every set in the vault), inventory reconcile against a lagging Glacier-like
+// vault, inventory scheduling and job failure/expiry, duplicates, dry run.
+#include "engine/sync.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "archive/tar_reader.h"
+#include "catalog/vault_state.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "crypto/identity_file.h"
+#include "crypto/x25519.h"
+#include "engine/backup.h"
+#include "engine/catalog_copy.h"
+#include "engine/config.h"
+#include "engine/point.h"
+#include "engine/restore.h"
+#include "engine/verify.h"
+#include "engine/workspace.h"
+#include "vault/file_vault.h"
+#include "vault/vault_test_doubles.h"
+
+namespace gb {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kDay = 86400;
+constexpr uint64_t kOverhead = 4096;  // FileVault's per-archive overhead
+
+class RecordingProgress : public Progress {
+ public:
+  void Notice(const std::string& path, const std::string& msg, bool problem) override {
+    (problem ? warnings : notes).push_back(path + ": " + msg);
+  }
+  bool Warned(const std::string& needle) const {
+    for (const auto& w : warnings)
+      if (w.find(needle) != std::string::npos) return true;
+    return false;
+  }
+  std::string AllWarnings() const {
+    std::string s;
+    for (const auto& w : warnings) s += "  " + w + "\n";
+    return s;
+  }
+  void Clear() { warnings.clear(), notes.clear(); }
+  std::vector<std::string> warnings, notes;
+};
+
+// One archive as the vault itself lists it (its .meta file), independent of the catalog.
+struct Listed {
+  std::string id, description, token;
+  int64_t created = 0;
+  uint64_t size = 0;
+  int64_t set = -1;  // -1: not a glacier-backup bundle
+};
+
+std::map<std::string, Listed> ListVaultDir(const std::string& vault_dir) {
+  std::map<std::string, Listed> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(vault_dir + "/archives", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() != 32 + 5 || name.substr(32) != ".meta") continue;
+    auto meta = nlohmann::json::parse(ReadFileToString(e.path().string()));
+    Listed l;
+    l.id = name.substr(0, 32);
+    l.description = meta.at("description");
+    l.created = meta.at("created");
+    l.size = meta.at("size");
+    auto d = nlohmann::json::parse(l.description, nullptr, false);
+    if (d.is_object() && d.value("tool", "") == "glacier-backup") {
+      l.set = d.at("set");
+      l.token = d.value("token", "");
+    }
+    out[l.id] = l;
+  }
+  return out;
+}
+
+uint64_t Billed(const std::map<std::string, Listed>& listing) {
+  uint64_t b = 0;
+  for (const auto& [id, l] : listing) b += l.size + kOverhead;
+  return b;
+}
+
+std::map<int64_t, int> CountPerSet(const std::map<std::string, Listed>& listing) {
+  std::map<int64_t, int> n;
+  for (const auto& [id, l] : listing)
+    if (l.set >= 0) ++n[l.set];
+  return n;
+}
+
+// A bundle read back through the Vault interface and taken apart (it is a plain tar).
+struct Bundle {
+  std::string catalog_copy;
+  std::vector<std::pair<std::string, std::string>> archives;  // name, bytes, in order
+  std::vector<std::string> members;
+};
+
+Bundle RetrieveBundle(Vault& vault, const std::string& archive_id) {
+  std::string job = vault.StartRetrieval(archive_id, Tier::kBulk, std::nullopt);
+  BufferSink out;
+  vault.ReadJobOutput(job, std::nullopt, out);
+  SpanSource src(out.bytes);
+  TarReader tar(src);
+  TarMember m;
+  Bundle b;
+  while (tar.Next(&m)) {
+    std::string data = tar.ReadAll();
+    b.members.push_back(m.entry.path);
+    std::string base = m.entry.path.substr(m.entry.path.rfind('/') + 1);
+    if (base == "catalog.json.zst.age")
+      b.catalog_copy = data;
+    else
+      b.archives.emplace_back(base, std::move(data));
+  }
+  return b;
+}
+
+// Deterministic random bytes.
+std::string RandomBytes(std::mt19937_64& rng, size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
+  }
+  return s;
+}
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // tmpfs when there is one: the engine fsyncs every file, and this test writes thousands.
+    fs::path tmp = access("/dev/shm", W_OK) == 0 ? fs::path("/dev/shm") : fs::temp_directory_path();
+    std::string templ = (tmp / "gb-sync-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(templ.data()), nullptr);
+    root_ = templ;
+    src_ = root_ + "/src";
+    vault_dir_ = root_ + "/vault";
+    MakeDirs(src_);
+    identity_ = root_ + "/identity.txt";
+    auto id = age::X25519Identity::Generate();
+    age::WriteIdentityFile(identity_, id, clock_);
+    recipient_ = id.Recipient().ToString();
+  }
+  void TearDown() override {
+    ws_.reset();
+    fs::remove_all(root_);
+  }
+
+  // (Re)opens the workspace with these [vault] lines.
+  void Open(const std::string& vault_lines, int max_incrementals) {
+    std::string toml = "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\nmax_incrementals = " +
+                       std::to_string(max_incrementals) +
+                       "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + root_ +
+                       "/cache\"\nstate_dir = \"" + root_ + "/state\"\n[encryption]\nrecipients = [\"" +
+                       recipient_ + "\"]\nidentity_file = \"" + identity_ +
+                       "\"\n[vault]\nurl = \"file://" + vault_dir_ + "\"\n" + vault_lines;
+    WriteFileAtomic(root_ + "/config.toml", toml);
+    ws_.reset();
+    cfg_ = LoadConfig(root_ + "/config.toml");
+    ws_ = std::make_unique<Workspace>(cfg_);
+  }
+
+  void WriteSource(const std::string& rel, const std::string& data) {
+    std::string p = src_ + "/" + rel;
+    MakeDirs(Dirname(p));
+    WriteFileAtomic(p, data);
+    // mtime = simulated time, so every day's change is seen whatever the real clock does.
+    struct timespec ts[2] = {{clock_.NowSeconds(), 0}, {clock_.NowSeconds(), 0}};
+    utimensat(AT_FDCWD, p.c_str(), ts, 0);
+  }
+
+  BackupResult Backup() { return RunBackup(*ws_, progress_, clock_, BackupOptions{}); }
+  SyncResult Sync(Vault& v, bool dry_run = false) {
+    SyncOptions o;
+    o.dry_run = dry_run;
+    return RunSync(*ws_, v, progress_, clock_, o);
+  }
+  std::map<std::string, Listed> Listing() { return ListVaultDir(vault_dir_); }
+  VaultState State() { return VaultState(ws_->catalog()); }
+
+  // What the source holds now: relative path -> SHA-256 hex.
+  std::map<std::string, std::string> Snapshot() {
+    std::map<std::string, std::string> m;
+    for (const auto& e : fs::recursive_directory_iterator(src_))
+      if (e.is_regular_file())
+        m[fs::relative(e.path(), src_).string()] =
+            Hex(Sha256::Of(ReadFileToString(e.path().string())));
+    return m;
+  }
+
+  // Proves every set in the vault restorable from the vault alone: each bundle is
+  // retrieved through the Vault interface, taken apart, its archives' SHA-256 checked
+  // against the catalog, its catalog copy decrypted and compared, then the archives are
+  // put back into the cache for verify --read-data and a restore of the set's last
+  // point, compared with the source as it was then. Returns the number of sets checked.
+  int CheckVaultRestorable(Vault& vault, const std::map<int64_t, std::map<std::string, std::string>>&
+                                             snapshots) {
+    int checked = 0;
+    std::vector<std::string> placed;
+    std::vector<BackupRecord> last_points;
+    for (const auto& [id, l] : Listing()) {
+      if (l.set < 0) continue;
+      SCOPED_TRACE("set " + std::to_string(l.set) + " archive " + id);
+      Bundle b = RetrieveBundle(vault, id);
+      std::vector<BackupRecord> backups = ws_->catalog().BackupsOfSet(l.set);
+      EXPECT_FALSE(backups.empty()) << "the catalog forgot a set that is still in the vault";
+      if (backups.empty()) continue;
+      EXPECT_FALSE(b.catalog_copy.empty());
+      EXPECT_THAT(b.members.front(), HasSubstr("catalog.json.zst.age"));
+      EXPECT_EQ(b.archives.size(), backups.size());
+      if (b.archives.size() != backups.size()) continue;
+      for (size_t i = 0; i < backups.size(); ++i) {
+        EXPECT_EQ(b.archives[i].first, backups[i].name);
+        EXPECT_EQ(b.archives[i].second.size(), backups[i].archive_size);
+        EXPECT_EQ(Hex(Sha256::Of(b.archives[i].second)), backups[i].archive_sha256)
+            << backups[i].name;
+        std::string path = ws_->ArchivePath(backups[i].name);
+        if (!PathExists(path)) {
+          WriteFileAtomic(path, b.archives[i].second, 0600);
+          placed.push_back(path);
+        }
+      }
+      {  // The catalog copy decrypts and describes the same backups.
+        Catalog fresh(root_ + "/copy-check.db");
+        SpanSource in(AsBytes(b.catalog_copy));
+        EXPECT_EQ(ReadCatalogCopy(cfg_, fresh, in), l.set);
+        auto copied = fresh.BackupsOfSet(l.set);
+        EXPECT_EQ(copied.size(), backups.size());
+        for (size_t i = 0; i < std::min(copied.size(), backups.size()); ++i)
+          EXPECT_EQ(copied[i].archive_sha256, backups[i].archive_sha256);
+      }
+      fs::remove(root_ + "/copy-check.db");
+      fs::remove(root_ + "/copy-check.db-wal");
+      fs::remove(root_ + "/copy-check.db-shm");
+      last_points.push_back(backups.back());
+      ++checked;
+    }
+    RecordingProgress vp;
+    VerifyOptions vo;
+    vo.read_data = true;
+    VerifyResult vr = RunVerify(*ws_, vp, vo);
+    EXPECT_EQ(vr.problems, 0u) << vp.AllWarnings();
+    EXPECT_FALSE(vr.corrupt);
+    for (const BackupRecord& last : last_points) {
+      std::string target = root_ + "/restore-" + std::to_string(last.set_id);
+      RestoreOptions ro;
+      ro.at = BackupId(last);
+      ro.target_dir = target;
+      RecordingProgress rp;
+      RestoreResult rr = RunRestore(*ws_, rp, ro);
+      EXPECT_EQ(rr.failed, 0u) << rp.AllWarnings();
+      auto it = snapshots.find(last.time);
+      if (it != snapshots.end()) {
+        std::map<std::string, std::string> got;
+        std::string base = target + src_;
+        for (const auto& e : fs::recursive_directory_iterator(base))
+          if (e.is_regular_file())
+            got[fs::relative(e.path(), base).string()] =
+                Hex(Sha256::Of(ReadFileToString(e.path().string())));
+        EXPECT_EQ(got, it->second) << "restore of " << BackupId(last) << " differs";
+      } else {
+        ADD_FAILURE() << "no snapshot for " << BackupId(last);
+      }
+      fs::remove_all(target);
+    }
+    for (const auto& p : placed) ::unlink(p.c_str());
+    return checked;
+  }
+
+  std::string root_, src_, vault_dir_, identity_, recipient_;
+  test::FakeClock clock_{1767236400};  // 2026-01-01T03:00:00Z
+  Config cfg_;
+  std::unique_ptr<Workspace> ws_;
+  RecordingProgress progress_;
+};
+
+// ---------------------------------------------------------------------------------------
+// 410 days of `run` (backup, then sync) against the file vault.
+
+TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable) {
+  constexpr int kDays = 410;
+  constexpr int kMinDays = 90;
+  const uint64_t kCap = (std::getenv("CAP") ? std::stoull(std::getenv("CAP")) : 40ull) << 20;
+  const int kBurst = std::getenv("BURST") ? std::stoi(std::getenv("BURST")) : 4;
+  Open("size_limit = " + std::to_string(kCap) + "\nmin_storage_days = " +
+           std::to_string(kMinDays) + "\nkeep_local_sets = 0\n",
+       /*max_incrementals=*/6);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+
+  std::mt19937_64 rng(20260101);
+  std::map<int64_t, std::map<std::string, std::string>> snapshots;  // backup time -> tree
+  std::map<std::string, int> upload_day;                            // archive id -> day seen
+  int64_t newest_uploaded_set = -1;
+  int next_file = 0;
+  int pruned_sets = 0, no_space_days = 0, failures = 0, restorable_checks = 0;
+  auto fail = [&](int day, const std::string& what) {
+    ADD_FAILURE() << "day " << day << ": " << what;
+    ++failures;
+  };
+
+  for (int day = 0; day < kDays && failures < 10; ++day) {
+    // Change the source: some days nothing, some a few files, some many, some large.
+    int kind = static_cast<int>(rng() % 100);
+    bool burst = day >= 300 && day < 300 + kBurst;  // a few days of very large changes
+    int files = kind < 25 ? 0 : kind < 75 ? 1 + static_cast<int>(rng() % 3)
+                          : kind < 93     ? 8 + static_cast<int>(rng() % 8)
+                                          : 1;
+    size_t lo = kind >= 93 ? 400 << 10 : 4 << 10, hi = kind >= 93 ? 1200 << 10 : 48 << 10;
+    if (burst) files = 3, lo = 2 << 20, hi = 3 << 20;
+    for (int i = 0; i < files; ++i) {
+      bool add = next_file < 12 || rng() % 3 == 0;
+      int n = add ? next_file++ : static_cast<int>(rng() % next_file);
+      WriteSource("d" + std::to_string(n % 4) + "/f" + std::to_string(n),
+                  RandomBytes(rng, lo + rng() % (hi - lo)));
+    }
+    uint64_t total = 0;  // keep the tree under ~2.5 MiB outside the burst
+    std::vector<fs::path> present;
+    for (const auto& e : fs::recursive_directory_iterator(src_))
+      if (e.is_regular_file()) total += e.file_size(), present.push_back(e.path());
+    while (!burst && total > (5u << 19) && present.size() > 4) {
+      size_t k = rng() % present.size();
+      total -= fs::file_size(present[k]);
+      fs::remove(present[k]);
+      present.erase(present.begin() + static_cast<long>(k));
+    }
+
+    auto before = Listing();
+    BackupResult b = Backup();
+    snapshots[b.record.time] = Snapshot();
+    bool no_space = false;
+    progress_.Clear();
+    try {
+      SyncResult r = Sync(vault);
+      pruned_sets += static_cast<int>(r.pruned_sets.size());
+    } catch (const Error& e) {
+      if (e.code() != Code::kNoSpace) throw;
+      no_space = true;
+      ++no_space_days;
+      EXPECT_THAT(e.what(), HasSubstr("nothing was uploaded"));
+    }
+    auto after = Listing();
+    const int64_t now = clock_.NowSeconds();
+
+    // The cap, from the vault's own listing, from Describe(), and from the catalog.
+    if (Billed(after) > kCap) fail(day, "vault holds " + std::to_string(Billed(after)) + " > cap");
+    VaultInfo vi = vault.Describe();
+    if (vi.size_bytes + vi.archive_count * kOverhead != Billed(after))
+      fail(day, "Describe() disagrees with the listing");
+    if (VaultBilledBytes(*ws_, kOverhead) != Billed(after))
+      fail(day, "catalog says " + std::to_string(VaultBilledBytes(*ws_, kOverhead)) +
+                    " billed, the vault " + std::to_string(Billed(after)));
+    // Nothing younger than the minimum storage duration is ever deleted.
+    for (const auto& [id, l] : before) {
+      if (after.count(id)) continue;
+      if (now - l.created < kMinDays * kDay || day - upload_day[id] < kMinDays)
+        fail(day, "archive of set " + std::to_string(l.set) + " deleted after " +
+                      std::to_string(day - upload_day[id]) + " days");
+    }
+    for (const auto& [id, l] : after) {
+      if (before.count(id)) continue;
+      upload_day[id] = day;
+      newest_uploaded_set = std::max(newest_uploaded_set, l.set);
+      if (no_space) fail(day, "kNoSpace, yet set " + std::to_string(l.set) + " was uploaded");
+    }
+    if (no_space && after.size() != before.size())
+      fail(day, "kNoSpace, yet " + std::to_string(before.size() - after.size()) +
+                    " archive(s) were deleted from the vault");
+    // The newest set ever uploaded is always there, and each set is there at most once.
+    bool newest_there = newest_uploaded_set < 0;
+    for (const auto& [id, l] : after) newest_there |= l.set == newest_uploaded_set;
+    if (!newest_there) fail(day, "newest uploaded set " + std::to_string(newest_uploaded_set) + " is gone");
+    for (const auto& [set, n] : CountPerSet(after))
+      if (n != 1) fail(day, "set " + std::to_string(set) + " is in the vault " + std::to_string(n) + " times");
+    // After a successful sync every complete set is in the vault; the cache keeps only
+    // what is not (keep_local_sets = 0).
+    for (const SetRecord& s : ws_->catalog().Sets()) {
+      if (s.pruned) continue;
+      bool in_vault = false;
+      for (const auto& [id, l] : after) in_vault |= l.set == s.id;
+      if (!no_space && s.completed && !in_vault)
+        fail(day, "complete set " + std::to_string(s.id) + " is not in the vault after sync");
+      for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id)) {
+        bool cached = PathExists(ws_->ArchivePath(br.name));
+        if (!in_vault && !cached) fail(day, br.name + " is neither cached nor in the vault");
+        if (in_vault && cached) fail(day, br.name + " is still cached though its set is in the vault");
+      }
+    }
+    if (std::getenv("GB_SIM_TRACE"))
+      std::printf("day %3d set %lld %s billed %6.2f MiB archives %zu%s\n", day,
+                  static_cast<long long>(b.record.set_id), b.full ? "full" : "incr",
+                  Billed(after) / 1048576.0, after.size(), no_space ? " NO SPACE" : "");
+    if (day == 150 || day == 305 || day == kDays - 1) {
+      SCOPED_TRACE("restorability check on day " + std::to_string(day));
+      restorable_checks += CheckVaultRestorable(vault, snapshots);
+    }
+    clock_.AdvanceSeconds(kDay);
+  }
+  // The scenario did what it was meant to: pruning many times, at least one day the cap
+  // could not be honoured, sets checked for restorability.
+  EXPECT_GE(pruned_sets, 30);
+  EXPECT_GE(no_space_days, 1);
+  EXPECT_GE(restorable_checks, 20);
+  RecordProperty("pruned_sets", pruned_sets);
+  RecordProperty("no_space_days", no_space_days);
+}
+
+}  // namespace
+}  // namespace gb
