@@ -212,9 +212,11 @@ for rep in $(seq 1 "$runs"); do
     { echo "FAILED: glacier-backup init" >&2; cat "$work/logs/ours_init.$rep.log" >&2; exit 1; }
   sed -i -e "s|^# cache_dir = .*|cache_dir = \"$g/cache\"|" \
     -e "s|^# state_dir = .*|state_dir = \"$g/state\"|" \
+    -e "s|^# url = \"file:.*|url = \"file://$g/vault\"|" \
     -e "s|^# vault_url = .*|vault_url = \"file://$g/vault\"|" "$g/config.toml"
-  for k in cache_dir state_dir vault_url; do
-    grep -q "^$k = \"[^\"]*$g/" "$g/config.toml" ||
+  # (the vault key is "url" in [vault]; older builds called it "vault_url")
+  for k in cache_dir state_dir 'url\|vault_url'; do
+    grep -q "^\($k\) = \"[^\"]*$g/" "$g/config.toml" ||
       { echo "FAILED: could not set $k in the config written by glacier-backup init" >&2; exit 1; }
   done
   measure ours_full "$bin" --config "$g/config.toml" backup --full

@@ -55,15 +55,16 @@ nlohmann::json ToJson(const RecoverResult& r) {
                       {"restorable", r.restorable},
                       {"problems", r.problems},
                       {"corrupt", r.corrupt}};
-  j["inventory_date"] = r.inventory_date ? nlohmann::json(FormatIsoUtc(*r.inventory_date))
-                                         : nlohmann::json(nullptr);
+  j["inventory_date"] =
+      r.inventory_date ? nlohmann::json(FormatIsoUtc(*r.inventory_date)) : nlohmann::json(nullptr);
   return j;
 }
 
 void ReportVault(CliContext& ctx, const RecoverResult& r) {
   if (r.inventory_pending) {
-    ctx.Say("waiting for the vault inventory (Glacier prepares it in about 4 hours); run "
-            "`glacier-backup recover` again later (or `recover --wait`)");
+    ctx.Say(
+        "waiting for the vault inventory (Glacier prepares it in about 4 hours); run "
+        "`glacier-backup recover` again later (or `recover --wait`)");
     return;
   }
   if (r.inventory_date)
@@ -73,11 +74,13 @@ void ReportVault(CliContext& ctx, const RecoverResult& r) {
                                : std::string()) +
             " of host " + r.host);
   if (r.retrievals)
-    ctx.Say("plan: " + std::to_string(r.retrievals) + " retrieval(s), " +
-            HumanBytes(r.retrieval_bytes) + " in all (each bundle's catalog part alone: every "
-            "bundle's catalog copy holds only its own set, so each is read), " +
-            TierName(r.tier) + " tier, about " + Money(r.retrieval_cost) +
-            (r.typical_hours > 0 ? ", typically ready in " + Hours(r.typical_hours) : std::string()));
+    ctx.Say(
+        "plan: " + std::to_string(r.retrievals) + " retrieval(s), " +
+        HumanBytes(r.retrieval_bytes) +
+        " in all (each bundle's catalog part alone: every "
+        "bundle's catalog copy holds only its own set, so each is read), " +
+        TierName(r.tier) + " tier, about " + Money(r.retrieval_cost) +
+        (r.typical_hours > 0 ? ", typically ready in " + Hours(r.typical_hours) : std::string()));
   if (!r.sets_recovered.empty()) ctx.Say("recovered set(s) " + Sets(r.sets_recovered));
   if (!r.need_archives.empty())
     ctx.Say(std::to_string(r.need_archives.size()) +
@@ -97,8 +100,9 @@ void ReportVault(CliContext& ctx, const RecoverResult& r) {
 void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto opts = std::make_shared<RecoverCliOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "recover", "Rebuild the local catalog from the vault (or from archive files) after losing "
-                 "the machine");
+      "recover",
+      "Rebuild the local catalog from the vault (or from archive files) after losing "
+      "the machine");
   cmd->add_flag("--wait", opts->engine.wait,
                 "Keep polling the vault until everything is retrieved (Glacier: hours)");
   cmd->add_option("--poll-interval", opts->engine.poll_seconds,
@@ -127,8 +131,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
     RecoverResult r;
     if (!opts->from_archives.empty()) {
-      r = RecoverFromArchives(ws, opts->from_archives, ctx.progress(), SystemClock(),
-                              opts->engine);
+      r = RecoverFromArchives(ws, opts->from_archives, ctx.progress(), SystemClock(), opts->engine);
       ctx.progress().Done();
       ctx.Say("rebuilt the catalog from " + opts->from_archives + ": set(s) " +
               (r.sets_recovered.empty() ? std::string("none") : Sets(r.sets_recovered)) +

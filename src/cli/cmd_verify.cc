@@ -18,19 +18,22 @@ void VerifyVault(CliContext& ctx, const VaultVerifyOptions& opts, int& exit_code
   VaultVerifyResult r = RunVaultVerify(ws, *vault, ctx.progress(), SystemClock(), opts);
   ctx.progress().Done();
   std::string source = r.fresh_listing ? std::string("a fresh vault listing")
-                       : r.inventory_date ? "the vault inventory of " + FormatIsoUtc(*r.inventory_date) +
-                                                (r.from_cache ? " (as cached: presence only)" : "")
-                                          : std::string("no vault inventory yet (run sync)");
-  std::string line = "vault: " + std::to_string(r.archives) + " archive(s) recorded, checked against " +
-                     source + ": " + std::to_string(r.listed) + " listed as uploaded";
-  if (r.not_yet_listed) line += ", " + std::to_string(r.not_yet_listed) + " not yet in an inventory";
+                       : r.inventory_date
+                           ? "the vault inventory of " + FormatIsoUtc(*r.inventory_date) +
+                                 (r.from_cache ? " (as cached: presence only)" : "")
+                           : std::string("no vault inventory yet (run sync)");
+  std::string line = "vault: " + std::to_string(r.archives) +
+                     " archive(s) recorded, checked against " + source + ": " +
+                     std::to_string(r.listed) + " listed as uploaded";
+  if (r.not_yet_listed)
+    line += ", " + std::to_string(r.not_yet_listed) + " not yet in an inventory";
   if (r.missing) line += ", " + std::to_string(r.missing) + " missing";
   if (r.mismatched) line += ", " + std::to_string(r.mismatched) + " with another size or tree hash";
   ctx.Say(line);
   if (opts.sample > 0) {
     ctx.Say("sample: " + std::to_string(r.sampled.size()) + " archive(s) retrieved (" +
-            TierName(r.tier) + " tier, " + HumanBytes(r.sample_bytes) +
-            ") and checked fully" + (r.problems ? "" : ": all good"));
+            TierName(r.tier) + " tier, " + HumanBytes(r.sample_bytes) + ") and checked fully" +
+            (r.problems ? "" : ": all good"));
     if (!r.complete())
       ctx.Say("waiting for " + std::to_string(r.sample_waiting.size()) +
               " retrieval(s); run `glacier-backup verify --vault --sample " +
@@ -51,8 +54,8 @@ void VerifyVault(CliContext& ctx, const VaultVerifyOptions& opts, int& exit_code
                       {"tier", TierName(r.tier)},
                       {"problems", r.problems},
                       {"corrupt", r.corrupt}};
-  j["inventory_date"] = r.inventory_date ? nlohmann::json(FormatIsoUtc(*r.inventory_date))
-                                         : nlohmann::json(nullptr);
+  j["inventory_date"] =
+      r.inventory_date ? nlohmann::json(FormatIsoUtc(*r.inventory_date)) : nlohmann::json(nullptr);
   ctx.Json(j);
   if (r.corrupt)
     exit_code = kExitCorrupt;

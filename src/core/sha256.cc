@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace gb {
@@ -16,6 +18,15 @@ Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
 void Sha256::Update(std::span<const uint8_t> data) {
   if (!data.empty()) EVP_DigestUpdate(ctx_, data.data(), data.size());
+}
+
+void Sha256::UpdateZeros(uint64_t n) {
+  static const uint8_t kZeros[1 << 16] = {};
+  while (n) {
+    size_t k = static_cast<size_t>(std::min<uint64_t>(n, sizeof kZeros));
+    Update(kZeros, k);
+    n -= k;
+  }
 }
 
 Digest Sha256::Final() {

@@ -28,6 +28,9 @@ class Sha256 {
   // Returns the digest and resets for reuse.
   Digest Final();
 
+  // Hashes n zero bytes: the holes of a sparse file.
+  void UpdateZeros(uint64_t n);
+
   static Digest Of(std::span<const uint8_t> data);
   static Digest Of(const std::string& s) { return Of(AsBytes(s)); }
 

@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "archive/manifest.h"
 #include "archive/zstd_stream.h"
@@ -38,8 +37,7 @@ constexpr const char* kRecoverInventoryJob = "recover_inventory_job";
 
 // A catalog that already holds sets is only added to when asked (--force) or
 // when an earlier recover started it (a run that continues).
-void ClaimCatalog(Workspace& ws, const RecoverOptions& opts, const std::string& how,
-                  int64_t now) {
+void ClaimCatalog(Workspace& ws, const RecoverOptions& opts, const std::string& how, int64_t now) {
   VaultState vs(ws.catalog());
   if (vs.GetMeta(kRecoverMarker)) return;
   size_t sets = ws.catalog().Sets().size();
@@ -164,8 +162,9 @@ class ArchiveImporter {
                  std::optional<int64_t> next_set_time) {
     const ArchiveFile& first = archives.begin()->second;
     if (ws_.catalog().GetSet(set_id)) {
-      Problem(first.path, "set " + std::to_string(set_id) +
-                              " is already in the catalog; kept it, its archives were not imported");
+      Problem(first.path,
+              "set " + std::to_string(set_id) +
+                  " is already in the catalog; kept it, its archives were not imported");
       return false;
     }
     int expected = 0;
@@ -179,9 +178,9 @@ class ArchiveImporter {
         continue;
       }
       if (seq != expected) {
-        Problem(file.path, "backup " + std::to_string(expected) + " of set " +
-                               std::to_string(set_id) +
-                               " is missing, so this one cannot be restored; not imported" + KeepHint(file));
+        Problem(file.path,
+                "backup " + std::to_string(expected) + " of set " + std::to_string(set_id) +
+                    " is missing, so this one cannot be restored; not imported" + KeepHint(file));
         cut = true;
         continue;
       }
@@ -192,7 +191,8 @@ class ArchiveImporter {
       }
       Catalog::Writer w(ws_.catalog());
       if (seq == 0) {
-        Statement(ws_.catalog().db(), "INSERT INTO sets(id, created, completed) VALUES(?1, ?2, NULL)")
+        Statement(ws_.catalog().db(),
+                  "INSERT INTO sets(id, created, completed) VALUES(?1, ?2, NULL)")
             .Bind(1, set_id)
             .Bind(2, s->meta.time)
             .Run();
@@ -353,13 +353,21 @@ class Recoverer {
  public:
   Recoverer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
             const RecoverOptions& opts)
-      : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
-        opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
+      : ws_(ws),
+        cfg_(ws.config()),
+        vault_(vault),
+        progress_(progress),
+        clock_(clock),
+        opts_(opts),
+        state_(ws.catalog()),
+        caps_(vault.Capabilities()),
         prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {
     tier_ = opts.tier.value_or(ParseTier(cfg_.retrieval_tier).value_or(Tier::kBulk));
     if (!prices_.tier_available[static_cast<int>(tier_)]) {
-      progress_.Notice("vault", std::string(TierName(tier_)) + " retrievals are not available for " +
-                                    prices_.storage_class + "; using Standard", false);
+      progress_.Notice("vault",
+                       std::string(TierName(tier_)) + " retrievals are not available for " +
+                           prices_.storage_class + "; using Standard",
+                       false);
       tier_ = Tier::kStandard;
     }
   }
@@ -374,7 +382,7 @@ class Recoverer {
       r_.passes = ++passes;
       r_.complete = !r_.inventory_pending && r_.sets_waiting.empty() && r_.archives_waiting.empty();
       if (r_.complete || !opts_.wait) break;
-      int64_t every = opts_.poll_seconds > 0 ? opts_.poll_seconds
+      int64_t every = opts_.poll_seconds > 0      ? opts_.poll_seconds
                       : tier_ == Tier::kExpedited ? 60
                                                   : 900;
       size_t jobs = r_.sets_waiting.size() + r_.archives_waiting.size() + r_.inventory_pending;
@@ -383,7 +391,8 @@ class Recoverer {
                       0, 0);
       clock_.SleepNanos(every * 1000000000LL);
     }
-    if (r_.complete) state_.SetMeta(kRecoverMarker, "vault done " + FormatIsoUtc(clock_.NowSeconds()));
+    if (r_.complete)
+      state_.SetMeta(kRecoverMarker, "vault done " + FormatIsoUtc(clock_.NowSeconds()));
     r_.restorable = AllBackupIds(ws_.catalog());
     return r_;
   }
@@ -406,8 +415,8 @@ class Recoverer {
     ChooseHost();
     RecoverBundles();
     RecoverSingles();
-    r_.retrieval_cost = RetrievalCost(prices_, tier_, r_.retrieval_bytes,
-                                      static_cast<uint64_t>(r_.retrievals));
+    r_.retrieval_cost =
+        RetrievalCost(prices_, tier_, r_.retrieval_bytes, static_cast<uint64_t>(r_.retrievals));
     r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
   }
 
@@ -465,8 +474,9 @@ class Recoverer {
     if (inv.date == 0 && inv.archives.empty()) {
       // A vault's first inventory comes about a day after its first upload.
       Retire(*job, "Expired", "the vault has no inventory yet");
-      Note("vault", "the vault has not been inventoried yet (a new vault's first inventory can "
-                    "take a day); run recover again tomorrow");
+      Note("vault",
+           "the vault has not been inventoried yet (a new vault's first inventory can "
+           "take a day); run recover again tomorrow");
       return false;
     }
     Ingest(inv);
@@ -506,7 +516,8 @@ class Recoverer {
     std::optional<JobInfo> best;
     for (const JobInfo& j : vault_.ListJobs())
       if (j.kind == JobKind::kInventory && j.status != JobStatus::kFailed &&
-          j.created >= Now() - kDay && !state_.FindJob(j.id) && (!best || j.created > best->created))
+          j.created >= Now() - kDay && !state_.FindJob(j.id) &&
+          (!best || j.created > best->created))
         best = j;
     if (best) return Record(best->id, best->created, "using the vault's recent inventory job");
     std::string id = vault_.StartInventory();
@@ -568,8 +579,9 @@ class Recoverer {
       throw Error(Code::kNotFound,
                   "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) +
                       " lists no glacier-backup archives: nothing to recover" +
-                      (caps_.immediate_listing ? "" : " (archives uploaded within about a day "
-                                                      "before it are not listed yet)"));
+                      (caps_.immediate_listing ? ""
+                                               : " (archives uploaded within about a day "
+                                                 "before it are not listed yet)"));
     }
     if (host.empty()) host = *hosts.begin();
     r_.host = host;
@@ -602,7 +614,8 @@ class Recoverer {
       ++r_.bundles;
       // Prefer the copy already recovered, else the newest.
       std::sort(copies.begin(), copies.end(), [](const auto& x, const auto& y) {
-        if ((x.first.origin == "here") != (y.first.origin == "here")) return x.first.origin == "here";
+        if ((x.first.origin == "here") != (y.first.origin == "here"))
+          return x.first.origin == "here";
         return x.first.created > y.first.created;
       });
       for (size_t i = 1; i < copies.size(); ++i)
@@ -634,8 +647,8 @@ class Recoverer {
     }
     RetrievalRequest req;
     req.archive_id = a.archive_id;
-    req.range = AlignRange(*d.catalog_offset, *d.catalog_length, caps_.retrieval_range_alignment,
-                           a.size);
+    req.range =
+        AlignRange(*d.catalog_offset, *d.catalog_length, caps_.retrieval_range_alignment, a.size);
     req.tier = tier_;
     req.purpose = "recover";
     if (!Retrieved(req)) {
@@ -655,11 +668,12 @@ class Recoverer {
     } catch (const Error& e) {
       if (e.code() == Code::kNoKey)
         throw Error(Code::kNoKey, "the identity " + cfg_.identity_file +
-                                      " cannot read the catalog copy of " + where +
-                                      " (archive " + a.archive_id + "): " + e.what());
+                                      " cannot read the catalog copy of " + where + " (archive " +
+                                      a.archive_id + "): " + e.what());
       ::unlink(staged.c_str());
-      Problem(where, "the catalog part of archive " + a.archive_id + " is damaged (" + e.what() +
-                         "); run recover again to retrieve it again",
+      Problem(where,
+              "the catalog part of archive " + a.archive_id + " is damaged (" + e.what() +
+                  "); run recover again to retrieve it again",
               e.code() == Code::kCorruption);
       return;
     }
@@ -740,9 +754,10 @@ class Recoverer {
       std::string path = StagingPath(ws_, req);
       if (TreeHashOfFile(path) != a.tree_hash) {
         ::unlink(path.c_str());
-        Problem("archive " + a.archive_id, "the retrieved bytes of " + d->backup_name +
-                                               " do not match the vault's tree hash; run recover "
-                                               "again to retrieve it again",
+        Problem("archive " + a.archive_id,
+                "the retrieved bytes of " + d->backup_name +
+                    " do not match the vault's tree hash; run recover "
+                    "again to retrieve it again",
                 true);
         continue;
       }
@@ -758,7 +773,8 @@ class Recoverer {
       std::set<std::string> done;
       for (const UploadRecord& u : state_.Uploads("done")) done.insert(u.backup_name);
       bool all = ws_.catalog().GetSet(set_id)->completed.has_value();
-      for (const BackupRecord& b : ws_.catalog().BackupsOfSet(set_id)) all &= done.count(b.name) > 0;
+      for (const BackupRecord& b : ws_.catalog().BackupsOfSet(set_id))
+        all &= done.count(b.name) > 0;
       if (all) state_.MarkSetUploaded(set_id, Now());
     }
     r_.problems += imported.problems;
@@ -833,15 +849,16 @@ RecoverResult RecoverFromArchives(Workspace& ws, const std::string& dir, Progres
       continue;
     auto an = ArchiveName::Parse(name);
     if (!an) {
-      progress.Notice(JoinPath(dir, name), "not named like a glacier-backup archive; ignored", false);
+      progress.Notice(JoinPath(dir, name), "not named like a glacier-backup archive; ignored",
+                      false);
       continue;
     }
     files.push_back({JoinPath(dir, name), name, *an});
   }
   ::closedir(d);
   if (files.empty())
-    throw Error(Code::kNotFound, "no glacier-backup archives (*" + std::string(kArchiveSuffix) +
-                                     ") in " + dir);
+    throw Error(Code::kNotFound,
+                "no glacier-backup archives (*" + std::string(kArchiveSuffix) + ") in " + dir);
   ClaimCatalog(ws, opts, "archives", clock.NowSeconds());
   RecoverResult r;
   ArchiveImporter importer(ws, progress, r);

@@ -39,8 +39,8 @@ struct RecoverOptions {
   // upload = "each": retrieve the archives whole and read their manifests
   // (costly: every byte is retrieved). Without it they are only reported.
   bool include_archives = false;
-  bool force = false;  // add to a catalog that already holds sets (kept as they are)
-  bool wait = false;   // poll until done instead of returning while jobs run
+  bool force = false;        // add to a catalog that already holds sets (kept as they are)
+  bool wait = false;         // poll until done instead of returning while jobs run
   int64_t poll_seconds = 0;  // 0: every minute for Expedited, every 15 minutes otherwise
 };
 
@@ -52,16 +52,16 @@ struct RecoverResult {
   std::vector<std::string> hosts;  // hosts whose archives the vault holds
   std::string host;                // the one recovered
   // The plan: what the vault holds of ours and what recovering it costs.
-  int bundles = 0;           // whole-set bundles of `host`
-  int single_archives = 0;   // upload = "each" archives of `host`
-  int retrievals = 0;        // ranged (or whole, --include-archives) retrievals needed
+  int bundles = 0;          // whole-set bundles of `host`
+  int single_archives = 0;  // upload = "each" archives of `host`
+  int retrievals = 0;       // ranged (or whole, --include-archives) retrievals needed
   uint64_t retrieval_bytes = 0;
   Tier tier = Tier::kBulk;
   double retrieval_cost = 0;  // USD, estimate
   double typical_hours = 0;   // until a started retrieval is readable
   // Progress.
-  std::vector<int64_t> sets_recovered;  // this pass
-  std::vector<int64_t> sets_waiting;    // catalog part still being retrieved
+  std::vector<int64_t> sets_recovered;        // this pass
+  std::vector<int64_t> sets_waiting;          // catalog part still being retrieved
   std::vector<std::string> archives_waiting;  // --include-archives retrievals in flight
   // upload = "each" backups known by name only (run with --include-archives).
   std::vector<std::string> need_archives;
@@ -93,9 +93,9 @@ RecoverResult RecoverFromArchives(Workspace& ws, const std::string& dir, Progres
 // identity does not match.
 struct ArchiveContents {
   BackupMeta meta;
-  std::vector<Entry> manifest;                 // every entry, deletions included
-  std::map<std::string, uint64_t> stored;      // file members: path -> size
-  std::map<std::string, Digest> checksums;     // path -> content hash
+  std::vector<Entry> manifest;              // every entry, deletions included
+  std::map<std::string, uint64_t> stored;   // file members: path -> size
+  std::map<std::string, Digest> checksums;  // path -> content hash
 };
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
 

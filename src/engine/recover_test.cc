@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "archive/manifest.h"
 #include "catalog/vault_state.h"
@@ -159,8 +159,7 @@ class RecoverTest : public ::testing::Test {
                         "/" + name + "/cache\"\nstate_dir = \"" + root_ + "/" + name +
                         "/state\"\nmax_incrementals = 1\n[encryption]\nrecipients = [\"" +
                         recipient_ + "\"]\nidentity_file = \"" + root_ +
-                        "/identity.txt\"\n[vault]\nvault_url = \"file://" + vault_dir_ + "\"\n" +
-                        extra);
+                        "/identity.txt\"\n[vault]\nurl = \"file://" + vault_dir_ + "\"\n" + extra);
     return LoadConfig(path);
   }
 
@@ -208,8 +207,7 @@ class RecoverTest : public ::testing::Test {
       BackupResult b = RunBackup(ws, progress_, clock_, BackupOptions{});
       trees_[BackupId(b.record)] = ScanTree(src_);
       for (const auto& name : ArchivesIn(ws.config().cache_dir))
-        fs::copy_file(ws.ArchivePath(name), aside_ + "/" + name,
-                      fs::copy_options::skip_existing);
+        fs::copy_file(ws.ArchivePath(name), aside_ + "/" + name, fs::copy_options::skip_existing);
       if (vault && sync_after.count(g)) RunSync(ws, *vault, progress_, clock_, SyncOptions{});
     }
   }
@@ -219,7 +217,7 @@ class RecoverTest : public ::testing::Test {
   void ExpectEveryPointRestores(Workspace& ws, const std::vector<std::string>& archive_dirs) {
     for (const BackupRecord& b : ws.catalog().Backups()) {
       std::string id = BackupId(b);
-      ASSERT_TRUE(trees_.count(id)) << id;
+      ASSERT_TRUE(trees_.count(id) && trees_[id].size() > 5) << id;
       RestoreOptions ro;
       ro.at = id;
       ro.target_dir = root_ + "/restore-" + id;
@@ -254,6 +252,10 @@ TEST_F(RecoverTest, VaultRecoveryRebuildsTheCatalogAndEveryPointRestores) {
       before.push_back(line);
     }
   }
+  ASSERT_EQ(
+      std::count_if(before.begin(), before.end(), [](const std::string& l) { return l[0] != ' '; }),
+      4);
+  ASSERT_GT(before.size(), 20u) << "entries too";
   fs::remove_all(root_ + "/old");  // the machine is lost
 
   Workspace ws(MachineConfig("new"));

@@ -216,22 +216,14 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
       Sha256 sha;
       uint64_t pos = 0;
-      static const std::vector<uint8_t> zeros(1 << 20, 0);
-      auto hash_zeros = [&](uint64_t n) {
-        while (n) {
-          size_t k = static_cast<size_t>(std::min<uint64_t>(n, zeros.size()));
-          sha.Update(zeros.data(), k);
-          n -= k;
-        }
-      };
       reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-        if (off > pos) hash_zeros(off - pos);
+        if (off > pos) sha.UpdateZeros(off - pos);
         sha.Update(d);
         disk.WriteBlock(off, d);
         pos = off + d.size();
         progress.Update(done_files, done_bytes + pos);
       });
-      if (pos < meta.size) hash_zeros(meta.size - pos);
+      if (pos < meta.size) sha.UpdateZeros(meta.size - pos);
       bool ok = disk.EndFile(&err);
       if (ok && (!meta.has_hash || sha.Final() != meta.hash)) {
         ok = false;

@@ -301,8 +301,9 @@ class SyncTest : public ::testing::Test {
 TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable) {
   constexpr int kDays = 410;
   constexpr int kMinDays = 90;
-  const uint64_t kCap = (std::getenv("CAP") ? std::stoull(std::getenv("CAP")) : 40ull) << 20;
-  const int kBurst = std::getenv("BURST") ? std::stoi(std::getenv("BURST")) : 4;
+  const uint64_t kCap = (std::getenv("CAP") ? std::stoull(std::getenv("CAP")) : 46ull) << 20;
+  const size_t kBurstBytes = (std::getenv("BURST") ? std::stoull(std::getenv("BURST")) : 6) << 20;
+  const int kBurstDay = 302;
   Open("size_limit = " + std::to_string(kCap) + "\nmin_storage_days = " +
            std::to_string(kMinDays) + "\nkeep_local_sets = 0\n",
        /*max_incrementals=*/6);
@@ -323,12 +324,13 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
   for (int day = 0; day < kDays && failures < 10; ++day) {
     // Change the source: some days nothing, some a few files, some many, some large.
     int kind = static_cast<int>(rng() % 100);
-    bool burst = day >= 300 && day < 300 + kBurst;  // a few days of very large changes
+    // One day brings a file so large that its set cannot fit until older sets age out.
+    bool burst = day == kBurstDay;
     int files = kind < 25 ? 0 : kind < 75 ? 1 + static_cast<int>(rng() % 3)
                           : kind < 93     ? 8 + static_cast<int>(rng() % 8)
                                           : 1;
     size_t lo = kind >= 93 ? 400 << 10 : 4 << 10, hi = kind >= 93 ? 1200 << 10 : 48 << 10;
-    if (burst) files = 3, lo = 2 << 20, hi = 3 << 20;
+    if (burst) files = 1, lo = kBurstBytes, hi = kBurstBytes + 1;
     for (int i = 0; i < files; ++i) {
       bool add = next_file < 12 || rng() % 3 == 0;
       int n = add ? next_file++ : static_cast<int>(rng() % next_file);
@@ -384,6 +386,32 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
       newest_uploaded_set = std::max(newest_uploaded_set, l.set);
       if (no_space) fail(day, "kNoSpace, yet set " + std::to_string(l.set) + " was uploaded");
     }
+    if (no_space) {
+      // Liveness: kNoSpace is right only if no ready set could fit, even alone, after
+      // deleting what may be deleted (oldest first, never the newest set in the vault).
+      std::map<int64_t, std::pair<uint64_t, int64_t>> in_vault;  // set -> bytes, newest upload
+      for (const auto& [id, l] : after) {
+        auto& v = in_vault[l.set];
+        v.first += l.size + kOverhead;
+        v.second = std::max(v.second, l.created);
+      }
+      uint64_t deletable = 0;
+      for (auto it = in_vault.begin(); it != in_vault.end() && std::next(it) != in_vault.end();
+           ++it) {
+        if (now - it->second.second < kMinDays * kDay) break;
+        deletable += it->second.first;
+      }
+      uint64_t could_free = kCap - (Billed(after) - deletable);
+      for (const SetRecord& s : ws_->catalog().Sets()) {
+        if (!s.completed || s.uploaded || s.pruned) continue;
+        uint64_t estimate = 64 << 10;  // tar headers, catalog copy, overhead: generous
+        for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id)) estimate += br.archive_size;
+        if (estimate <= could_free)
+          fail(day, "kNoSpace, yet set " + std::to_string(s.id) + " (about " +
+                        std::to_string(estimate >> 10) + " KiB) fits alone in the " +
+                        std::to_string(could_free >> 10) + " KiB that deleting old sets frees");
+      }
+    }
     if (no_space && after.size() != before.size())
       fail(day, "kNoSpace, yet " + std::to_string(before.size() - after.size()) +
                     " archive(s) were deleted from the vault");
@@ -424,6 +452,258 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
   EXPECT_GE(restorable_checks, 20);
   RecordProperty("pruned_sets", pruned_sets);
   RecordProperty("no_space_days", no_space_days);
+}
+
+// ---------------------------------------------------------------------------------------
+// A lagging (Glacier-like) vault: inventories are jobs that finish hours later and list
+// the vault as it was when they were requested.
+
+// Fails or expires chosen inventory jobs (by the order they were started), counts starts.
+class ScriptedJobsVault : public VaultWrapper {
+ public:
+  using VaultWrapper::VaultWrapper;
+  std::string StartInventory() override {
+    std::string id = VaultWrapper::StartInventory();
+    index_[id] = static_cast<int>(started.size());
+    started.push_back(id);
+    return id;
+  }
+  JobInfo DescribeJob(const std::string& id) override {
+    int i = index_.count(id) ? index_[id] : -1;
+    if (expire_on_describe.count(i)) throw Error(Code::kNotFound, "job " + id + " expired");
+    JobInfo j = VaultWrapper::DescribeJob(id);
+    if (fail.count(i) && j.status == JobStatus::kSucceeded) {
+      j.status = JobStatus::kFailed;
+      j.status_message = "injected failure";
+    }
+    return j;
+  }
+  void ReadJobOutput(const std::string& id, std::optional<ByteRange> range, ByteSink& out) override {
+    int i = index_.count(id) ? index_[id] : -1;
+    if (expire_on_read.count(i)) throw Error(Code::kNotFound, "job " + id + " output expired");
+    VaultWrapper::ReadJobOutput(id, range, out);
+  }
+  std::vector<std::string> started;
+  std::set<int> fail, expire_on_describe, expire_on_read;
+
+ private:
+  std::map<std::string, int> index_;
+};
+
+constexpr const char* kLagging =
+    "min_storage_days = 0\nkeep_local_sets = 0\ninventory_max_age_days = 7\n"
+    "inventory_min_interval_days = 2\n";
+
+TEST_F(SyncTest, LaggingInventoryNeitherResurrectsNorLosesArchivesAndReportsStrangers) {
+  Open(kLagging, 0);
+  auto file = std::make_unique<FileVault>(vault_dir_, clock_);
+  FileVault& raw = *file;
+  test::GlacierLikeVault vault(std::move(file), clock_, 4 * 3600);
+  vault.Create();
+  const int64_t t0 = clock_.NowSeconds();
+  auto day = [&](int d) {
+    clock_.AdvanceSeconds(t0 + d * kDay - clock_.NowSeconds());
+    std::mt19937_64 rng(d);
+    WriteSource("f", RandomBytes(rng, 40 << 10));
+  };
+  auto upload_of = [&](int64_t set) {
+    for (const auto& a : State().Archives(true))
+      if (a.set_id == set && a.origin == "here") return a.archive_id;
+    return std::string();
+  };
+
+  day(0);  // set 1; the first inventory is requested (before the upload: it misses set 1)
+  Backup();
+  SyncResult r = Sync(vault);
+  EXPECT_TRUE(r.inventory_requested);
+  EXPECT_EQ(r.uploaded.size(), 1u);
+  day(1);  // the inventory arrives without set 1: set 1 must not vanish, nor be reported
+  Backup();
+  progress_.Clear();
+  r = Sync(vault);
+  EXPECT_EQ(r.inventories_reconciled, 1);
+  EXPECT_FALSE(r.inventory_requested) << "the last inventory is one day old";
+  EXPECT_EQ(progress_.warnings, std::vector<std::string>{});
+  const std::string set1 = upload_of(1), set2 = upload_of(2);
+  ASSERT_FALSE(set1.empty());
+  ASSERT_FALSE(set2.empty());
+  EXPECT_TRUE(State().FindArchive(set1)->deleted_here == std::nullopt);
+  EXPECT_EQ(VaultBilledBytes(*ws_, kOverhead), Billed(Listing()));
+
+  // Day 8: a cap that fits two sets; set 3 forces set 1 out after the inventory was requested.
+  uint64_t cap = Billed(Listing()) + Listing().begin()->second.size / 2;
+  Open(std::string(kLagging) + "size_limit = " + std::to_string(cap) + "\n", 0);
+  day(8);
+  Backup();
+  // Strangers in the vault: one not ours, one of glacier-backup from another host.
+  std::string junk(3000, 'x');
+  SpanSource js(AsBytes(junk));
+  std::string foreign = raw.Upload(js, "holiday photos").archive_id;
+  std::string other = raw.Upload(js, R"({"tool":"glacier-backup","format":1,"kind":"bundle",)"
+                                         R"("host":"otherhost","set":7,"token":"abc"})")
+                          .archive_id;
+  r = Sync(vault);
+  EXPECT_TRUE(r.inventory_requested);
+  EXPECT_EQ(r.pruned_sets, std::vector<int64_t>{1});
+  const std::string set3 = upload_of(3);
+  ASSERT_FALSE(set3.empty());
+
+  Open(kLagging, 0);  // no cap from here on: nothing else is pruned
+  day(9);  // the inventory of day 8 lists set 1 (deleted since) and misses set 3 (newer)
+  progress_.Clear();
+  r = Sync(vault);
+  EXPECT_EQ(r.inventories_reconciled, 1);
+  EXPECT_TRUE(State().FindArchive(set1)->deleted_here.has_value()) << "set 1 came back";
+  EXPECT_FALSE(progress_.Warned(set1)) << progress_.AllWarnings();
+  EXPECT_FALSE(progress_.Warned(set3)) << progress_.AllWarnings();
+  std::set<std::string> known;
+  for (const auto& a : State().Archives()) known.insert(a.archive_id);
+  EXPECT_EQ(known, (std::set<std::string>{set2, set3, foreign, other}));
+  EXPECT_TRUE(progress_.Warned(foreign)) << progress_.AllWarnings();
+  EXPECT_TRUE(progress_.Warned("not written by glacier-backup")) << progress_.AllWarnings();
+  EXPECT_TRUE(progress_.Warned("otherhost")) << progress_.AllWarnings();
+  EXPECT_EQ(r.warnings, 2) << progress_.AllWarnings();
+  EXPECT_EQ(VaultBilledBytes(*ws_, kOverhead), Billed(Listing())) << "strangers count too";
+  EXPECT_EQ(r.vault_bytes, Billed(Listing()));
+
+  // Set 2 disappears behind our back; the next inventory (day 16) must report it.
+  raw.Delete(set2);
+  day(16);
+  r = Sync(vault);
+  EXPECT_TRUE(r.inventory_requested);
+  day(17);
+  progress_.Clear();
+  r = Sync(vault);
+  EXPECT_EQ(r.inventories_reconciled, 1);
+  EXPECT_TRUE(progress_.Warned(set2)) << progress_.AllWarnings();
+  EXPECT_TRUE(progress_.Warned("missing from the vault inventory")) << progress_.AllWarnings();
+  EXPECT_FALSE(progress_.Warned(set3)) << progress_.AllWarnings();
+}
+
+TEST_F(SyncTest, InventoryRequestedOnlyWhenOldAndNotTooOftenFailedAndExpiredJobsRetried) {
+  Open(kLagging, 0);
+  auto glacier = std::make_unique<test::GlacierLikeVault>(
+      std::make_unique<FileVault>(vault_dir_, clock_), clock_, 4 * 3600);
+  ScriptedJobsVault vault(std::move(glacier));
+  vault.Create();
+  vault.fail = {1};
+  vault.expire_on_describe = {3};
+  vault.expire_on_read = {5};
+  const int64_t t0 = clock_.NowSeconds();
+  std::vector<double> requested_days;
+  for (int half_days = 0; half_days < 80; ++half_days) {
+    progress_.Clear();
+    SyncResult r = Sync(vault);
+    if (r.inventory_requested) requested_days.push_back((clock_.NowSeconds() - t0) / double(kDay));
+    clock_.AdvanceSeconds(kDay / 2);
+  }
+  // Every 7 days after the last inventory, 2 days after a failed or expired one.
+  EXPECT_EQ(requested_days, (std::vector<double>{0, 7, 9, 16, 18, 25, 27, 34}));
+  ASSERT_EQ(vault.started.size(), requested_days.size());
+  std::vector<std::string> statuses;
+  for (const std::string& id : vault.started) {
+    auto j = State().FindJob(id);
+    statuses.push_back(j ? j->status : "unrecorded");
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"Done", "Failed", "Done", "Expired", "Done",
+                                                "Expired", "Done", "Done"}));
+  auto failed = State().FindJob(vault.started[1]);
+  ASSERT_TRUE(failed);
+  EXPECT_THAT(failed->message, HasSubstr("injected failure"));
+}
+
+// A lost response made the uploader send a set twice: the second copy is found by its
+// token, deleted, and recorded; the set is in the vault exactly once.
+TEST_F(SyncTest, DuplicateLeftByARetriedUploadIsDeletedAndAccountedFor) {
+  Open("min_storage_days = 0\n", 0);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  WriteSource("f", std::string(50000, 'a'));
+  Backup();
+  Sync(vault);
+  auto listing = Listing();
+  ASSERT_EQ(listing.size(), 1u);
+  const Listed first = listing.begin()->second;
+  std::string body = ReadFileToString(vault_dir_ + "/archives/" + first.id);
+  SpanSource src(AsBytes(body));
+  clock_.AdvanceSeconds(60);
+  std::string dup = vault.Upload(src, first.description).archive_id;
+  clock_.AdvanceSeconds(3600);
+  progress_.Clear();
+  SyncResult r = Sync(vault);
+  EXPECT_TRUE(progress_.Warned("duplicate")) << progress_.AllWarnings();
+  listing = Listing();
+  EXPECT_EQ(listing.size(), 1u);
+  EXPECT_TRUE(listing.count(first.id));
+  auto rec = State().FindArchive(dup);
+  ASSERT_TRUE(rec) << "the duplicate is not accounted for in the catalog";
+  EXPECT_TRUE(rec->deleted_here.has_value());
+  EXPECT_EQ(VaultBilledBytes(*ws_, kOverhead), Billed(listing));
+  progress_.Clear();
+  Sync(vault);
+  EXPECT_EQ(progress_.warnings, std::vector<std::string>{});
+}
+
+TEST_F(SyncTest, SetLargerThanTheCapIsNoSpaceNothingUploadedClearMessage) {
+  Open("size_limit = \"64 KiB\"\nmin_storage_days = 0\n", 0);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  std::mt19937_64 rng(1);
+  WriteSource("big", RandomBytes(rng, 200 << 10));
+  BackupResult b = Backup();
+  try {
+    Sync(vault);
+    ADD_FAILURE() << "no kNoSpace";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kNoSpace);
+    EXPECT_THAT(e.what(), HasSubstr("nothing was uploaded"));
+    EXPECT_THAT(e.what(), HasSubstr("size_limit"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("0.00 GiB"))) << "sizes unreadable at this scale";
+  }
+  EXPECT_TRUE(Listing().empty());
+  EXPECT_TRUE(State().Archives(true).empty());
+  EXPECT_TRUE(PathExists(ws_->ArchivePath(b.record.name)));
+  EXPECT_FALSE(ws_->catalog().GetSet(b.record.set_id)->uploaded);
+}
+
+// A set that cannot fit must not keep every later set out of the vault.
+TEST_F(SyncTest, SetThatCannotFitDoesNotBlockLaterSets) {
+  Open("size_limit = \"256 KiB\"\nmin_storage_days = 0\n", 0);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  std::mt19937_64 rng(2);
+  WriteSource("big", RandomBytes(rng, 400 << 10));
+  Backup();  // set 1: larger than the cap
+  EXPECT_THROW(Sync(vault), Error);
+  fs::remove(src_ + "/big");
+  WriteSource("small", RandomBytes(rng, 20 << 10));
+  clock_.AdvanceSeconds(kDay);
+  Backup();  // set 2: fits easily
+  try {
+    Sync(vault);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kNoSpace) << e.what();
+  }
+  EXPECT_EQ(CountPerSet(Listing())[2], 1) << "set 2 fits but was not uploaded";
+}
+
+// Two sets are ready and only one fits: one of them should go up.
+TEST_F(SyncTest, BacklogOfReadySetsUploadsWhatFits) {
+  Open("size_limit = \"100 KiB\"\nmin_storage_days = 0\n", 0);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2; ++i) {
+    WriteSource("f", RandomBytes(rng, 60 << 10));
+    Backup();  // sets 1 and 2, each about 60 KiB; no sync in between (offline)
+    clock_.AdvanceSeconds(kDay);
+  }
+  try {
+    Sync(vault);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kNoSpace) << e.what();
+  }
+  EXPECT_EQ(Listing().size(), 1u) << "one set fits the cap but neither was uploaded";
 }
 
 }  // namespace

@@ -35,8 +35,14 @@ class VaultVerifier {
  public:
   VaultVerifier(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                 const VaultVerifyOptions& opts)
-      : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
-        opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
+      : ws_(ws),
+        cfg_(ws.config()),
+        vault_(vault),
+        progress_(progress),
+        clock_(clock),
+        opts_(opts),
+        state_(ws.catalog()),
+        caps_(vault.Capabilities()),
         prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {}
 
   VaultVerifyResult Run() {
@@ -68,8 +74,8 @@ class VaultVerifier {
     }
     std::optional<JobRecord> last;
     for (const JobRecord& j : state_.Jobs("Done"))
-      if (j.kind == "inventory" && (!last || j.completed.value_or(j.started) >=
-                                                 last->completed.value_or(last->started)))
+      if (j.kind == "inventory" &&
+          (!last || j.completed.value_or(j.started) >= last->completed.value_or(last->started)))
         last = j;
     if (last) {
       try {
@@ -108,9 +114,8 @@ class VaultVerifier {
       ++r_.archives;
       if (a.set_id) sets_in_vault.insert(*a.set_id);
       const std::string what = "archive " + a.archive_id;
-      const std::string label = a.backup_name.empty()
-                                    ? "set " + std::to_string(a.set_id.value_or(0))
-                                    : a.backup_name;
+      const std::string label =
+          a.backup_name.empty() ? "set " + std::to_string(a.set_id.value_or(0)) : a.backup_name;
       bool is_listed = false;
       if (inv) {
         auto it = listed.find(a.archive_id);
@@ -118,10 +123,10 @@ class VaultVerifier {
           is_listed = true;
           if (it->second.size != a.size || Lower(it->second.tree_hash) != Lower(a.tree_hash)) {
             ++r_.mismatched;
-            Problem(what, "(" + label + ") is listed with " + std::to_string(it->second.size) +
-                              " bytes and tree hash " + it->second.tree_hash + ", but " +
-                              std::to_string(a.size) + " bytes and " + a.tree_hash +
-                              " were uploaded",
+            Problem(what,
+                    "(" + label + ") is listed with " + std::to_string(it->second.size) +
+                        " bytes and tree hash " + it->second.tree_hash + ", but " +
+                        std::to_string(a.size) + " bytes and " + a.tree_hash + " were uploaded",
                     true);
             continue;
           }
@@ -141,10 +146,11 @@ class VaultVerifier {
         continue;
       }
       ++r_.missing;
-      Problem(what, "(" + label + ") is missing from the vault " +
-                        (r_.fresh_listing ? std::string("listing")
-                                          : "inventory of " + FormatIsoUtc(date)),
-              false);
+      Problem(
+          what,
+          "(" + label + ") is missing from the vault " +
+              (r_.fresh_listing ? std::string("listing") : "inventory of " + FormatIsoUtc(date)),
+          false);
     }
     // Sets the catalog calls uploaded must have their archives recorded.
     for (const SetRecord& s : ws_.catalog().Sets()) {
@@ -186,8 +192,8 @@ class VaultVerifier {
       chosen.push_back(a);
     }
     if (static_cast<int>(chosen.size()) < opts_.sample)
-      progress_.Notice("vault", "only " + std::to_string(chosen.size()) +
-                                    " archive(s) can be sampled", false);
+      progress_.Notice(
+          "vault", "only " + std::to_string(chosen.size()) + " archive(s) can be sampled", false);
     progress_.Phase("retrieving a sample", chosen.size(), 0);
     for (const VaultArchive& a : chosen) {
       RetrievalRequest req;
@@ -228,8 +234,9 @@ class VaultVerifier {
       while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
       std::string got = Hex(th.Final());
       if (got != Lower(a.tree_hash)) {
-        Problem(what, "the retrieved bytes have tree hash " + got + ", not the " + a.tree_hash +
-                          " uploaded: the stored archive is damaged",
+        Problem(what,
+                "the retrieved bytes have tree hash " + got + ", not the " + a.tree_hash +
+                    " uploaded: the stored archive is damaged",
                 true);
         return false;
       }
@@ -295,8 +302,9 @@ class VaultVerifier {
         continue;
       }
       if (!expected.erase(name)) {
-        Problem(what, "the bundle holds " + name + ", which is not a backup of set " +
-                          std::to_string(set_id) + " in the catalog",
+        Problem(what,
+                "the bundle holds " + name + ", which is not a backup of set " +
+                    std::to_string(set_id) + " in the catalog",
                 true);
         ok = false;
         continue;

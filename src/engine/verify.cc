@@ -53,21 +53,13 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
     }
     Sha256 sha;
     uint64_t pos = 0;
-    static const std::vector<uint8_t> zeros(1 << 20, 0);
-    auto hash_zeros = [&](uint64_t n) {
-      while (n) {
-        size_t k = static_cast<size_t>(std::min<uint64_t>(n, zeros.size()));
-        sha.Update(zeros.data(), k);
-        n -= k;
-      }
-    };
     reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-      if (off > pos) hash_zeros(off - pos);
+      if (off > pos) sha.UpdateZeros(off - pos);
       sha.Update(d);
       pos = off + d.size();
     });
     if (!(have && cur->entry().path == m.entry.path)) continue;  // not recorded (skipped)
-    if (pos < m.entry.size) hash_zeros(m.entry.size - pos);
+    if (pos < m.entry.size) sha.UpdateZeros(m.entry.size - pos);
     ++r.files;
     if (!cur->entry().has_hash || sha.Final() != cur->entry().hash) {
       report("content of " + m.entry.path + " does not match the catalog");

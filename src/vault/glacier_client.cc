@@ -119,9 +119,10 @@ void GlacierClient::Fail(const HttpResponse& response, const std::string& what) 
   AwsErrorInfo info = ParseAwsError(response);
   if (IsMissingVault(info)) {
     throw GlacierError(Code::kNotFound,
-                           VaultLabel() + " does not exist; check the vault name and region, "
-                                          "or create it with `glacier-backup vault create`",
-                           info);
+                       VaultLabel() +
+                           " does not exist; check the vault name and region, "
+                           "or create it with `glacier-backup vault create`",
+                       info);
   }
   if (IsAuthFailure(info)) {
     std::string source;

@@ -6,10 +6,9 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/hex.h"
 #include "core/sha256.h"
@@ -82,7 +81,7 @@ void AbortUpload(GlacierClient& client, const std::string& upload_id) {
 
 // The parts an open upload holds by offset; nullopt when the upload is gone.
 std::optional<std::map<uint64_t, StoredPart>> ListUploadedParts(GlacierClient& client,
-                                                               const std::string& upload_id) {
+                                                                const std::string& upload_id) {
   std::map<uint64_t, StoredPart> parts;
   std::string marker;
   do {
@@ -121,21 +120,21 @@ std::string InitiateUpload(GlacierClient& client, const std::string& description
   HttpResponse response = client.Send(request);
   if (response.status / 100 != 2) client.Fail(response, "starting a multipart upload");
   std::string id = response.headers.Get("x-amz-multipart-upload-id").value_or("");
-  if (id.empty()) throw Error(Code::kCorruption, "Glacier started a multipart upload without an id");
+  if (id.empty())
+    throw Error(Code::kCorruption, "Glacier started a multipart upload without an id");
   return id;
 }
 
 void SendPart(GlacierClient& client, Clock& clock, const RetryOptions& retry,
               const std::string& upload_id, const Part& part, const Digest& tree_hash) {
   std::string hash = Hex(tree_hash);
-  std::string range = std::to_string(part.offset) + "-" +
-                      std::to_string(part.offset + part.data.size() - 1);
+  std::string range =
+      std::to_string(part.offset) + "-" + std::to_string(part.offset + part.data.size() - 1);
   SpanSource body(part.data);
   GlacierRequest request;
   request.method = "PUT";
   request.path = UploadPath(upload_id);
-  request.headers = {{"Content-Range", "bytes " + range + "/*"},
-                     {"x-amz-sha256-tree-hash", hash}};
+  request.headers = {{"Content-Range", "bytes " + range + "/*"}, {"x-amz-sha256-tree-hash", hash}};
   request.body = &body;
   request.payload_hash = Hex(Sha256::Of(part.data));
   RetryPolicy policy(clock, retry);
@@ -209,9 +208,8 @@ uint64_t GlacierPartSize(uint64_t size, uint64_t min_part_size) {
   uint64_t part = min_part_size;
   while (part < kGlacierMaxPartSize && (size + part - 1) / part > kGlacierMaxParts) part *= 2;
   if ((size + part - 1) / part > kGlacierMaxParts) {
-    throw Error(Code::kInvalidArgument,
-                "an archive of " + std::to_string(size) +
-                    " bytes needs more than 10,000 Glacier parts of 4 GiB");
+    throw Error(Code::kInvalidArgument, "an archive of " + std::to_string(size) +
+                                            " bytes needs more than 10,000 Glacier parts of 4 GiB");
   }
   return part;
 }

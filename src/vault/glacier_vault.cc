@@ -177,8 +177,8 @@ std::string GlacierVault::InitiateJob(const nlohmann::json& parameters, const st
   if (response.status / 100 != 2) {
     AwsErrorInfo info = ParseAwsError(response);
     if (info.code == "InvalidParameterValueException") {
-      throw GlacierError(Code::kInvalidArgument,
-                         "Glacier refused " + what + ": " + info.message, info);
+      throw GlacierError(Code::kInvalidArgument, "Glacier refused " + what + ": " + info.message,
+                         info);
     }
     client_.Fail(response, what);
   }
@@ -188,8 +188,7 @@ std::string GlacierVault::InitiateJob(const nlohmann::json& parameters, const st
 }
 
 std::string GlacierVault::StartInventory() {
-  return InitiateJob({{"Type", "inventory-retrieval"}, {"Format", "JSON"}},
-                     "an inventory job");
+  return InitiateJob({{"Type", "inventory-retrieval"}, {"Format", "JSON"}}, "an inventory job");
 }
 
 std::string GlacierVault::StartRetrieval(const std::string& archive_id, Tier tier,
@@ -252,7 +251,8 @@ std::optional<GlacierVault::Job> GlacierVault::ParseJob(const nlohmann::json& j)
   }
   info.status_message = GlacierString(j, "StatusMessage");
   if (info.kind == JobKind::kInventory) {
-    if (info.status == JobStatus::kSucceeded) info.output_size = GlacierSize(j, "InventorySizeInBytes");
+    if (info.status == JobStatus::kSucceeded)
+      info.output_size = GlacierSize(j, "InventorySizeInBytes");
     return job;
   }
   info.archive_id = GlacierString(j, "ArchiveId");
@@ -265,8 +265,10 @@ std::optional<GlacierVault::Job> GlacierVault::ParseJob(const nlohmann::json& j)
   unsigned long long first = 0, last = 0;
   std::string byte_range = GlacierString(j, "RetrievalByteRange");
   bool ranged = std::sscanf(byte_range.c_str(), "%llu-%llu", &first, &last) == 2 && last >= first;
-  if (description.rfind(kSkipMarker, 0) == 0) {
-    job.skip = std::stoull(description.substr(std::string_view(kSkipMarker).size()));
+  unsigned long long skip = 0;
+  if (description.rfind(kSkipMarker, 0) == 0 &&
+      std::sscanf(description.c_str() + std::string_view(kSkipMarker).size(), "%llu", &skip) == 1) {
+    job.skip = skip;
     info.range = ByteRange{job.skip, ByteRange::kToEnd};
     if (size) info.output_size = *size - std::min(*size, job.skip);
   } else if (ranged) {
@@ -389,8 +391,10 @@ std::unique_ptr<Vault> OpenGlacierVault(const std::string& url, const std::strin
   size_t slash = location.find('/');
   std::string region = location.substr(0, slash);
   std::string vault = slash == std::string::npos ? "" : location.substr(slash + 1);
-  auto region_char = [](char c) { return std::islower(static_cast<unsigned char>(c)) ||
-                                         std::isdigit(static_cast<unsigned char>(c)) || c == '-'; };
+  auto region_char = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+  };
   auto vault_char = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   };

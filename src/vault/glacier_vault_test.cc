@@ -218,15 +218,15 @@ std::unique_ptr<Vault> MotoVault() {
     SkipBecause(gap->second);
     // Never called: the suite does not run a skipped test's body.
     return std::make_unique<GlacierVault>(
-        GlacierClientOptions{.region = "us-east-1", .vault = "unused",
-                             .endpoint = "http://127.0.0.1:9"},
+        GlacierClientOptions{
+            .region = "us-east-1", .vault = "unused", .endpoint = "http://127.0.0.1:9"},
         GlacierVaultOptions{}, SystemClock());
   }
   auto server = std::make_unique<TestServer>("moto_harness.py");
   auto vault = NewVault(*server, NewVaultName());
   vault->Create();
-  return std::make_unique<ServedVault>(
-      std::move(server), std::make_unique<ExpeditedVault>(std::move(vault)));
+  return std::make_unique<ServedVault>(std::move(server),
+                                       std::make_unique<ExpeditedVault>(std::move(vault)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -270,8 +270,7 @@ TEST_F(GlacierVaultTest, LargeArchivesGoMultipartInParallelParts) {
   EXPECT_EQ(CountRequests(*server_, "POST", ".*/multipart-uploads"), 1u);
   EXPECT_EQ(CountRequests(*server_, "POST", ".*/archives"), 0u);
   EXPECT_TRUE(OpenUploads(*vault_).empty());
-  EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) ==
-              data);
+  EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) == data);
 }
 
 TEST_F(GlacierVaultTest, InterruptedMultipartUploadResumesWithoutResendingParts) {
@@ -293,8 +292,7 @@ TEST_F(GlacierVaultTest, InterruptedMultipartUploadResumesWithoutResendingParts)
   EXPECT_EQ(CountRequests(*server_, "POST", ".*/multipart-uploads", mark), 0u) << "no new upload";
   EXPECT_EQ(up.tree_hash, Hex(TreeHashOf(data)));
   EXPECT_TRUE(OpenUploads(*vault_).empty());
-  EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) ==
-              data);
+  EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) == data);
 }
 
 TEST_F(GlacierVaultTest, ResumeResendsPartsWhoseTreeHashDiffers) {
@@ -321,8 +319,8 @@ TEST_F(GlacierVaultTest, StaleUploadsOfOursAreAbortedOthersKept) {
   }
   SpanSource src(data);
   vault_->Upload(src, OurDescription("fresh"));
-  EXPECT_EQ(OpenUploads(*vault_), (std::multiset<std::string>{OurDescription("old"),
-                                                              "another tool's upload"}))
+  EXPECT_EQ(OpenUploads(*vault_),
+            (std::multiset<std::string>{OurDescription("old"), "another tool's upload"}))
       << "an upload of ours younger than a day may be another process's: kept";
 
   GlacierVaultOptions eager = MultipartOptions();
@@ -339,8 +337,8 @@ TEST(GlacierPartSizeTest, SmallestPowerOfTwoWithinTenThousandParts) {
   EXPECT_EQ(GlacierPartSize(10000 * kMiB + 1, kMiB), 2 * kMiB);
   EXPECT_EQ(GlacierPartSize(100 * kMiB, 8 * kMiB), 8 * kMiB);
   EXPECT_EQ(GlacierPartSize(kGlacierMaxArchiveSize, 8 * kMiB), 4096 * kMiB);
-  EXPECT_TRUE(ThrowsCode(Code::kInvalidArgument,
-                         [] { GlacierPartSize(10000 * 4096 * kMiB + 1, kMiB); }));
+  EXPECT_TRUE(
+      ThrowsCode(Code::kInvalidArgument, [] { GlacierPartSize(10000 * 4096 * kMiB + 1, kMiB); }));
   EXPECT_TRUE(ThrowsCode(Code::kInvalidArgument, [] { GlacierPartSize(kMiB, 3 * kMiB); }));
   EXPECT_TRUE(ThrowsCode(Code::kInvalidArgument, [] { GlacierPartSize(kMiB, 1000); }));
 }
@@ -356,7 +354,8 @@ TEST_F(GlacierVaultTest, TailRangeOfAnArchiveOfUnknownSize) {
     other->StartRetrieval(id, Tier::kStandard, ByteRange{4 * kMiB, ByteRange::kToEnd});
   }));
   auto fresh = NewVault(*server_, vault_name_);
-  std::string job = fresh->StartRetrieval(id, Tier::kStandard, ByteRange{2 * kMiB, ByteRange::kToEnd});
+  std::string job =
+      fresh->StartRetrieval(id, Tier::kStandard, ByteRange{2 * kMiB, ByteRange::kToEnd});
   JobInfo info = fresh->DescribeJob(job);
   EXPECT_EQ(info.range, (ByteRange{2 * kMiB, ByteRange::kToEnd}));
   EXPECT_EQ(info.output_size, data.size() - 2 * kMiB);
@@ -389,8 +388,9 @@ TEST_F(GlacierVaultTest, DamagedJobOutputIsCorruption) {
   EXPECT_TRUE(ThrowsCode(Code::kCorruption, [&] { vault_->ReadJobOutput(job, {}, out); }));
   InjectFault(*server_, {{"tamper", true}, {"count", 1}, {"path_contains", "/output"}});
   BufferSink part;  // a tree-hash-aligned range comes with its hash too
-  EXPECT_TRUE(ThrowsCode(Code::kCorruption,
-                         [&] { vault_->ReadJobOutput(job, ByteRange{kMiB, kMiB}, part); }));
+  EXPECT_TRUE(ThrowsCode(Code::kCorruption, [&] {
+    vault_->ReadJobOutput(job, ByteRange{kMiB, kMiB}, part);
+  }));
 }
 
 TEST_F(GlacierVaultTest, WrongTreeHashEchoedOnUploadIsCorruption) {
@@ -515,7 +515,7 @@ TEST(GlacierMotoTest, SignaturesAndMissingVaultsAndUnfinishedJobs) {
   SpanSource src(data);
   UploadResult up = vault->Upload(src, "big");
   EXPECT_EQ(up.tree_hash, Hex(TreeHashOf(data)));
-  std::string job = vault->StartRetrieval(up.archive_id, Tier::kExpedited, {});
+  std::string job = vault->StartRetrieval(up.archive_id, Tier::kStandard, {});  // 5 s
   BufferSink out;
   EXPECT_THROW(vault->ReadJobOutput(job, std::nullopt, out), JobNotReadyError);
   EXPECT_TRUE(WaitAndRead(*vault, job) == data);
@@ -525,9 +525,9 @@ TEST(GlacierMotoTest, SignaturesAndMissingVaultsAndUnfinishedJobs) {
 
 TEST(GlacierFactoryTest, UrlsAreCheckedAndOpenTheBackend) {
   VaultOptions options;
-  for (const char* bad : {"glacier://us-east-1", "glacier://us-east-1/", "glacier:///v",
-                          "glacier://us-east-1/a/b", "glacier://US-EAST-1/v",
-                          "glacier://us-east-1/sp ace"}) {
+  for (const char* bad :
+       {"glacier://us-east-1", "glacier://us-east-1/", "glacier:///v", "glacier://us-east-1/a/b",
+        "glacier://US-EAST-1/v", "glacier://us-east-1/sp ace"}) {
     EXPECT_TRUE(ThrowsCode(Code::kInvalidArgument, [&] { OpenVault(bad, options); })) << bad;
   }
   options.region = "eu-west-1";

@@ -16,8 +16,8 @@ namespace {
 // The entries an archive stores (its members but the .glacier-backup ones),
 // read with the stock tools; directories without their trailing '/'.
 std::vector<std::string> Stored(const Tool& tool, const std::string& archive) {
-  Result r = Bash("age -d -i " + Quote(tool.identity()) + " " + Quote(archive) +
-                  " | zstd -d -q | tar -t");
+  Result r =
+      Bash("age -d -i " + Quote(tool.identity()) + " " + Quote(archive) + " | zstd -d -q | tar -t");
   EXPECT_EQ(r.code, 0) << r.Show();
   std::vector<std::string> out;
   for (std::string m : Lines(r.out)) {
@@ -42,7 +42,8 @@ class IncrementalTest : public E2eTest {
 
 TEST_F(IncrementalTest, OneEditStoresOnlyThatFile) {
   MakeSmallTree();
-  for (int i = 0; i < 20; ++i) WriteFile(S("many/f" + std::to_string(i)), "file " + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    WriteFile(S("many/f" + std::to_string(i)), "file " + std::to_string(i));
   ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
   nlohmann::json full = Backup();
   EXPECT_EQ(full["kind"], "full");
@@ -190,7 +191,8 @@ TEST_F(IncrementalTest, KilledBackupLosesNothingAndLeavesNoLitter) {
     c.Kill(SIGKILL);
     Result killed = c.Wait();
     ASSERT_EQ(killed.code, 128 + SIGKILL)
-        << "the backup ended before it could be killed mid-archive\n" << killed.Show();
+        << "the backup ended before it could be killed mid-archive\n"
+        << killed.Show();
   }
 
   nlohmann::json snaps = tool_.Snapshots();

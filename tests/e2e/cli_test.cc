@@ -113,10 +113,30 @@ TEST_F(CliTest, JsonOutputParsesForEveryCommand) {
   EXPECT_TRUE(init.is_object());
 }
 
+// File names need not be UTF-8 (Latin-1 names from old systems are common);
+// `ls --json` must still list them, as valid JSON.
+TEST_F(CliTest, JsonLsListsNamesThatAreNotUtf8) {
+  WriteFile(S("caf\xe9.txt"), "latin-1 name\n");
+  WriteFile(S("plain.txt"), "plain\n");
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  Backup();
+  Result text = tool_.Run({"ls", src_});
+  ASSERT_EQ(text.code, 0) << text.Show();
+  EXPECT_NE(text.out.find(S("caf\xe9.txt")), std::string::npos) << text.Show();
+  nlohmann::json ls = tool_.Json({"ls", src_});
+  ASSERT_TRUE(ls.is_array());
+  EXPECT_EQ(ls.size(), 3u) << ls.dump(1);  // src/, both files
+  EXPECT_NE(ls.dump().find("plain.txt"), std::string::npos);
+}
+
 TEST_F(CliTest, HelpListsExitCodes) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--help"}, {"init", "--help"}, {"backup", "--help"},
-        {"snapshots", "--help"}, {"ls", "--help"}, {"restore", "--help"}, {"verify", "--help"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"init", "--help"},
+                                        {"backup", "--help"},
+                                        {"snapshots", "--help"},
+                                        {"ls", "--help"},
+                                        {"restore", "--help"},
+                                        {"verify", "--help"}}) {
     args.insert(args.begin(), Binary());
     Result r = Exec(args);
     EXPECT_EQ(r.code, 0) << args[1] << "\n" << r.Show();
@@ -173,12 +193,12 @@ class BadInputTest : public E2eTest {
     good_config_ = ReadFile(tool_.config());
   }
   // A one-line message with every `parts`, exit 2, and the backups untouched.
-  void ExpectRejected(const std::vector<std::string>& args,
-                      const std::vector<std::string>& parts) {
+  void ExpectRejected(const std::vector<std::string>& args, const std::vector<std::string>& parts) {
     Result r = tool_.Run(args);
     EXPECT_EQ(r.code, 2) << r.Show();
     EXPECT_EQ(Lines(r.err).size(), 1u) << "want one line\n" << r.Show();
-    for (const auto& p : parts) EXPECT_NE(r.err.find(p), std::string::npos) << p << "\n" << r.Show();
+    for (const auto& p : parts)
+      EXPECT_NE(r.err.find(p), std::string::npos) << p << "\n" << r.Show();
   }
   void ExpectNothingLost() {
     WriteFile(tool_.config(), good_config_, 0600);

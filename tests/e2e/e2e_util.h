@@ -119,8 +119,10 @@ class Child {
   void Kill(int sig) { ::kill(pid_, sig); }
   Result Wait() {
     while (!waited_) {
-      if (::waitpid(pid_, &status_, 0) == pid_) waited_ = true;
-      else if (errno != EINTR) break;
+      if (::waitpid(pid_, &status_, 0) == pid_)
+        waited_ = true;
+      else if (errno != EINTR)
+        break;
     }
     Result r;
     r.code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
@@ -328,8 +330,8 @@ inline std::string ContentDigest(const std::string& path) {
       ssize_t n = ::pread(fd, buf.data(), kBlock, static_cast<off_t>(b * kBlock));
       if (n <= 0) break;
       if (std::memcmp(buf.data(), zeros.data(), static_cast<size_t>(n)) != 0) {
-        gb::Digest d = gb::Sha256::Of({reinterpret_cast<const uint8_t*>(buf.data()),
-                                       static_cast<size_t>(n)});
+        gb::Digest d =
+            gb::Sha256::Of({reinterpret_cast<const uint8_t*>(buf.data()), static_cast<size_t>(n)});
         outer.Update(&b, sizeof b);
         outer.Update(d.data(), d.size());
       }
@@ -441,7 +443,8 @@ inline std::vector<std::string> CompareTrees(const std::string& expected_root,
       diffs.push_back(what + "type " + e.type + " became " + a.type);
       continue;
     }
-    if (e.mode != a.mode) diffs.push_back(what + "mode " + Octal(e.mode) + " became " + Octal(a.mode));
+    if (e.mode != a.mode)
+      diffs.push_back(what + "mode " + Octal(e.mode) + " became " + Octal(a.mode));
     if (e.uid != a.uid || e.gid != a.gid)
       diffs.push_back(what + "owner " + std::to_string(e.uid) + ":" + std::to_string(e.gid) +
                       " became " + std::to_string(a.uid) + ":" + std::to_string(a.gid));
@@ -538,8 +541,7 @@ class Tool {
     try {
       return nlohmann::json::parse(r.out);
     } catch (const std::exception& e) {
-      ADD_FAILURE() << "stdout of --json " << JoinArgs(args) << " is not JSON: " << e.what()
-                    << "\n"
+      ADD_FAILURE() << "stdout of --json " << JoinArgs(args) << " is not JSON: " << e.what() << "\n"
                     << r.Show();
       return nullptr;
     }

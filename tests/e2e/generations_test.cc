@@ -65,6 +65,11 @@ class GenerationsBase : public ::testing::Test {
     MakeDirs(S("dir-to-file"));
     WriteFile(S("dir-to-file/child"), "child\n");
     Symlink("docs", S("link-to-file"));
+    WriteFile(S("modes/setuid"), "#!/bin/sh\n", 04755);
+    WriteFile(S("modes/none"), "mode 0000\n", 0);
+    MakeDirs(S("modes/sticky"), 01777);
+    WriteFile(S("times/pre-epoch"), "1969\n", 0644, -2, 750000000);  // 1969-12-31T23:59:58.75
+    WriteFile(S("times/y2040"), "2040\n", 0644, 2222222222, 1);
   }
 
   void Generation2() {
@@ -73,10 +78,15 @@ class GenerationsBase : public ::testing::Test {
     ASSERT_EQ(::unlink(S("to-delete.txt").c_str()), 0);
     MakeDirs(S("moved"));
     ASSERT_EQ(::rename(S("old-name.txt").c_str(), S("moved/new-name.txt").c_str()), 0);
-    ::chmod(S("docs/script.sh").c_str(), 0700);               // permission only
+    ::chmod(S("docs/script.sh").c_str(), 0700);             // permission only
     SetMtime(S("docs/report.txt"), 1600000000, 987654321);  // mtime only
     MakeDirs(S("empty2"));
     WriteFile(S("emoji \U0001F600\U0001F389/\U0001F680 rocket.txt"), "rocket\n");
+    if (odd_names_) {
+      WriteFile(S("odd/latin1-\xe9.txt"), "a name that is not UTF-8\n");
+      WriteFile(S("odd/new\nline.txt"), "a newline in the name\n");
+      WriteFile(S("odd/back\\slash \"quoted\" *?.txt"), "shell characters\n");
+    }
   }
 
   void Generation3() {
@@ -138,6 +148,7 @@ class GenerationsBase : public ::testing::Test {
   TempDir dir_;
   std::string src_;
   bool sparse_ = false;
+  bool odd_names_ = true;  // names that are not UTF-8 (`ls --json` is tested on them apart)
 };
 
 class GenerationsTest : public GenerationsBase, public ::testing::WithParamInterface<Variant> {
@@ -148,15 +159,18 @@ class GenerationsTest : public GenerationsBase, public ::testing::WithParamInter
   }
 };
 
-using LsGenerationsTest = GenerationsBase;
+class LsGenerationsTest : public GenerationsBase {
+ public:
+  LsGenerationsTest() { odd_names_ = false; }
+};
 
 TEST_P(GenerationsTest, EveryGenerationRestoresExactly) {
   const Variant& v = GetParam();
   Tool tool(dir_ / "gb");
   MakeDirs(tool.dir());
   ASSERT_NO_FATAL_FAILURE(tool.Init(
-      {src_}, v.max_incrementals >= 0 ? "max_incrementals = " + std::to_string(v.max_incrementals)
-                                      : ""));
+      {src_},
+      v.max_incrementals >= 0 ? "max_incrementals = " + std::to_string(v.max_incrementals) : ""));
 
   std::vector<void (GenerationsBase::*)()> gens = {
       &GenerationsBase::Generation1, &GenerationsBase::Generation2, &GenerationsBase::Generation3,
@@ -259,7 +273,10 @@ INSTANTIATE_TEST_SUITE_P(
     Sets, GenerationsTest,
     ::testing::Values(
         // Default max_incrementals: one set until --full starts another at generation 4.
-        Variant{"DefaultSetsFullAt4WithSparse", -1, 4, true,
+        Variant{"DefaultSetsFullAt4WithSparse",
+                -1,
+                4,
+                true,
                 {{1, "full"},
                  {1, "incremental"},
                  {1, "incremental"},
@@ -267,7 +284,10 @@ INSTANTIATE_TEST_SUITE_P(
                  {2, "incremental"},
                  {2, "incremental"}}},
         // max_incrementals = 2: generation 4 starts a set by itself, --full another at 5.
-        Variant{"TwoIncrementalsFullAt5", 2, 5, false,
+        Variant{"TwoIncrementalsFullAt5",
+                2,
+                5,
+                false,
                 {{1, "full"},
                  {1, "incremental"},
                  {1, "incremental"},

@@ -20,7 +20,7 @@ class RecoverE2e : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}, "max_incrementals = 1"));
     WriteFile(tool_.config(),
               tool_.ConfigText({src_}, "max_incrementals = 1",
-                               "\n[vault]\nvault_url = \"file://" + vault_ + "\"\n"),
+                               "\n[vault]\nurl = \"file://" + vault_ + "\"\n"),
               0600);
     Tick();
     Result r = tool_.Run({"vault", "create"});

@@ -83,6 +83,38 @@ TEST_F(RestoreTest, SelectedPathsOnly) {
   EXPECT_NE(r.err.find(InArchive("no/such/path")), std::string::npos) << r.Show();
 }
 
+// A symlink planted in the target where the backup has a directory is never
+// followed out of the target, with or without --overwrite.
+TEST_F(RestoreTest, SymlinkInTargetIsNotFollowed) {
+  MakeSmallTree();
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  Backup();
+  std::string outside = dir_ / "outside";
+  MakeDirs(outside);
+  for (const char* flag : {"", "--overwrite"}) {
+    std::string target = dir_ / (std::string("target") + flag);
+    Symlink(outside, Restored(target, S("docs")));
+    std::vector<std::string> args = {"restore", "--to", target};
+    if (*flag) args.push_back(flag);
+    Result r = tool_.Run(args);
+    EXPECT_NE(r.code, 1) << r.Show();
+    EXPECT_TRUE(ListDir(outside).empty()) << "restore " << flag << " wrote through a symlink";
+  }
+}
+
+// mtimes before 1970 and after 2038 and 2262 (where nanoseconds overflow 64 bits).
+TEST_F(RestoreTest, ExtremeTimestampsSurvive) {
+  WriteFile(S("pre-epoch"), "1969\n", 0644, -2, 750000000);  // 1969-12-31T23:59:58.75Z
+  WriteFile(S("y2040"), "2040\n", 0644, 2222222222, 1);
+  WriteFile(S("y2400"), "2400\n", 0644, 13569465600, 500000000);  // 2400-01-01T00:00:00.5Z
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  nlohmann::json b = Backup();
+  ExpectRestoresTo(b["id"], src_);
+  nlohmann::json ls = tool_.Json({"ls", S("y2400")});
+  ASSERT_EQ(ls.size(), 1u);
+  EXPECT_EQ(ls[0]["mtime"], std::string("2400-01-01T00:00:00Z"));
+}
+
 // ------------------------------------------------------------------ damage
 
 // Two backups: a small full one, then an incremental holding a 4 MiB random
@@ -139,7 +171,8 @@ TEST_F(DamageTest, FlippedByteIsDetectedByVerifyAndRestore) {
   EXPECT_NE(r.code, 0) << r.Show();
   EXPECT_TRUE(r.code == 4 || r.code == 3) << r.Show();
   EXPECT_NE(r.err.find(second_["id"].get<std::string>()), std::string::npos)
-      << "the error must name the damaged archive\n" << r.Show();
+      << "the error must name the damaged archive\n"
+      << r.Show();
   ExpectNoHalfWrittenFiles(target);
   ExpectFirstBackupIntact();
 }
@@ -157,7 +190,8 @@ TEST_F(DamageTest, TruncatedArchiveIsDetectedByVerifyAndRestore) {
   EXPECT_NE(r.code, 0) << r.Show();
   EXPECT_TRUE(r.code == 4 || r.code == 3) << r.Show();
   EXPECT_NE(r.err.find(second_["id"].get<std::string>()), std::string::npos)
-      << "the error must name the damaged archive\n" << r.Show();
+      << "the error must name the damaged archive\n"
+      << r.Show();
   ExpectNoHalfWrittenFiles(target);
   ExpectFirstBackupIntact();
 }
@@ -176,19 +210,19 @@ TEST_F(DamageTest, WrongIdentityExits5) {
   std::string other = dir_ / "other-identity.txt";
   ASSERT_EQ(Exec({"age-keygen", "-o", other}).code, 0);
   std::string good = ReadFile(tool_.config());
-  WriteFile(tool_.config(),
-            tool_.ConfigText({src_}, "", "identity_file = \"" + other + "\"\n"), 0600);
+  WriteFile(tool_.config(), tool_.ConfigText({src_}, "", "identity_file = \"" + other + "\"\n"),
+            0600);
 
   Result r = tool_.Run({"restore", "--to", dir_ / "target"});
   EXPECT_EQ(r.code, 5) << r.Show();
   EXPECT_EQ(Lines(r.err).size(), 1u) << r.Show();
   EXPECT_NE(r.err.find(other), std::string::npos) << "the message must name the identity file\n"
-                                                   << r.Show();
+                                                  << r.Show();
   EXPECT_FALSE(Exists(Restored(dir_ / "target", S("docs/a.txt"))));
   r = tool_.Run({"verify", "--read-data"});
   EXPECT_EQ(r.code, 5) << r.Show();
   EXPECT_NE(r.err.find(other), std::string::npos) << "the message must name the identity file\n"
-                                                   << r.Show();
+                                                  << r.Show();
 
   WriteFile(tool_.config(), good, 0600);
   ExpectFirstBackupIntact();
@@ -308,7 +342,8 @@ TEST_F(StockToolsTest, ArchivesOpenWithAgeZstdTar) {
   EXPECT_EQ(m2["backup"]["kind"], "incremental");
   EXPECT_EQ(m2["backup"]["parent"], Basename(full["archive"]));
   std::map<std::string, std::string> types;
-  for (const auto& e : m2["entries"]) types[e["path"].get<std::string>()] = e["type"].get<std::string>();
+  for (const auto& e : m2["entries"])
+    types[e["path"].get<std::string>()] = e["type"].get<std::string>();
   EXPECT_EQ(types[InArchive("docs/b.txt")], "deleted");
   EXPECT_EQ(types[InArchive("docs/a.txt")], "file");
   EXPECT_EQ(types[InArchive("docs/c.txt")], "file");

@@ -43,7 +43,7 @@ constexpr int64_t kStart = 1767236400;  // 2026-01-01T03:00:00Z
 constexpr uint64_t kOverhead = 4096;    // the file vault's per-archive overhead
 constexpr int kExitNotFound = 6, kExitNoSpace = 9;
 
-struct Run {
+struct GbRun {
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
   std::string out, err;
@@ -59,7 +59,9 @@ struct Listed {
 class SyncE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "gb-sync-e2e-XXXXXX").string();
+    // tmpfs when there is one: every run fsyncs its files.
+    fs::path tmp = access("/dev/shm", W_OK) == 0 ? fs::path("/dev/shm") : fs::temp_directory_path();
+    std::string templ = (tmp / "gb-sync-e2e-XXXXXX").string();
     ASSERT_NE(mkdtemp(templ.data()), nullptr);
     root_ = templ;
     src_ = root_ + "/src";
@@ -89,7 +91,7 @@ class SyncE2E : public ::testing::Test {
   }
 
   // Runs the binary at simulated time `now` (unix seconds), optionally killed at `crash_at`.
-  Run Gb(const std::vector<std::string>& args, int64_t now, const std::string& crash_at = "") {
+  GbRun Gb(const std::vector<std::string>& args, int64_t now, const std::string& crash_at = "") {
     std::vector<std::string> argv = {GB_BINARY, "--config", root_ + "/config.toml"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<std::string> env = {"HOME=" + root_ + "/home", "PATH=/usr/bin:/bin",
@@ -114,20 +116,20 @@ class SyncE2E : public ::testing::Test {
     }
     int status = 0;
     waitpid(pid, &status, 0);
-    Run r;
+    GbRun r;
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
     r.out = ReadFileToString(out_path);
     r.err = ReadFileToString(err_path);
     return r;
   }
-  static std::string Show(const Run& r) {
+  static std::string Show(const GbRun& r) {
     return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) +
            "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
   }
   // Runs and expects exit 0.
-  Run Ok(const std::vector<std::string>& args, int64_t now) {
-    Run r = Gb(args, now);
+  GbRun Ok(const std::vector<std::string>& args, int64_t now) {
+    GbRun r = Gb(args, now);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << Show(r);
     return r;
   }
@@ -279,7 +281,7 @@ class SyncE2E : public ::testing::Test {
       EXPECT_EQ(names.size(), backups[l.set].size());
       ++sets;
     }
-    Run v = Gb({"verify", "--read-data"}, now);
+    GbRun v = Gb({"verify", "--read-data"}, now);
     EXPECT_EQ(v.exit_code, 0) << Show(v);
     return sets;
   }
@@ -306,7 +308,7 @@ TEST_F(SyncE2E, ThirtyDaysOfRunUnderASmallCap) {
       for (int i = 0; i < 4; ++i) WriteSource("b/g" + std::to_string(i), 8 << 10, day * 10 + i);
     if (day == 0) WriteSource("big", 60 << 10, 1);
     auto before = Listing();
-    Run r = Gb({"--json", "run"}, now);
+    GbRun r = Gb({"--json", "run"}, now);
     ASSERT_EQ(r.exit_code, 0) << Show(r);
     auto j = nlohmann::json::parse(r.out);
     pruned += static_cast<int>(j["pruned_sets"].size());
@@ -360,7 +362,7 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
                     "\nmin_storage_days = 0\nkeep_local_sets = 0\n",
                 0);
     WriteSource("data", 64 << 10, 3);
-    Run killed = Gb({"run"}, kStart + 2 * kDay, point);
+    GbRun killed = Gb({"run"}, kStart + 2 * kDay, point);
     ASSERT_EQ(killed.signal, SIGKILL) << "never reached " << point << ": " << Show(killed);
 
     // Local archives are deleted only after their set's upload is recorded.
@@ -374,7 +376,7 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
                 << b.name << " deleted before set " << id << " was recorded uploaded";
     }
 
-    Run next = Gb({"--json", "sync"}, kStart + 2 * kDay + 3600);
+    GbRun next = Gb({"--json", "sync"}, kStart + 2 * kDay + 3600);
     ASSERT_EQ(next.exit_code, 0) << Show(next);
 
     auto listing = Listing();
@@ -403,14 +405,14 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
       EXPECT_EQ(catalog_billed, Billed(listing)) << "catalog and vault disagree";
     }
     // Nothing left over: one more sync has nothing to do and nothing to warn about.
-    Run again = Gb({"--json", "sync"}, kStart + 2 * kDay + 7200);
+    GbRun again = Gb({"--json", "sync"}, kStart + 2 * kDay + 7200);
     ASSERT_EQ(again.exit_code, 0) << Show(again);
     auto j = nlohmann::json::parse(again.out);
     EXPECT_EQ(j["uploaded"].size(), 0u);
     EXPECT_EQ(j["pruned_sets"].size(), 0u);
     EXPECT_EQ(j["warnings"], 0) << again.err;
     EXPECT_EQ(Listing().size(), listing.size());
-    Run status = Gb({"--json", "status"}, kStart + 2 * kDay + 7200);
+    GbRun status = Gb({"--json", "status"}, kStart + 2 * kDay + 7200);
     ASSERT_EQ(status.exit_code, 0) << Show(status);
     for (const auto& s : nlohmann::json::parse(status.out)["sets"])
       EXPECT_EQ(s["state"], "in vault") << s.dump();
@@ -422,7 +424,7 @@ TEST_F(SyncE2E, SetLargerThanTheCapExitsNineAndUploadsNothing) {
   WriteConfig("size_limit = \"100 KiB\"\nmin_storage_days = 0\n", 0);
   Ok({"vault", "create"}, kStart);
   WriteSource("big", 300 << 10, 7);
-  Run r = Gb({"run"}, kStart);
+  GbRun r = Gb({"run"}, kStart);
   EXPECT_EQ(r.exit_code, kExitNoSpace) << Show(r);
   EXPECT_THAT(r.err, HasSubstr("size cap"));
   EXPECT_THAT(r.err, HasSubstr("nothing was uploaded"));
@@ -431,7 +433,7 @@ TEST_F(SyncE2E, SetLargerThanTheCapExitsNineAndUploadsNothing) {
   EXPECT_THAT(r.err, Not(HasSubstr("0.00 GiB"))) << r.err;
   EXPECT_TRUE(Listing().empty());
   EXPECT_EQ(CachedArchives().size(), 1u) << "the set must stay in the cache";
-  Run s = Gb({"sync"}, kStart + 60);
+  GbRun s = Gb({"sync"}, kStart + 60);
   EXPECT_EQ(s.exit_code, kExitNoSpace) << Show(s);
   EXPECT_TRUE(Listing().empty());
 }
@@ -440,7 +442,7 @@ TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
   WriteConfig("", 0);  // the vault directory is never created
   WriteSource("f", 1000, 1);
   for (const char* cmd : {"sync", "run"}) {
-    Run r = Gb({cmd}, kStart);
+    GbRun r = Gb({cmd}, kStart);
     EXPECT_EQ(r.exit_code, kExitNotFound) << cmd << ": " << Show(r);
     EXPECT_THAT(r.err, HasSubstr(vault_dir_)) << cmd;
     EXPECT_THAT(r.err, HasSubstr("vault create")) << cmd;
@@ -463,12 +465,12 @@ TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
   auto before = Listing();
   ASSERT_EQ(before.size(), 3u);
   WriteSource("f", 60 << 10, 100);
-  Run skewed = Gb({"run"}, kStart);  // 40 days earlier than the last run
+  GbRun skewed = Gb({"run"}, kStart);  // 40 days earlier than the last run
   EXPECT_EQ(skewed.signal, 0) << Show(skewed);
   EXPECT_TRUE(skewed.exit_code == 0 || skewed.exit_code == kExitNoSpace) << Show(skewed);
   auto after = Listing();
   for (const auto& [id, l] : before) EXPECT_TRUE(after.count(id)) << "set " << l.set << " deleted";
-  Run status = Gb({"--json", "status"}, kStart);
+  GbRun status = Gb({"--json", "status"}, kStart);
   EXPECT_EQ(status.exit_code, 0) << Show(status);
   // Back to the right time, a few more days: the vault stays under the cap, and no set
   // is deleted less than 30 (simulated) days after the run that uploaded it.
@@ -477,7 +479,7 @@ TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
   for (int day = 3; day < 8; ++day) {
     int64_t now = kStart + (40 + day) * kDay;
     WriteSource("f", 60 << 10, day);
-    Run r = Gb({"run"}, now);
+    GbRun r = Gb({"run"}, now);
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == kExitNoSpace) << Show(r);
     auto l = Listing();
     EXPECT_LE(Billed(l), 400u << 10);
@@ -507,7 +509,7 @@ TEST_F(SyncE2E, DryRunChangesNothingAndReportsThePlan) {
   std::vector<std::string> cache_files_before;
   for (const auto& e : fs::directory_iterator(cache_)) cache_files_before.push_back(e.path().filename().string());
   std::sort(cache_files_before.begin(), cache_files_before.end());
-  Run dry = Gb({"--json", "sync", "--dry-run"}, kStart + 2 * kDay + 60);
+  GbRun dry = Gb({"--json", "sync", "--dry-run"}, kStart + 2 * kDay + 60);
   ASSERT_EQ(dry.exit_code, 0) << Show(dry);
   auto j = nlohmann::json::parse(dry.out);
   EXPECT_TRUE(j["dry_run"].get<bool>());
@@ -521,14 +523,14 @@ TEST_F(SyncE2E, DryRunChangesNothingAndReportsThePlan) {
   std::sort(cache_files_after.begin(), cache_files_after.end());
   EXPECT_EQ(cache_files_after, cache_files_before) << "dry run changed the cache";
 
-  Run human = Gb({"sync", "--dry-run"}, kStart + 2 * kDay + 60);
+  GbRun human = Gb({"sync", "--dry-run"}, kStart + 2 * kDay + 60);
   ASSERT_EQ(human.exit_code, 0) << Show(human);
   EXPECT_THAT(human.out, HasSubstr("would upload set 3"));
   EXPECT_THAT(human.out, HasSubstr("would delete set 1"));
   EXPECT_EQ(DumpCatalog(), catalog_before);
 
   // The real run does what the dry run said.
-  Run real = Gb({"--json", "sync"}, kStart + 2 * kDay + 120);
+  GbRun real = Gb({"--json", "sync"}, kStart + 2 * kDay + 120);
   ASSERT_EQ(real.exit_code, 0) << Show(real);
   auto k = nlohmann::json::parse(real.out);
   EXPECT_EQ(k["uploaded"], j["uploaded"]);
@@ -539,13 +541,13 @@ TEST_F(SyncE2E, RunIsBackupThenSyncAndStatusJsonShowsSetStates) {
   WriteConfig("min_storage_days = 0\nkeep_local_sets = 1\n", 1);
   Ok({"vault", "create"}, kStart);
   WriteSource("f", 20 << 10, 1);
-  Run r1 = Gb({"--json", "run"}, kStart);
+  GbRun r1 = Gb({"--json", "run"}, kStart);
   ASSERT_EQ(r1.exit_code, 0) << Show(r1);
   auto j1 = nlohmann::json::parse(r1.out);
   EXPECT_EQ(j1["backup"]["kind"], "full");
   EXPECT_EQ(j1["uploaded"].size(), 0u) << "set 1 is still open";
   WriteSource("g", 20 << 10, 2);
-  Run r2 = Gb({"--json", "run"}, kStart + kDay);
+  GbRun r2 = Gb({"--json", "run"}, kStart + kDay);
   ASSERT_EQ(r2.exit_code, 0) << Show(r2);
   auto j2 = nlohmann::json::parse(r2.out);
   EXPECT_EQ(j2["backup"]["kind"], "incremental");
@@ -553,7 +555,7 @@ TEST_F(SyncE2E, RunIsBackupThenSyncAndStatusJsonShowsSetStates) {
   EXPECT_EQ(Listing().size(), 1u);
   Ok({"backup"}, kStart + 2 * kDay);  // set 2: open
 
-  Run st = Gb({"--json", "status"}, kStart + 2 * kDay);
+  GbRun st = Gb({"--json", "status"}, kStart + 2 * kDay);
   ASSERT_EQ(st.exit_code, 0) << Show(st);
   auto s = nlohmann::json::parse(st.out);
   ASSERT_TRUE(s["sets"].is_array());
@@ -570,7 +572,7 @@ TEST_F(SyncE2E, RunIsBackupThenSyncAndStatusJsonShowsSetStates) {
   s = nlohmann::json::parse(Gb({"--json", "status"}, kStart + 3 * kDay).out);
   EXPECT_EQ(s["sets"][1]["state"], "complete, ready to upload");
   EXPECT_GT(s["ready_to_upload_bytes"].get<uint64_t>(), 0u);
-  Run human = Ok({"status"}, kStart + 3 * kDay);
+  GbRun human = Ok({"status"}, kStart + 3 * kDay);
   EXPECT_THAT(human.out, HasSubstr("set 1"));
   EXPECT_THAT(human.out, HasSubstr("in vault"));
 }
