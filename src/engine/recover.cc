@@ -72,32 +72,16 @@ FileDigest CopyHashed(const std::string& from, const std::string& to) {
   return {h.bytes(), Hex(h.digest())};
 }
 
-std::string TreeHashOfFile(const std::string& path) {
-  FileSource src(path);
-  TreeHasher th;
-  std::vector<uint8_t> buf(1 << 20);
-  while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
-  return Hex(th.Final());
-}
-
 // The content hash of the current member's logical bytes (holes are zeros).
 Digest HashMemberData(TarReader& tar, uint64_t size) {
-  static const std::vector<uint8_t> zeros(1 << 20, 0);
   Sha256 sha;
   uint64_t pos = 0;
-  auto hash_zeros = [&](uint64_t n) {
-    while (n) {
-      size_t k = static_cast<size_t>(std::min<uint64_t>(n, zeros.size()));
-      sha.Update(zeros.data(), k);
-      n -= k;
-    }
-  };
   tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-    if (off > pos) hash_zeros(off - pos);
+    if (off > pos) sha.UpdateZeros(off - pos);
     sha.Update(d);
     pos = off + d.size();
   });
-  if (pos < size) hash_zeros(size - pos);
+  if (pos < size) sha.UpdateZeros(size - pos);
   return sha.Final();
 }
 
@@ -796,6 +780,14 @@ class Recoverer {
 };
 
 }  // namespace
+
+std::string TreeHashOfFile(const std::string& path) {
+  FileSource src(path);
+  TreeHasher th;
+  std::vector<uint8_t> buf(1 << 20);
+  while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
+  return Hex(th.Final());
+}
 
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path) {
   auto bad = [&](const std::string& why) { return Error(Code::kCorruption, path + ": " + why); };

@@ -15,7 +15,6 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
-#include "core/tree_hash.h"
 #include "engine/encryption.h"
 #include "engine/prices.h"
 #include "engine/recover.h"
@@ -228,11 +227,7 @@ class VaultVerifier {
   bool CheckSample(const VaultArchive& a, const std::string& staged) {
     const std::string what = "archive " + a.archive_id;
     {
-      FileSource src(staged);
-      TreeHasher th;
-      std::vector<uint8_t> buf(1 << 20);
-      while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
-      std::string got = Hex(th.Final());
+      std::string got = TreeHashOfFile(staged);
       if (got != Lower(a.tree_hash)) {
         Problem(what,
                 "the retrieved bytes have tree hash " + got + ", not the " + a.tree_hash +
@@ -253,17 +248,11 @@ class VaultVerifier {
       progress_.Notice(what, name + " is not in the catalog; its bytes were checked only", false);
       return true;
     }
-    Sha256 sha;
-    uint64_t size = 0;
-    {
-      FileSource src(path);
-      std::vector<uint8_t> buf(1 << 20);
-      while (size_t n = src.Read(buf)) {
-        sha.Update(buf.data(), n);
-        size += n;
-      }
-    }
-    if (size != b->archive_size || Hex(sha.Final()) != b->archive_sha256) {
+    FileSource src(path);
+    HashingSink sha(nullptr);
+    Pump(src, sha);
+    sha.Finish();
+    if (sha.bytes() != b->archive_size || Hex(sha.digest()) != b->archive_sha256) {
       Problem(what, name + " differs from the archive the catalog recorded (SHA-256)", true);
       return false;
     }
