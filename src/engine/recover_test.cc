@@ -374,6 +374,38 @@ TEST_F(RecoverTest, LaggingVaultRecoverWaitsAndContinuesWithoutStartingTwice) {
   EXPECT_EQ(DumpCatalog(other.catalog()), DumpCatalog(ws.catalog()));
 }
 
+TEST_F(RecoverTest, SingleArchivesAreReportedOrRetrievedWhole) {
+  auto vault = FileVaultNow();
+  std::vector<std::string> before;
+  {
+    Workspace ws(MachineConfig("old", "upload = \"each\"\n"));
+    BackupGenerations(ws, vault.get(), 4, {4});
+    before = DumpCatalog(ws.catalog(), false);
+  }
+  fs::remove_all(root_ + "/old");
+  Workspace ws(MachineConfig("new", "upload = \"each\"\n"));
+  RecordingProgress p;
+  RecoverResult r = RunRecover(ws, *vault, p, clock_, RecoverOptions{});
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.single_archives, 4);
+  EXPECT_EQ(r.need_archives.size(), 4u) << "their rows are inside the archives";
+  EXPECT_EQ(r.retrievals, 0);
+  EXPECT_TRUE(ws.catalog().Backups().empty());
+
+  RecoverOptions whole;
+  whole.include_archives = true;
+  r = RunRecover(ws, *vault, p, clock_, whole);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.problems, 0) << p.Show();
+  EXPECT_EQ(r.retrievals, 4);
+  EXPECT_EQ(r.sets_recovered, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(DumpCatalog(ws.catalog(), false), before);
+  for (const SetRecord& s : ws.catalog().Sets()) EXPECT_TRUE(s.uploaded) << s.id;
+  ExpectEveryPointRestores(ws, {});
+  SyncResult s = RunSync(ws, *vault, p, clock_, SyncOptions{});
+  EXPECT_TRUE(s.uploaded.empty()) << "nothing is uploaded twice";
+}
+
 TEST_F(RecoverTest, FromArchivesRebuildsTheCatalogAndRestoreWorks) {
   std::vector<std::string> before;
   {

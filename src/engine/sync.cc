@@ -35,9 +35,20 @@ std::string HostName() {
   return buf;
 }
 
+std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+// Sizes in messages: readable at any scale (a "0.00 GiB" cap explains nothing).
 std::string Human(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 5) v /= 1024, ++u;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", GiB(b));
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
   return buf;
 }
 
@@ -54,14 +65,26 @@ class Syncer {
     r_.size_limit = cfg_.size_limit;
   }
 
+  ~Syncer() {
+    for (const std::string& p : dry_run_copies_) ::unlink(p.c_str());
+  }
+
   SyncResult Run() {
     PollJobs();
     RefreshInventory();
+    FinishInterruptedPrunes();
+    in_vault_ = SetsInVault();
+    used_ = VaultBilledBytes(ws_, overhead_);
     std::vector<UploadItem> ready = ReadyItems();
-    MakeRoom(ready);
-    for (UploadItem& item : ready) Upload(item);
+    try {
+      UploadWhatFits(ready);
+    } catch (const Error& e) {
+      if (e.code() != Code::kNoSpace) throw;
+      FreeLocalCache();  // what did go up leaves the cache all the same
+      throw;
+    }
     FreeLocalCache();
-    r_.vault_bytes = VaultBilledBytes(ws_, overhead_);
+    r_.vault_bytes = used_;
     r_.monthly_storage_cost = StorageCostPerMonth(prices_, r_.vault_bytes);
     return r_;
   }
@@ -248,10 +271,32 @@ class Syncer {
           items.push_back(PrepareSingle(ws_, b));
       return items;
     }
-    for (const SetRecord& s : ws_.catalog().Sets())
-      if (s.completed && !s.uploaded && !s.pruned && s.backups > 0)
-        items.push_back(PrepareBundle(ws_, s.id));
+    for (const SetRecord& s : ws_.catalog().Sets()) {
+      if (!s.completed || s.uploaded || s.pruned || s.backups == 0) continue;
+      // A dry run needs the bundle's size, hence its catalog copy, but leaves no trace.
+      std::string copy = CatalogCopyPath(ws_, s.id);
+      if (opts_.dry_run && !PathExists(copy)) dry_run_copies_.push_back(copy);
+      items.push_back(PrepareBundle(ws_, s.id));
+    }
     return items;
+  }
+
+  // A run killed inside Prune() leaves a set with archives deleted from the vault but
+  // not marked pruned, so its backups still look restorable (and the set "ready to
+  // upload"). Deleting one of our archives happens only in Prune(): finish the job.
+  void FinishInterruptedPrunes() {
+    std::set<int64_t> started;
+    for (const VaultArchive& a : state_.Archives(/*include_deleted=*/true))
+      if (a.set_id && a.origin == "here" && a.deleted_here) started.insert(*a.set_id);
+    for (int64_t id : started) {
+      std::optional<SetRecord> set = ws_.catalog().GetSet(id);
+      if (!set || set->pruned) continue;
+      VaultSet rest{id, {}, 0, 0};
+      for (const VaultArchive& a : state_.Archives())
+        if (a.set_id == id && a.origin == "here") rest.archives.push_back(a);
+      Note("set " + std::to_string(id), "its deletion from the vault was interrupted; finishing it");
+      Prune(rest);
+    }
   }
 
   struct VaultSet {
@@ -276,42 +321,72 @@ class Syncer {
     return out;
   }
 
-  void MakeRoom(std::vector<UploadItem>& ready) {
-    if (cfg_.size_limit == 0) return;
-    uint64_t need = 0;
-    for (const auto& item : ready) need += item.source->Size() + overhead_;
-    std::vector<VaultSet> in_vault = SetsInVault();
-    bool pre_emptive = ready.empty();
-    if (pre_emptive && !in_vault.empty()) need = in_vault.back().bytes * 11 / 10;
-    uint64_t used = VaultBilledBytes(ws_, overhead_);
-    if (used + need <= cfg_.size_limit) return;
-    // Oldest first, never the newest set in the vault, only past the minimum duration.
-    for (size_t i = 0; i + 1 < in_vault.size() && used + need > cfg_.size_limit; ++i) {
-      VaultSet& s = in_vault[i];
+  // Makes room for `need` more bytes under the cap by deleting whole sets, oldest first,
+  // never the newest set in the vault, only those past the minimum storage duration.
+  // Planned before anything is deleted: when the room cannot be made, nothing is deleted
+  // (the sets would be lost for an upload that does not happen) and the reason is returned.
+  std::optional<std::string> MakeRoom(uint64_t need) {
+    if (cfg_.size_limit == 0 || used_ + need <= cfg_.size_limit) return std::nullopt;
+    size_t victims = 0;
+    uint64_t after = used_;
+    for (; victims + 1 < in_vault_.size() && after + need > cfg_.size_limit; ++victims) {
+      const VaultSet& s = in_vault_[victims];
       if (now_ - s.newest_created < min_days_ * kDay) break;
-      Prune(s);
-      used -= std::min(used, s.bytes);
+      after -= std::min(after, s.bytes);
     }
-    if (used + need <= cfg_.size_limit) return;
-    uint64_t free = cfg_.size_limit > used ? cfg_.size_limit - used : 0;
-    std::string when = "no older set can be deleted";
-    for (size_t i = 0; i + 1 < in_vault.size(); ++i) {
-      if (std::find(r_.pruned_sets.begin(), r_.pruned_sets.end(), in_vault[i].set_id) !=
-          r_.pruned_sets.end())
-        continue;
-      when = "set " + std::to_string(in_vault[i].set_id) + " becomes deletable on " +
-             FormatIsoUtc(in_vault[i].newest_created + min_days_ * kDay).substr(0, 10);
-      break;
+    if (after + need <= cfg_.size_limit) {
+      std::vector<VaultSet> doomed(in_vault_.begin(), in_vault_.begin() + victims);
+      for (const VaultSet& s : doomed) Prune(s);
+      return std::nullopt;
     }
-    std::string msg = "vault size cap " + Human(cfg_.size_limit) + ": need " + Human(need) +
-                      " but only " + Human(free) + " is free (" + Human(used + need - cfg_.size_limit) +
-                      " missing); " + when + " (minimum storage " + std::to_string(min_days_) +
-                      " days)";
-    if (pre_emptive) {
-      Warn("vault", msg + "; there is nothing to upload yet");
-      return;
+    uint64_t free = cfg_.size_limit > after ? cfg_.size_limit - after : 0;
+    std::string when = need > cfg_.size_limit ? "it is larger than the whole cap"
+                       : victims + 1 < in_vault_.size()
+                           ? "set " + std::to_string(in_vault_[victims].set_id) +
+                                 " becomes deletable on " +
+                                 FormatIsoUtc(in_vault_[victims].newest_created + min_days_ * kDay)
+                                     .substr(0, 10) +
+                                 " (minimum storage " + std::to_string(min_days_) + " days)"
+                           : "no older set can be deleted (the newest set is always kept)";
+    return "vault size cap " + Human(cfg_.size_limit) + ": need " + Human(need) + " but only " +
+           Human(free) + " can be made free (" + Human(after + need - cfg_.size_limit) +
+           " missing); " + when;
+  }
+
+  // With nothing to upload, room for the next set (the last one's size + 10%) is made
+  // ahead of time, so the next run's upload does not wait on deletions.
+  void MakeRoomAhead() {
+    if (in_vault_.empty()) return;
+    if (std::optional<std::string> why = MakeRoom(in_vault_.back().bytes * 11 / 10))
+      Warn("vault", *why + "; there is nothing to upload yet");
+  }
+
+  // Uploads every ready item that fits, oldest first; one that cannot fit does not keep
+  // later ones out. Throws kNoSpace naming what was left behind.
+  void UploadWhatFits(std::vector<UploadItem>& ready) {
+    if (ready.empty()) return MakeRoomAhead();
+    std::vector<std::string> refused;
+    size_t uploaded = 0;
+    for (UploadItem& item : ready) {
+      std::string label = Label(item);
+      if (!AlreadyUploaded(item)) {
+        if (std::optional<std::string> why = MakeRoom(item.source->Size() + overhead_)) {
+          Warn(label, "not uploaded: " + *why);
+          refused.push_back(label + " (" + *why + ")");
+          continue;
+        }
+      }
+      Upload(item, label);
+      ++uploaded;
     }
-    throw Error(Code::kNoSpace, msg + "; nothing was uploaded. Raise [vault] size_limit or wait");
+    if (refused.empty()) return;
+    std::string msg = uploaded == 0 ? "nothing was uploaded"
+                                    : std::to_string(uploaded) + " of " +
+                                          std::to_string(ready.size()) + " were uploaded";
+    throw Error(Code::kNoSpace, "vault size cap: " + msg + "; left in the local cache: " +
+                                    Join(refused, ", ") +
+                                    ". Raise [vault] size_limit or wait for older sets to become "
+                                    "deletable");
   }
 
   void Prune(const VaultSet& s) {
@@ -326,6 +401,8 @@ class Syncer {
       CrashPoint("sync-after-prune-delete");
     }
     r_.pruned_sets.push_back(s.set_id);
+    used_ -= std::min(used_, s.bytes);
+    std::erase_if(in_vault_, [&](const VaultSet& v) { return v.set_id == s.set_id; });
     Note("set " + std::to_string(s.set_id), opts_.dry_run ? "would be deleted from the vault"
                                                           : "deleted from the vault to make room");
     if (opts_.dry_run) return;
@@ -335,18 +412,38 @@ class Syncer {
   }
 
   // 4. Upload.
-  void Upload(UploadItem& item) {
-    std::string label = item.backup_name.empty() ? "set " + std::to_string(item.set_id)
-                                                 : BackupId(*ws_.catalog().FindBackupByName(item.backup_name));
+  std::string Label(const UploadItem& item) {
+    return item.backup_name.empty() ? "set " + std::to_string(item.set_id)
+                                    : BackupId(*ws_.catalog().FindBackupByName(item.backup_name));
+  }
+
+  // Adopted during reconcile: an earlier run's upload the vault turned out to hold.
+  bool AlreadyUploaded(const UploadItem& item) {
+    std::optional<UploadRecord> rec = state_.FindUpload(item.set_id, item.backup_name);
+    return rec && rec->state == "done";
+  }
+
+  // Counts an upload (real or dry) in the vault's size and its set list.
+  void Account(int64_t set_id, uint64_t size) {
+    used_ += size + overhead_;
+    auto it = std::find_if(in_vault_.begin(), in_vault_.end(),
+                           [&](const VaultSet& v) { return v.set_id == set_id; });
+    if (it == in_vault_.end()) it = in_vault_.insert(in_vault_.end(), VaultSet{set_id, {}, 0, 0});
+    it->newest_created = now_;
+    it->bytes += size + overhead_;
+  }
+
+  void Upload(UploadItem& item, const std::string& label) {
+    if (AlreadyUploaded(item)) return;
     uint64_t size = item.source->Size();
     r_.upload_cost += prices_.put_per_1000 / 1000.0;
     if (opts_.dry_run) {
       r_.uploaded.push_back(label);
       r_.uploaded_bytes += size;
+      Account(item.set_id, size);
       return;
     }
     std::optional<UploadRecord> rec = state_.FindUpload(item.set_id, item.backup_name);
-    if (rec && rec->state == "done") return;  // adopted during reconcile
     progress_.Phase("uploading " + label, 1, size);
     // Every byte is hashed once more before upload: the tree hash we expect back.
     TreeHasher th;
@@ -404,6 +501,7 @@ class Syncer {
       t.Commit();
     }
     CrashPoint("sync-after-record");
+    Account(item.set_id, size);
     r_.uploaded.push_back(label);
     r_.uploaded_bytes += size;
     Note(label, "uploaded (" + Human(size) + ", archive " + res.archive_id + ")");
@@ -454,6 +552,9 @@ class Syncer {
   uint64_t overhead_ = 0;
   int64_t now_ = 0;
   SyncResult r_;
+  std::vector<VaultSet> in_vault_;  // our sets in the vault, oldest first, as this run changes it
+  uint64_t used_ = 0;               // billed bytes of in_vault_
+  std::vector<std::string> dry_run_copies_;  // catalog copies made for a dry run's sizes
 };
 
 }  // namespace

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <regex>
 #include <set>
 
 #include "core/hex.h"
@@ -80,17 +79,29 @@ std::vector<uint64_t> PartsSent(const TestServer& server, size_t from = 0) {
   return offsets;
 }
 
-// API requests since entry `from` whose method matches and whose path matches `path` (a regex).
-size_t CountRequests(const TestServer& server, const std::string& method, const std::string& path,
+// API requests since entry `from` with this method whose path, after /-/vaults, matches
+// `shape`: "" (ListVaults), "/V/jobs" ("V" and "ID" stand for any one path segment).
+size_t CountRequests(const TestServer& server, const std::string& method, const std::string& shape,
                      size_t from = 0) {
+  auto segments = [](const std::string& path) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < path.size();) {
+      size_t next = path.find('/', i + 1);
+      out.push_back(path.substr(i + 1, next == std::string::npos ? next : next - i - 1));
+      i = next == std::string::npos ? path.size() : next;
+    }
+    return out;
+  };
+  std::vector<std::string> want = segments("/-/vaults" + shape);
   nlohmann::json log = ServerRequests(server);
-  std::regex pattern(path);
   size_t n = 0;
   for (size_t i = from; i < log.size(); ++i) {
-    if (log[i]["method"] == method &&
-        std::regex_match(log[i]["path"].get<std::string>(), pattern)) {
-      ++n;
+    std::vector<std::string> got = segments(log[i]["path"].get<std::string>());
+    bool match = log[i]["method"] == method && got.size() == want.size();
+    for (size_t k = 0; match && k < got.size(); ++k) {
+      match = want[k] == "V" || want[k] == "ID" || want[k] == got[k];
     }
+    n += match;
   }
   return n;
 }
@@ -267,8 +278,8 @@ TEST_F(GlacierVaultTest, LargeArchivesGoMultipartInParallelParts) {
   EXPECT_EQ(up.tree_hash, Hex(TreeHashOf(data)));
   EXPECT_EQ(PartsSent(*server_),
             (std::vector<uint64_t>{0, kMiB, 2 * kMiB, 3 * kMiB, 4 * kMiB, 5 * kMiB}));
-  EXPECT_EQ(CountRequests(*server_, "POST", ".*/multipart-uploads"), 1u);
-  EXPECT_EQ(CountRequests(*server_, "POST", ".*/archives"), 0u);
+  EXPECT_EQ(CountRequests(*server_, "POST", "/V/multipart-uploads"), 1u);
+  EXPECT_EQ(CountRequests(*server_, "POST", "/V/archives"), 0u);
   EXPECT_TRUE(OpenUploads(*vault_).empty());
   EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) == data);
 }
@@ -287,9 +298,9 @@ TEST_F(GlacierVaultTest, InterruptedMultipartUploadResumesWithoutResendingParts)
   SpanSource whole(data);
   UploadResult up = vault_->Upload(whole, description);  // what RetryingVault would do
   EXPECT_EQ(PartsSent(*server_, mark), (std::vector<uint64_t>{3 * kMiB, 4 * kMiB, 5 * kMiB}));
-  EXPECT_EQ(CountRequests(*server_, "GET", ".*/multipart-uploads/[^/]+", mark), 2u)
+  EXPECT_EQ(CountRequests(*server_, "GET", "/V/multipart-uploads/ID", mark), 2u)
       << "ListParts, two parts a page";
-  EXPECT_EQ(CountRequests(*server_, "POST", ".*/multipart-uploads", mark), 0u) << "no new upload";
+  EXPECT_EQ(CountRequests(*server_, "POST", "/V/multipart-uploads", mark), 0u) << "no new upload";
   EXPECT_EQ(up.tree_hash, Hex(TreeHashOf(data)));
   EXPECT_TRUE(OpenUploads(*vault_).empty());
   EXPECT_TRUE(WaitAndRead(*vault_, vault_->StartRetrieval(up.archive_id, Tier::kBulk, {})) == data);
@@ -404,7 +415,7 @@ TEST_F(GlacierVaultTest, ListingsFollowTheirMarkers) {
   for (int i = 0; i < 4; ++i) NewVault(*server_, "more-" + std::to_string(i))->Create();
   size_t mark = ServerRequests(*server_).size();
   EXPECT_EQ(vault_->ListVaults().size(), 5u);
-  EXPECT_EQ(CountRequests(*server_, "GET", "/-/vaults", mark), 3u);
+  EXPECT_EQ(CountRequests(*server_, "GET", "", mark), 3u);
 
   std::set<std::string> started;
   for (int i = 0; i < 5; ++i) started.insert(vault_->StartInventory());
@@ -412,7 +423,7 @@ TEST_F(GlacierVaultTest, ListingsFollowTheirMarkers) {
   std::set<std::string> listed;
   for (const JobInfo& j : vault_->ListJobs()) listed.insert(j.id);
   EXPECT_EQ(listed, started);
-  EXPECT_EQ(CountRequests(*server_, "GET", ".*/jobs", mark), 3u);
+  EXPECT_EQ(CountRequests(*server_, "GET", "/V/jobs", mark), 3u);
   // ListParts and ListMultipartUploads page too: see the resume tests.
 }
 

@@ -45,6 +45,8 @@ class GenerationsBase : public ::testing::Test {
     ::chmod(S("private").c_str(), 0700);
     WriteFile(S("caf\u00e9/\u65e5\u672c\u8a9e.txt"), "unicode\n");
     WriteFile(S("emoji \U0001F600\U0001F389/party \U0001F388.txt"), "party\n");
+    ASSERT_EQ(LongName().size(), 255u);
+    ASSERT_GT(DeepDir().size() + std::string("/leaf.txt").size(), 1000u);
     WriteFile(S("long/" + LongName()), "long name\n");
     WriteFile(S(DeepDir() + "/leaf.txt"), "deep leaf\n");
     WriteFile(S("links/h1"), Random(10000, 2));

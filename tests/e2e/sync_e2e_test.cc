@@ -265,7 +265,9 @@ class SyncE2E : public ::testing::Test {
       while (tar.Next(&m)) {
         std::string data = tar.ReadAll();
         std::string base = m.entry.path.substr(m.entry.path.rfind('/') + 1);
-        if (first) EXPECT_EQ(base, "catalog.json.zst.age");
+        if (first) {
+          EXPECT_EQ(base, "catalog.json.zst.age");
+        }
         first = false;
         if (base == "catalog.json.zst.age") continue;
         names.push_back(base);
@@ -315,13 +317,17 @@ TEST_F(SyncE2E, ThirtyDaysOfRunUnderASmallCap) {
     auto after = Listing();
     EXPECT_LE(Billed(after), 1u << 20);
     EXPECT_EQ(j["vault_bytes"].get<uint64_t>(), Billed(after));
-    for (const auto& [id, l] : before)
-      if (!after.count(id))
+    for (const auto& [id, l] : before) {
+      if (!after.count(id)) {
         EXPECT_GE(now - first_seen[id], kMinDays * kDay) << "set " << l.set << " deleted early";
+      }
+    }
     for (const auto& [id, l] : after)
       if (!first_seen.count(id)) first_seen[id] = now, newest_set = std::max(newest_set, l.set);
     for (const auto& [set, n] : PerSet(after)) EXPECT_EQ(n, 1) << "set " << set;
-    if (newest_set >= 0) EXPECT_EQ(PerSet(after)[newest_set], 1) << "newest set gone";
+    if (newest_set >= 0) {
+      EXPECT_EQ(PerSet(after)[newest_set], 1) << "newest set gone";
+    }
   }
   EXPECT_GE(pruned, 3);
   EXPECT_GE(RetrieveAllAndVerify(kStart + 30 * kDay), 2);
@@ -358,8 +364,9 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
     auto two = Listing();
     ASSERT_EQ(two.size(), 2u);
     uint64_t cap = Billed(two) + two.begin()->second.size / 2;
+    // Two days of minimum storage: set 1 may go on day 2, set 2 may not (so it stays).
     WriteConfig("size_limit = " + std::to_string(cap) +
-                    "\nmin_storage_days = 0\nkeep_local_sets = 0\n",
+                    "\nmin_storage_days = 2\nkeep_local_sets = 0\n",
                 0);
     WriteSource("data", 64 << 10, 3);
     GbRun killed = Gb({"run"}, kStart + 2 * kDay, point);
@@ -369,11 +376,12 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
     {
       auto sets = Sets();
       auto backups = BackupsBySet();
-      for (const auto& [id, s] : sets)
-        if (!s.uploaded && !s.pruned)
-          for (const auto& b : backups[id])
-            EXPECT_TRUE(PathExists(cache_ + "/" + b.name))
+      for (const auto& [id, s] : sets) {
+        if (s.uploaded || s.pruned) continue;
+        for (const auto& b : backups[id])
+          EXPECT_TRUE(PathExists(cache_ + "/" + b.name))
                 << b.name << " deleted before set " << id << " was recorded uploaded";
+      }
     }
 
     GbRun next = Gb({"--json", "sync"}, kStart + 2 * kDay + 3600);
@@ -404,18 +412,21 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
       for (const auto& a : vs.Archives()) catalog_billed += a.size + kOverhead;
       EXPECT_EQ(catalog_billed, Billed(listing)) << "catalog and vault disagree";
     }
-    // Nothing left over: one more sync has nothing to do and nothing to warn about.
+    // Nothing left over: one more sync has nothing to upload or delete, and nothing to
+    // warn about but the cap (the next set will not fit until set 2 may be deleted).
     GbRun again = Gb({"--json", "sync"}, kStart + 2 * kDay + 7200);
     ASSERT_EQ(again.exit_code, 0) << Show(again);
     auto j = nlohmann::json::parse(again.out);
     EXPECT_EQ(j["uploaded"].size(), 0u);
     EXPECT_EQ(j["pruned_sets"].size(), 0u);
-    EXPECT_EQ(j["warnings"], 0) << again.err;
+    EXPECT_LE(j["warnings"].get<int>(), 1) << again.err;
+    for (const char* bad : {"duplicate", "missing from the vault", "not in this catalog", "interrupted"})
+      EXPECT_THAT(again.err, Not(HasSubstr(bad)));
     EXPECT_EQ(Listing().size(), listing.size());
     GbRun status = Gb({"--json", "status"}, kStart + 2 * kDay + 7200);
     ASSERT_EQ(status.exit_code, 0) << Show(status);
-    for (const auto& s : nlohmann::json::parse(status.out)["sets"])
-      EXPECT_EQ(s["state"], "in vault") << s.dump();
+    auto st = nlohmann::json::parse(status.out);
+    for (const auto& s : st["sets"]) EXPECT_EQ(s["state"], "in vault") << s.dump();
     if (HasFailure()) break;  // one crash point's failures are enough to read
   }
 }
@@ -475,7 +486,8 @@ TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
   // Back to the right time, a few more days: the vault stays under the cap, and no set
   // is deleted less than 30 (simulated) days after the run that uploaded it.
   std::map<std::string, int64_t> uploaded_at;
-  for (const auto& [id, l] : after) uploaded_at[id] = before.count(id) ? kStart + 40 * kDay : kStart + 42 * kDay;
+  for (const auto& [id, l] : after)
+    uploaded_at[id] = before.count(id) ? kStart + 40 * kDay : kStart + 42 * kDay;
   for (int day = 3; day < 8; ++day) {
     int64_t now = kStart + (40 + day) * kDay;
     WriteSource("f", 60 << 10, day);
@@ -483,8 +495,11 @@ TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == kExitNoSpace) << Show(r);
     auto l = Listing();
     EXPECT_LE(Billed(l), 400u << 10);
-    for (const auto& [id, t] : uploaded_at)
-      if (!l.count(id)) EXPECT_GE(now - t, 30 * kDay) << "archive " << id << " deleted early";
+    for (const auto& [id, t] : uploaded_at) {
+      if (!l.count(id)) {
+        EXPECT_GE(now - t, 30 * kDay) << "archive " << id << " deleted early";
+      }
+    }
     for (const auto& [id, a] : l) uploaded_at.emplace(id, now);
   }
 }
