@@ -72,7 +72,7 @@ Entry File(const std::string& path, uint64_t size) {
   e.gid = 1000;
   e.uname = "alice";
   e.size = size;
-  e.mtime_ns = 1795748820LL * 1000000000 + 123456789;
+  e.mtime = {1795748820, 123456789};
   return e;
 }
 
@@ -80,7 +80,7 @@ TEST(Tar, MembersRoundTripWithMetadata) {
   BufferSink out;
   {
     TarWriter w(out);
-    w.AddBlob(".glacier-backup/manifest.json", AsBytes(std::string("{}")), 0);
+    w.AddBlob(".glacier-backup/manifest.json", AsBytes(std::string("{}")), FileTime{});
     Entry d = File("home/alice", 0);
     d.type = EntryType::kDir;
     d.mode = 0750;
@@ -116,7 +116,7 @@ TEST(Tar, MembersRoundTripWithMetadata) {
   ASSERT_TRUE(r.Next(&m));
   EXPECT_EQ(m.entry.type, EntryType::kFile);
   EXPECT_EQ(m.entry.path.size(), 11u + 200 + 10);
-  EXPECT_EQ(m.entry.mtime_ns % 1000000000, 123456789);
+  EXPECT_EQ(m.entry.mtime.nsec, 123456789u);
   EXPECT_EQ(m.entry.uname, "alice");
   EXPECT_EQ(r.ReadAll(), "hello");
   ASSERT_TRUE(r.Next(&m));
@@ -204,7 +204,7 @@ TEST(Manifest, RoundTripIncludingDeletionsAndBinaryNames) {
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[1].type, EntryType::kDeleted);
   EXPECT_EQ(out[2].path, in[2].path);
-  EXPECT_EQ(out[0].mtime_ns, in[0].mtime_ns);
+  EXPECT_EQ(out[0].mtime, in[0].mtime);
 }
 
 TEST(Manifest, RejectsUnsafePaths) {

@@ -3,7 +3,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 
@@ -11,7 +14,8 @@ namespace gb {
 
 // libarchive resolves paths against the working directory, so the writer
 // works from inside the target and returns to the old directory afterwards.
-DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite) : target_(target_dir) {
+DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
+    : target_(target_dir), overwrite_(overwrite) {
   MakeDirs(target_dir, 0700);
   target_fd_ = Fd(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target_fd_.valid()) ThrowErrno("open restore target " + target_dir);
@@ -46,13 +50,21 @@ static archive_entry* MakeEntry(const Entry& e) {
   archive_entry_set_gid(ae, e.gid);
   if (!e.uname.empty()) archive_entry_copy_uname(ae, e.uname.c_str());
   if (!e.gname.empty()) archive_entry_copy_gname(ae, e.gname.c_str());
-  archive_entry_set_mtime(ae, e.mtime_ns / 1000000000, e.mtime_ns % 1000000000);
+  archive_entry_set_mtime(ae, e.mtime.sec, e.mtime.nsec);
   return ae;
 }
 
 bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string* err) {
   if (!IsSafeRelativePath(e.path)) {
     *err = "refused unsafe path";
+    return false;
+  }
+  // libarchive's NO_OVERWRITE reports success for an existing file and drops
+  // the data; an existing non-directory is refused here, by name.
+  struct stat st;
+  if (!overwrite_ && e.type != EntryType::kDir &&
+      ::fstatat(target_fd_.get(), e.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    *err = "exists";
     return false;
   }
   archive_entry* ae = MakeEntry(e);
@@ -81,8 +93,7 @@ bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string
     if (rc == ARCHIVE_FATAL) throw Error(Code::kIOError, "restoring " + e.path + ": " + *err);
     return false;
   }
-  // libarchive reports an existing file under NO_OVERWRITE as a warning-free
-  // skip for directories only; files come back as ARCHIVE_FAILED above.
+  if (e.type == EntryType::kDir) dirs_.push_back({e.path, e.mtime});
   return true;
 }
 
@@ -137,6 +148,16 @@ void DiskWriter::Close() {
   if (archive_write_close(a_) != ARCHIVE_OK) {
     const char* m = archive_error_string(a_);
     throw Error(Code::kIOError, std::string("restoring directory metadata: ") + (m ? m : "?"));
+  }
+  // libarchive leaves the times of directories that already existed (a restore
+  // over an earlier one) as writing into them made them: set them all, deepest first.
+  std::sort(dirs_.begin(), dirs_.end(),
+            [](const DirTime& a, const DirTime& b) { return a.path > b.path; });
+  for (const DirTime& d : dirs_) {
+    struct timespec t[2] = {{0, UTIME_OMIT},
+                            {static_cast<time_t>(d.mtime.sec), static_cast<long>(d.mtime.nsec)}};
+    if (::utimensat(target_fd_.get(), d.path.c_str(), t, AT_SYMLINK_NOFOLLOW) != 0)
+      ThrowErrno("set the time of restored directory " + JoinPath(target_, d.path));
   }
 }
 

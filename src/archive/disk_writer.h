@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/entry.h"
 #include "core/file.h"
@@ -38,8 +39,14 @@ class DiskWriter {
 
  private:
   bool Header(const Entry& e, const std::string* hardlink, std::string* err);
+  struct DirTime {
+    std::string path;
+    FileTime mtime;
+  };
   std::string target_;
+  bool overwrite_;
   Fd target_fd_, old_cwd_;
+  std::vector<DirTime> dirs_;  // restored directories, their times set again at Close()
   struct archive* a_;
   bool closed_ = false;
 };

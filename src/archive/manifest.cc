@@ -80,8 +80,10 @@ nlohmann::json EntryToJson(const Entry& e) {
     j["gid"] = e.gid;
     if (!e.uname.empty()) PutName(j, "user", e.uname);
     if (!e.gname.empty()) PutName(j, "group", e.gname);
-    j["mtime_ns"] = e.mtime_ns;
-    j["ctime_ns"] = e.ctime_ns;
+    j["mtime"] = e.mtime.sec;
+    if (e.mtime.nsec) j["mtime_nsec"] = e.mtime.nsec;
+    j["ctime"] = e.ctime.sec;
+    if (e.ctime.nsec) j["ctime_nsec"] = e.ctime.nsec;
     j["ino"] = e.ino;
     j["dev"] = e.dev;
     j["nlink"] = e.nlink;
@@ -108,8 +110,8 @@ Entry EntryFromJson(const nlohmann::json& j) {
     e.gid = j.at("gid");
     e.uname = GetName(j, "user");
     e.gname = GetName(j, "group");
-    e.mtime_ns = j.at("mtime_ns");
-    e.ctime_ns = j.value("ctime_ns", int64_t{0});
+    e.mtime = {j.at("mtime").get<int64_t>(), j.value("mtime_nsec", 0u)};
+    e.ctime = {j.value("ctime", int64_t{0}), j.value("ctime_nsec", 0u)};
     e.ino = j.value("ino", uint64_t{0});
     e.dev = j.value("dev", uint64_t{0});
     e.nlink = j.value("nlink", 1u);

@@ -53,8 +53,8 @@ bool TarReader::Next(TarMember* m) {
   e.gid = static_cast<uint32_t>(archive_entry_gid(ae));
   if (const char* u = archive_entry_uname(ae)) e.uname = u;
   if (const char* g = archive_entry_gname(ae)) e.gname = g;
-  e.mtime_ns = static_cast<int64_t>(archive_entry_mtime(ae)) * 1000000000 +
-               archive_entry_mtime_nsec(ae);
+  e.mtime = {static_cast<int64_t>(archive_entry_mtime(ae)),
+             static_cast<uint32_t>(archive_entry_mtime_nsec(ae))};
   e.size = static_cast<uint64_t>(archive_entry_size(ae));
   if (const char* h = archive_entry_hardlink(ae)) {
     e.type = EntryType::kHardlink;

@@ -55,7 +55,7 @@ void TarWriter::Begin(const Entry& e, const SparseMap* sparse) {
   archive_entry_set_gid(h.e, e.gid);
   if (!e.uname.empty()) archive_entry_copy_uname(h.e, e.uname.c_str());
   if (!e.gname.empty()) archive_entry_copy_gname(h.e, e.gname.c_str());
-  archive_entry_set_mtime(h.e, e.mtime_ns / 1000000000, e.mtime_ns % 1000000000);
+  archive_entry_set_mtime(h.e, e.mtime.sec, e.mtime.nsec);
   switch (e.type) {
     case EntryType::kFile:
       archive_entry_set_filetype(h.e, AE_IFREG);
@@ -98,18 +98,18 @@ void TarWriter::WriteData(std::span<const uint8_t> data) {
 
 void TarWriter::End() { Check(archive_write_finish_entry(a_), "finish entry"); }
 
-void TarWriter::BeginBlob(const std::string& path, uint64_t size, int64_t mtime_ns) {
+void TarWriter::BeginBlob(const std::string& path, uint64_t size, FileTime mtime) {
   EntryHolder h;
   archive_entry_copy_pathname(h.e, path.c_str());
   archive_entry_set_filetype(h.e, AE_IFREG);
   archive_entry_set_perm(h.e, 0600);
   archive_entry_set_size(h.e, static_cast<la_int64_t>(size));
-  archive_entry_set_mtime(h.e, mtime_ns / 1000000000, mtime_ns % 1000000000);
+  archive_entry_set_mtime(h.e, mtime.sec, mtime.nsec);
   Check(archive_write_header(a_, h.e), path);
 }
 
-void TarWriter::AddBlob(const std::string& path, std::span<const uint8_t> data, int64_t mtime_ns) {
-  BeginBlob(path, data.size(), mtime_ns);
+void TarWriter::AddBlob(const std::string& path, std::span<const uint8_t> data, FileTime mtime) {
+  BeginBlob(path, data.size(), mtime);
   WriteData(data);
   End();
 }

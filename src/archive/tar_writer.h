@@ -32,9 +32,9 @@ class TarWriter {
   void End();
 
   // A complete regular-file member from memory (manifests).
-  void AddBlob(const std::string& path, std::span<const uint8_t> data, int64_t mtime_ns);
+  void AddBlob(const std::string& path, std::span<const uint8_t> data, FileTime mtime);
   // Starts a regular-file member of `size` bytes to be streamed with WriteData.
-  void BeginBlob(const std::string& path, uint64_t size, int64_t mtime_ns);
+  void BeginBlob(const std::string& path, uint64_t size, FileTime mtime);
 
   // Writes the end-of-archive marker and finishes `out`.
   void Close();

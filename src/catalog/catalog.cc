@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS entries(
   seq INTEGER NOT NULL,
   type INTEGER NOT NULL,
   mode INTEGER, uid INTEGER, gid INTEGER, uname TEXT, gname TEXT,
-  size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, dev INTEGER, ino INTEGER, nlink INTEGER,
+  size INTEGER, mtime INTEGER, mtime_nsec INTEGER, ctime INTEGER, ctime_nsec INTEGER, dev INTEGER, ino INTEGER, nlink INTEGER,
   target BLOB, hash BLOB, sparse INTEGER,
   PRIMARY KEY(set_id, key, seq)
 ) WITHOUT ROWID;
@@ -85,8 +85,22 @@ ALTER TABLE sets ADD COLUMN uploaded INTEGER;  -- when the whole set was safely 
 ALTER TABLE sets ADD COLUMN pruned INTEGER;    -- when it was deleted from the vault
 )sql";
 
+// Times as seconds and nanoseconds (64-bit nanoseconds end in 2262); for catalogs
+// created before, with one nanosecond column each.
+const char* kSchemaV3 = R"sql(
+ALTER TABLE entries RENAME COLUMN mtime_ns TO mtime;
+ALTER TABLE entries RENAME COLUMN ctime_ns TO ctime;
+ALTER TABLE entries ADD COLUMN mtime_nsec INTEGER;
+ALTER TABLE entries ADD COLUMN ctime_nsec INTEGER;
+UPDATE entries SET mtime_nsec = ((mtime % 1000000000) + 1000000000) % 1000000000,
+                   ctime_nsec = ((ctime % 1000000000) + 1000000000) % 1000000000;
+UPDATE entries SET mtime = (mtime - mtime_nsec) / 1000000000,
+                   ctime = (ctime - ctime_nsec) / 1000000000;
+)sql";
+
 constexpr const char* kEntryColumns =
-    "key, seq, type, mode, uid, gid, uname, gname, size, mtime_ns, ctime_ns, dev, ino, nlink, "
+    "key, seq, type, mode, uid, gid, uname, gname, size, mtime, mtime_nsec, ctime, ctime_nsec, "
+    "dev, ino, nlink, "
     "target, hash, sparse";
 
 void ReadEntry(Statement& s, Entry* e, int* seq) {
@@ -99,16 +113,16 @@ void ReadEntry(Statement& s, Entry* e, int* seq) {
   e->uname = s.Text(6);
   e->gname = s.Text(7);
   e->size = static_cast<uint64_t>(s.Int(8));
-  e->mtime_ns = s.Int(9);
-  e->ctime_ns = s.Int(10);
-  e->dev = static_cast<uint64_t>(s.Int(11));
-  e->ino = static_cast<uint64_t>(s.Int(12));
-  e->nlink = static_cast<uint32_t>(s.Int(13));
-  e->target = s.Blob(14);
-  std::string h = s.Blob(15);
+  e->mtime = {s.Int(9), static_cast<uint32_t>(s.Int(10))};
+  e->ctime = {s.Int(11), static_cast<uint32_t>(s.Int(12))};
+  e->dev = static_cast<uint64_t>(s.Int(13));
+  e->ino = static_cast<uint64_t>(s.Int(14));
+  e->nlink = static_cast<uint32_t>(s.Int(15));
+  e->target = s.Blob(16);
+  std::string h = s.Blob(17);
   e->has_hash = h.size() == 32;
   if (e->has_hash) std::memcpy(e->hash.data(), h.data(), 32);
-  e->sparse = s.Int(16) != 0;
+  e->sparse = s.Int(18) != 0;
 }
 
 // Emits the highest-seq row of each key: rows arrive ordered by (key, seq).
@@ -239,6 +253,7 @@ void Catalog::Migrate() {
                     ", newer than this glacier-backup understands (" +
                     std::to_string(kSchemaVersion) + "): upgrade glacier-backup");
   if (version < 2) db_.Exec(kSchemaV2);
+  if (version == 1 || version == 2) db_.Exec(kSchemaV3);  // 0: just created in the new shape
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)")
       .Bind(1, std::to_string(kSchemaVersion))
       .Run();
@@ -310,8 +325,8 @@ Catalog::Writer::Writer(Catalog& c)
       txn_(c.db_),
       insert_entry_(c.db_,
                     "INSERT INTO entries(set_id, key, seq, type, mode, uid, gid, uname, gname, "
-                    "size, mtime_ns, ctime_ns, dev, ino, nlink, target, hash, sparse) "
-                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)") {}
+                    "size, mtime, mtime_nsec, ctime, ctime_nsec, dev, ino, nlink, target, hash, sparse) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)") {}
 
 int64_t Catalog::Writer::CreateSet(int64_t created) {
   Statement(c_.db_, "INSERT INTO sets(created) VALUES(?1)").Bind(1, created).Run();
@@ -331,12 +346,13 @@ void Catalog::Writer::AddEntry(int64_t set_id, int seq, const Entry& e) {
   s.Bind(4, static_cast<int64_t>(e.type));
   if (e.type != EntryType::kDeleted) {
     s.Bind(5, e.mode).Bind(6, e.uid).Bind(7, e.gid).Bind(8, e.uname).Bind(9, e.gname);
-    s.Bind(10, static_cast<int64_t>(e.size)).Bind(11, e.mtime_ns).Bind(12, e.ctime_ns);
-    s.Bind(13, static_cast<int64_t>(e.dev)).Bind(14, static_cast<int64_t>(e.ino));
-    s.Bind(15, e.nlink);
-    if (!e.target.empty()) s.BindBlob(16, e.target);
-    if (e.has_hash) s.BindBlob(17, e.hash);
-    s.Bind(18, e.sparse ? 1 : 0);
+    s.Bind(10, static_cast<int64_t>(e.size)).Bind(11, e.mtime.sec).Bind(12, e.mtime.nsec);
+    s.Bind(13, e.ctime.sec).Bind(14, e.ctime.nsec);
+    s.Bind(15, static_cast<int64_t>(e.dev)).Bind(16, static_cast<int64_t>(e.ino));
+    s.Bind(17, e.nlink);
+    if (!e.target.empty()) s.BindBlob(18, e.target);
+    if (e.has_hash) s.BindBlob(19, e.hash);
+    s.Bind(20, e.sparse ? 1 : 0);
   }
   s.Run();
 }

@@ -50,7 +50,7 @@ class EntryCursor {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr const char* kFileName = "catalog.db";
 
   // Opens or creates the catalog, migrating an older schema.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include "core/error.h"
 
@@ -114,6 +115,41 @@ TEST_F(CatalogTest, ReopensAndRejectsNewerSchema) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos);
   }
+}
+
+// A catalog written before times were kept as seconds + nanoseconds (schema 2,
+// one nanosecond column) opens with every time intact, pre-1970 ones included.
+TEST_F(CatalogTest, MigratesNanosecondTimesOfSchema2) {
+  Entry old = E("old"), recent = E("recent");
+  old.mtime = {-2, 750000000};
+  old.ctime = {-1, 0};
+  recent.mtime = {1795748820, 123456789};
+  recent.ctime = {1795748821, 1};
+  {
+    Catalog c(path_);
+    AddBackup(c, 0, 0, {old, recent}, true);
+  }
+  {
+    Db db(path_);
+    db.Exec(R"sql(
+      UPDATE entries SET mtime = mtime * 1000000000 + mtime_nsec,
+                         ctime = ctime * 1000000000 + ctime_nsec;
+      ALTER TABLE entries DROP COLUMN mtime_nsec;
+      ALTER TABLE entries DROP COLUMN ctime_nsec;
+      ALTER TABLE entries RENAME COLUMN mtime TO mtime_ns;
+      ALTER TABLE entries RENAME COLUMN ctime TO ctime_ns;
+      UPDATE meta SET value='2' WHERE key='schema_version';
+    )sql");
+  }
+  Catalog c(path_);
+  auto cur = c.State(1, 0);
+  std::map<std::string, Entry> got;
+  while (cur->Next()) got[cur->entry().path] = cur->entry();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got["old"].mtime, old.mtime);
+  EXPECT_EQ(got["old"].ctime, old.ctime);
+  EXPECT_EQ(got["recent"].mtime, recent.mtime);
+  EXPECT_EQ(got["recent"].ctime, recent.ctime);
 }
 
 TEST_F(CatalogTest, GarbageFileIsCorruption) {

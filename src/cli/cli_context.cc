@@ -35,7 +35,9 @@ void CliContext::Say(const std::string& line) {
 void CliContext::Json(const nlohmann::json& j) {
   if (!g_.json) return;
   progress().Done();
-  std::printf("%s\n", j.dump(2).c_str());
+  // Names that are not UTF-8 print with U+FFFD; where it matters the command adds
+  // the exact bytes (see `ls`).
+  std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   std::fflush(stdout);
 }
 

@@ -6,6 +6,8 @@
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/hex.h"
+#include "core/utf8.h"
 #include "engine/point.h"
 #include "engine/workspace.h"
 
@@ -70,15 +72,18 @@ void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                             {"type", EntryTypeName(e.type)},
                             {"mode", e.mode},
                             {"size", e.size},
-                            {"mtime", FormatIsoUtc(e.mtime_ns / 1000000000)}};
+                            {"mtime", FormatIsoUtc(e.mtime.sec)}};
         if (!e.target.empty()) j["target"] = e.target;
+        // A name that is not UTF-8 cannot be a JSON string: its exact bytes in hex.
+        if (!IsValidUtf8(e.path)) j["path_hex"] = Hex(AsBytes("/" + e.path));
+        if (!IsValidUtf8(e.target)) j["target_hex"] = Hex(AsBytes(e.target));
         arr.push_back(std::move(j));
       } else if (!ctx.opts().quiet) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", e.mode);
         std::printf("%-8s %s %12llu %s /%s%s\n", EntryTypeName(e.type), mode,
                     static_cast<unsigned long long>(e.size),
-                    FormatIsoUtc(e.mtime_ns / 1000000000).c_str(), e.path.c_str(),
+                    FormatIsoUtc(e.mtime.sec).c_str(), e.path.c_str(),
                     e.type == EntryType::kSymlink ? (" -> " + e.target).c_str() : "");
       }
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 
 #include "core/sha256.h"
@@ -20,6 +21,18 @@ enum class EntryType : uint8_t {
 const char* EntryTypeName(EntryType t);      // "file", "dir", ...
 bool ParseEntryType(const std::string& s, EntryType* out);
 
+// A file time as stat(2) gives it: seconds since the epoch (negative before 1970)
+// and nanoseconds 0..999999999. Kept apart, so every year a file system holds fits
+// (64-bit nanoseconds end in 2262).
+struct FileTime {
+  int64_t sec = 0;
+  uint32_t nsec = 0;
+  static FileTime Of(const struct timespec& ts) {
+    return {static_cast<int64_t>(ts.tv_sec), static_cast<uint32_t>(ts.tv_nsec)};
+  }
+  bool operator==(const FileTime&) const = default;
+};
+
 struct Entry {
   std::string path;  // relative to "/", '/'-separated, no leading or trailing '/'
   EntryType type = EntryType::kFile;
@@ -27,7 +40,7 @@ struct Entry {
   uint32_t uid = 0, gid = 0;
   std::string uname, gname;
   uint64_t size = 0;  // logical size of a regular file
-  int64_t mtime_ns = 0, ctime_ns = 0;
+  FileTime mtime, ctime;
   uint64_t dev = 0, ino = 0;
   uint32_t nlink = 1;
   std::string target;  // symlink target, or the path a hard link points to

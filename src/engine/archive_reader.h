@@ -14,14 +14,16 @@ namespace gb {
 class ArchiveReader {
  public:
   // Throws kNotFound when the file is missing, kNoKey when the identity does
-  // not match it.
+  // not match it. Every error, here or while reading, names the archive.
   ArchiveReader(const Config& config, const std::string& path);
   TarReader& tar() { return *tar_; }
 
  private:
+  std::string name_;
   FileSource file_;
   std::unique_ptr<ByteSource> plain_;
-  ZstdSource zstd_;
+  std::unique_ptr<ZstdSource> zstd_;
+  std::unique_ptr<ByteSource> named_;
   std::unique_ptr<TarReader> tar_;
 };
 

@@ -49,15 +49,15 @@ bool MetadataChanged(const Entry& now, const Entry& before, ChangeDetection mode
   if (now.mode != before.mode || now.uid != before.uid || now.gid != before.gid) return true;
   switch (now.type) {
     case EntryType::kSymlink:
-      return now.target != before.target || now.mtime_ns != before.mtime_ns;
+      return now.target != before.target || now.mtime != before.mtime;
     case EntryType::kDir:
-      return now.mtime_ns != before.mtime_ns;
+      return now.mtime != before.mtime;
     default:
       break;
   }
   if (now.size != before.size) return true;
   if (mode == ChangeDetection::kContent) return false;  // the caller compares hashes
-  return now.mtime_ns != before.mtime_ns || now.ctime_ns != before.ctime_ns ||
+  return now.mtime != before.mtime || now.ctime != before.ctime ||
          now.ino != before.ino;
 }
 
@@ -78,8 +78,8 @@ void ApplyStat(const struct stat& st, Entry* e) {
   e->uid = st.st_uid;
   e->gid = st.st_gid;
   e->size = static_cast<uint64_t>(st.st_size);
-  e->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  e->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  e->mtime = FileTime::Of(st.st_mtim);
+  e->ctime = FileTime::Of(st.st_ctim);
   e->ino = st.st_ino;
   e->dev = st.st_dev;
   e->nlink = static_cast<uint32_t>(st.st_nlink);
@@ -397,7 +397,13 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     bool changed = true;
     if (have_before && before->entry().path == e.path) {
       const Entry& old = before->entry();
-      changed = MetadataChanged(e, old, cfg.change_detection);
+      if (walker.AboveRoots() && old.type == EntryType::kDir) {
+        // Directories above the includes ($HOME, /tmp) change all the time for
+        // reasons outside the backup; only their permissions and owner matter.
+        changed = e.mode != old.mode || e.uid != old.uid || e.gid != old.gid;
+      } else {
+        changed = MetadataChanged(e, old, cfg.change_detection);
+      }
       if (!changed && cfg.change_detection == ChangeDetection::kContent &&
           e.type == EntryType::kFile && old.has_hash) {
         try {
@@ -454,7 +460,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
 
   std::string head = ManifestHead(meta), tail = ManifestTail();
   tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(),
-                now * 1000000000);
+                FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {
     FileSource lines(plan.manifest->temp_path());
@@ -475,7 +481,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   plan.spool.reset();
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();
-  tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), now * 1000000000);
+  tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), FileTime{now, 0});
   {
     FileSource lines(checksums.temp_path());
     std::vector<uint8_t> buf(kChunk);

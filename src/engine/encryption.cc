@@ -58,7 +58,16 @@ class ArchiveDecryptor : public ByteSource {
                                       "(set [encryption] identity_file)");
       ids_ = age::ReadIdentityFile(c.identity_file);
     }
-    dec_ = std::make_unique<age::Decryptor>(in, ids_);
+    try {
+      dec_ = std::make_unique<age::Decryptor>(in, ids_);
+    } catch (const Error& e) {
+      if (e.code() != Code::kNoKey) throw;
+      std::string key = c.passphrase_file.empty() ? "identity file " + c.identity_file
+                                                  : "passphrase file " + c.passphrase_file;
+      throw Error(Code::kNoKey, "the " + key +
+                                    " does not open it (was it encrypted to another key? set "
+                                    "[encryption] identity_file to the matching secret key)");
+    }
   }
   size_t Read(std::span<uint8_t> buf) override { return dec_->Read(buf); }
 

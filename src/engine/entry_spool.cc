@@ -43,8 +43,10 @@ void EntrySpool::Append(const Entry& e) {
   Put(b, e.uid);
   Put(b, e.gid);
   Put(b, e.size);
-  Put(b, e.mtime_ns);
-  Put(b, e.ctime_ns);
+  Put(b, e.mtime.sec);
+  Put(b, e.mtime.nsec);
+  Put(b, e.ctime.sec);
+  Put(b, e.ctime.nsec);
   Put(b, e.dev);
   Put(b, e.ino);
   Put(b, e.nlink);
@@ -137,8 +139,10 @@ bool EntrySpool::Next(Entry* e) {
   get(e->uid);
   get(e->gid);
   get(e->size);
-  get(e->mtime_ns);
-  get(e->ctime_ns);
+  get(e->mtime.sec);
+  get(e->mtime.nsec);
+  get(e->ctime.sec);
+  get(e->ctime.nsec);
   get(e->dev);
   get(e->ino);
   get(e->nlink);

@@ -35,6 +35,10 @@ BackupRecord ResolvePoint(Catalog& catalog, const std::string& when) {
                                        "; the oldest is " + BackupId(all.front()));
     return *best;
   }
+  if (ArchiveName::Parse(when))
+    throw Error(Code::kNotFound, "no backup \"" + when +
+                                     "\" in this catalog (see `glacier-backup snapshots`; after "
+                                     "a move to a new machine, run `glacier-backup recover`)");
   if (matches.size() > 1)
     throw Error(Code::kInvalidArgument,
                 "\"" + when + "\" matches " + std::to_string(matches.size()) +

@@ -216,13 +216,18 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
       Sha256 sha;
       uint64_t pos = 0;
-      reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-        if (off > pos) sha.UpdateZeros(off - pos);
-        sha.Update(d);
-        disk.WriteBlock(off, d);
-        pos = off + d.size();
-        progress.Update(done_files, done_bytes + pos);
-      });
+      try {
+        reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+          if (off > pos) sha.UpdateZeros(off - pos);
+          sha.Update(d);
+          disk.WriteBlock(off, d);
+          pos = off + d.size();
+          progress.Update(done_files, done_bytes + pos);
+        });
+      } catch (...) {
+        disk.Remove(first.path);  // a damaged or cut archive leaves no half-written file
+        throw;
+      }
       if (pos < meta.size) sha.UpdateZeros(meta.size - pos);
       bool ok = disk.EndFile(&err);
       if (ok && (!meta.has_hash || sha.Final() != meta.hash)) {

@@ -168,8 +168,8 @@ void Walker::FillEntry(const std::string& rel, const Child& c, Entry* e) {
   e->uname = UserName(st.st_uid);
   e->gname = GroupName(st.st_gid);
   e->size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
-  e->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  e->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  e->mtime = FileTime::Of(st.st_mtim);
+  e->ctime = FileTime::Of(st.st_ctim);
   e->dev = st.st_dev;
   e->ino = st.st_ino;
   e->nlink = static_cast<uint32_t>(st.st_nlink);
@@ -205,6 +205,7 @@ bool Walker::Next(Entry* e, bool* subtree_unknown) {
       continue;
     }
     FillEntry(rel, c, e);
+    above_roots_ = S_ISDIR(m) && !full && !IsRoot(rel);
     if (S_ISDIR(m)) {
       if (full || IsRoot(rel)) {
         Frame nf{rel, true, {}, 0};

@@ -32,6 +32,10 @@ class Walker {
   // is set: its previous contents must be kept, not taken as deleted.
   bool Next(Entry* e, bool* subtree_unknown);
 
+  // Whether the entry Next() produced last is a directory above the roots
+  // (recorded so a restore recreates the path, but not itself backed up).
+  bool AboveRoots() const { return above_roots_; }
+
   static std::string AbsPath(const std::string& rel) { return "/" + rel; }
 
  private:
@@ -58,6 +62,7 @@ class Walker {
   NoticeFn notice_;
   std::vector<std::string> roots_;  // relative, sorted
   std::vector<Frame> stack_;
+  bool above_roots_ = false;
   std::map<uint32_t, std::string> users_, groups_;
 };
 

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -205,9 +206,9 @@ inline void SetMtime(const std::string& path, int64_t sec, long nsec = 0) {
 }
 
 // Writes a file (creating its parent directories), with the given mode, and
-// the given mtime when sec >= 0.
+// the given mtime (seconds may be negative: before 1970) when one is given.
 inline void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644,
-                      int64_t mtime_sec = -1, long mtime_nsec = 0) {
+                      std::optional<int64_t> mtime_sec = std::nullopt, long mtime_nsec = 0) {
   std::filesystem::create_directories(Parent(path));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
@@ -225,7 +226,7 @@ inline void WriteFile(const std::string& path, const std::string& content, mode_
   }
   ::fchmod(fd, mode);
   ::close(fd);
-  if (mtime_sec >= 0) SetMtime(path, mtime_sec, mtime_nsec);
+  if (mtime_sec) SetMtime(path, *mtime_sec, mtime_nsec);
 }
 
 inline void AppendFile(const std::string& path, const std::string& content) {
@@ -348,7 +349,7 @@ inline std::string ContentDigest(const std::string& path) {
 struct Node {
   char type = '?';  // 'f' file, 'd' directory, 'l' symlink, 'o' other
   uint32_t mode = 0, uid = 0, gid = 0;
-  int64_t mtime_ns = 0;
+  struct timespec mtime = {};
   uint64_t size = 0;
   std::string target;  // symlink
   std::string digest;  // file content (ContentDigest)
@@ -370,7 +371,7 @@ inline std::map<std::string, Node> ScanTree(const std::string& root) {
     n.mode = st.st_mode & 07777;
     n.uid = st.st_uid;
     n.gid = st.st_gid;
-    n.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    n.mtime = st.st_mtim;
     n.dev = st.st_dev;
     n.ino = st.st_ino;
     n.nlink = st.st_nlink;
@@ -448,9 +449,10 @@ inline std::vector<std::string> CompareTrees(const std::string& expected_root,
     if (e.uid != a.uid || e.gid != a.gid)
       diffs.push_back(what + "owner " + std::to_string(e.uid) + ":" + std::to_string(e.gid) +
                       " became " + std::to_string(a.uid) + ":" + std::to_string(a.gid));
-    if (e.mtime_ns != a.mtime_ns)
-      diffs.push_back(what + "mtime " + std::to_string(e.mtime_ns) + " became " +
-                      std::to_string(a.mtime_ns));
+    if (e.mtime.tv_sec != a.mtime.tv_sec || e.mtime.tv_nsec != a.mtime.tv_nsec)
+      diffs.push_back(what + "mtime " + std::to_string(e.mtime.tv_sec) + "." +
+                      std::to_string(e.mtime.tv_nsec) + " became " +
+                      std::to_string(a.mtime.tv_sec) + "." + std::to_string(a.mtime.tv_nsec));
     if (e.type == 'f' && (e.size != a.size || e.digest != a.digest))
       diffs.push_back(what + "content differs (size " + std::to_string(e.size) + " vs " +
                       std::to_string(a.size) + ")");

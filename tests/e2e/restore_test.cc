@@ -45,7 +45,8 @@ TEST_F(RestoreTest, OverwriteReplacesExistingFile) {
   auto want = ScanTree(S("docs")), got = ScanTree(Restored(target, S("docs")));
   EXPECT_EQ(ReadFile(Restored(target, S("docs/a.txt"))), "backed up a\n");
   EXPECT_EQ(got["a.txt"].mode, want["a.txt"].mode);
-  EXPECT_EQ(got["a.txt"].mtime_ns, want["a.txt"].mtime_ns);
+  EXPECT_EQ(got["a.txt"].mtime.tv_sec, want["a.txt"].mtime.tv_sec);
+  EXPECT_EQ(got["a.txt"].mtime.tv_nsec, want["a.txt"].mtime.tv_nsec);
   EXPECT_EQ(ReadFile(Restored(target, S("docs/b.txt"))), "backed up b\n");
 }
 
