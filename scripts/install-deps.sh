@@ -25,3 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The cloud backend tests run against moto_server (a third-party AWS emulator, Python)
+# and the project's own faithful Glacier server (Python + botocore).
+if ! python3 -c 'import moto.server, boto3, botocore, flask' 2>/dev/null; then
+  echo "installing: moto[server] (pip)" >&2
+  python3 -m pip install --quiet 'moto[server]==5.*' ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]==5.*'
+fi

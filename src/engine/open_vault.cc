@@ -11,6 +11,10 @@ std::unique_ptr<Vault> OpenConfiguredVault(const Config& config, Progress& progr
   o.upload_bytes_per_second = config.bandwidth_limit;
   o.download_bytes_per_second = config.bandwidth_limit;
   o.dry_run = dry_run;
+  o.region = config.region;
+  o.endpoint = config.endpoint;
+  o.profile = config.profile;
+  o.storage_class = config.storage_class;
   o.log = [&progress](const std::string& line) { progress.Notice("vault", line, false); };
   return OpenVault(config.vault_url, o);
 }

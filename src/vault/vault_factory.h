@@ -32,6 +32,7 @@ struct VaultOptions {
 
 // Opens (does not create) the vault at `url`. Schemes:
 //   file:///DIR   a local directory (file://~/DIR and file://relative/DIR work too)
+//   glacier://REGION/VAULT  an Amazon S3 Glacier vault (see glacier_vault.h)
 //   s3://BUCKET[/PREFIX]  objects in an S3 bucket (see s3_vault.h)
 // The stack, outermost first: DryRunVault (dry_run), LoggingVault (log_calls),
 // RetryingVault, BandwidthLimitedVault (a rate set), the backend. Throws
