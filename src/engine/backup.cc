@@ -20,6 +20,8 @@
 #include "engine/archive_name.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
+#include "engine/file_prefetcher.h"
+#include "engine/file_reader.h"
 #include "engine/selector.h"
 #include "engine/walker.h"
 
@@ -30,9 +32,9 @@
 namespace gb {
 namespace {
 
-constexpr size_t kSmallFile = 8 << 20;  // read whole, retried if it changes meanwhile
 constexpr size_t kChunk = 1 << 20;
-constexpr int kSnapshotAttempts = 3;
+// File content read ahead of the archive writer, at most.
+constexpr uint64_t kPrefetchBytes = 64 << 20;
 
 std::string HostName() {
   char buf[256] = {};
@@ -61,60 +63,6 @@ bool MetadataChanged(const Entry& now, const Entry& before, ChangeDetection mode
          now.ino != before.ino;
 }
 
-Fd OpenForBackup(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  return Fd(fd);
-}
-
-bool SameVersion(const struct stat& a, const struct stat& b) {
-  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
-         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec && a.st_ino == b.st_ino;
-}
-
-void ApplyStat(const struct stat& st, Entry* e) {
-  e->mode = st.st_mode & 07777;
-  e->uid = st.st_uid;
-  e->gid = st.st_gid;
-  e->size = static_cast<uint64_t>(st.st_size);
-  e->mtime = FileTime::Of(st.st_mtim);
-  e->ctime = FileTime::Of(st.st_ctim);
-  e->ino = st.st_ino;
-  e->dev = st.st_dev;
-  e->nlink = static_cast<uint32_t>(st.st_nlink);
-}
-
-// Reads exactly up to n bytes at offset (fewer only at EOF).
-size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      ThrowErrno("read " + path);
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
-}
-
-// Data regions of a sparse file, from SEEK_DATA / SEEK_HOLE.
-SparseMap DataRegions(int fd, uint64_t size) {
-  SparseMap map;
-  off_t pos = 0;
-  while (static_cast<uint64_t>(pos) < size) {
-    off_t data = ::lseek(fd, pos, SEEK_DATA);
-    if (data < 0) break;  // ENXIO: only a hole remains
-    off_t hole = ::lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) hole = static_cast<off_t>(size);
-    map.emplace_back(static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data));
-    pos = hole;
-  }
-  return map;
-}
-
 const std::vector<uint8_t>& Zeros() {
   static const std::vector<uint8_t> zeros(kChunk, 0);
   return zeros;
@@ -126,9 +74,10 @@ class ArchiveBuilder {
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
                  Progress& progress)
       : tar_(tar), cat_(cat), set_id_(set_id), seq_(seq), checksums_(checksums),
-        progress_(progress), buf_(kSmallFile + 1) {}
+        progress_(progress), buf_(4 * kChunk) {}
 
-  void Add(Entry e) {
+  void Add(PrefetchedEntry&& p) {
+    Entry& e = p.entry;
     switch (e.type) {
       case EntryType::kDeleted:
         cat_.AddEntry(set_id_, seq_, e);
@@ -149,7 +98,7 @@ class ArchiveBuilder {
         [[fallthrough]];
       case EntryType::kFile: {
         std::string problem;
-        if (!StoreFile(&e, &problem)) {
+        if (!StoreFile(&e, std::move(p.read), &problem)) {
           progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
                            true);
           failed_.insert(e.path);
@@ -181,44 +130,36 @@ class ArchiveBuilder {
     progress_.Update(files + skipped, bytes);
   }
 
-  // Stores one regular file consistently; false with a reason if it cannot.
-  bool StoreFile(Entry* e, std::string* problem) {
+  // Stores one regular file consistently, from `read` when it was read ahead;
+  // false with a reason if it cannot.
+  bool StoreFile(Entry* e, SmallFileRead read, std::string* problem) {
     std::string abs = Walker::AbsPath(e->path);
+    if (read.outcome == SmallFileRead::Outcome::kLarge && e->size <= kSmallFile)
+      read = ReadSmallFile(abs, e);
+    switch (read.outcome) {
+      case SmallFileRead::Outcome::kRead:
+        tar_.Begin(*e);
+        tar_.WriteData(read.data);
+        tar_.End();
+        return true;
+      case SmallFileRead::Outcome::kFailed:
+        *problem = read.problem;
+        return false;
+      case SmallFileRead::Outcome::kLarge:
+        break;
+    }
     Fd fd = OpenForBackup(abs);
     if (!fd.valid()) {
       *problem = std::string("cannot read: ") + std::strerror(errno);
       return false;
     }
-    struct stat st1, st2;
-    if (::fstat(fd.get(), &st1) != 0 || !S_ISREG(st1.st_mode)) {
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       *problem = "is no longer a regular file";
       return false;
     }
     try {
-      if (static_cast<uint64_t>(st1.st_size) <= kSmallFile) {
-        for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
-          size_t n = PreadFull(fd.get(), buf_.data(), buf_.size(), 0, abs);
-          if (::fstat(fd.get(), &st2) != 0) ThrowErrno("stat " + abs);
-          if (SameVersion(st1, st2) && n == static_cast<size_t>(st1.st_size)) {
-            ApplyStat(st1, e);
-            e->sparse = false;
-            std::span<const uint8_t> data(buf_.data(), n);
-            e->hash = Sha256::Of(data);
-            e->has_hash = true;
-            tar_.Begin(*e);
-            tar_.WriteData(data);
-            tar_.End();
-            return true;
-          }
-          st1 = st2;
-          if (static_cast<uint64_t>(st1.st_size) > kSmallFile) break;
-        }
-        if (static_cast<uint64_t>(st1.st_size) <= kSmallFile) {
-          *problem = "kept changing while being read";
-          return false;
-        }
-      }
-      return StoreLargeFile(fd.get(), abs, st1, e, problem);
+      return StoreLargeFile(fd.get(), abs, st, e, problem);
     } catch (const Error& err) {
       *problem = err.what();
       return false;
@@ -255,7 +196,7 @@ class ArchiveBuilder {
       if (off > pos) zeros(off - pos);
       uint64_t end = off + len;
       while (pos < end) {
-        size_t want = static_cast<size_t>(std::min<uint64_t>(end - pos, kSmallFile));
+        size_t want = static_cast<size_t>(std::min<uint64_t>(end - pos, buf_.size()));
         size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
         std::span<const uint8_t> d(buf_.data(), n);
         sha.Update(d);
@@ -301,21 +242,6 @@ struct Plan {
 };
 
 }  // namespace
-
-Digest HashFile(const std::string& path) {
-  Fd fd = OpenForBackup(path);
-  if (!fd.valid()) ThrowErrno("read " + path);
-  Sha256 sha;
-  std::vector<uint8_t> buf(kChunk);
-  uint64_t off = 0;
-  for (;;) {
-    size_t n = PreadFull(fd.get(), buf.data(), buf.size(), off, path);
-    if (n == 0) break;
-    sha.Update(buf.data(), n);
-    off += n;
-  }
-  return sha.Final();
-}
 
 BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const BackupOptions& opts) {
   const Config& cfg = ws.config();
@@ -477,7 +403,11 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   progress.Phase(full ? "full backup" : "incremental backup", result.changed, result.changed_bytes);
   ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress);
   plan.spool->Rewind();
-  while (plan.spool->Next(&e)) builder.Add(std::move(e));
+  {
+    FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
+    PrefetchedEntry p;
+    while (prefetcher.Next(&p)) builder.Add(std::move(p));
+  }
   plan.spool.reset();
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();

@@ -36,7 +36,4 @@ struct BackupResult {
 // cache as they were before (at most an orphan archive that the next run removes).
 BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const BackupOptions& opts);
 
-// The content hash of a file as backups record it (logical bytes; holes are zeros).
-Digest HashFile(const std::string& path);
-
 }  // namespace gb

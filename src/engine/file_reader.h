@@ -1,0 +1,52 @@
+// Reading one source file for a backup: opened without following symlinks or
+// touching its atime, and read so that a file changing meanwhile is noticed.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "archive/tar_writer.h"
+#include "core/entry.h"
+#include "core/file.h"
+
+namespace gb {
+
+// Files up to this size are read whole (and re-read if they change meanwhile);
+// larger ones are streamed.
+inline constexpr size_t kSmallFile = 8 << 20;
+
+Fd OpenForBackup(const std::string& path);
+
+// Whether two stats of one file show the same version of its content.
+bool SameVersion(const struct stat& a, const struct stat& b);
+
+// Copies what a backup records of a file from its stat.
+void ApplyStat(const struct stat& st, Entry* e);
+
+// Reads up to n bytes at offset (fewer only at end of file). Throws kIOError.
+size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path);
+
+// The data regions of a sparse file, from SEEK_DATA / SEEK_HOLE.
+SparseMap DataRegions(int fd, uint64_t size);
+
+// One consistent read of a small file: its content and SHA-256, with *e's
+// metadata from the stat that matched the content.
+struct SmallFileRead {
+  enum class Outcome {
+    kRead,     // data and e->hash are set
+    kLarge,    // it is (now) larger than kSmallFile: stream it instead
+    kFailed,   // cannot be read, or kept changing; see problem
+  } outcome = Outcome::kFailed;
+  std::vector<uint8_t> data;
+  std::string problem;
+};
+SmallFileRead ReadSmallFile(const std::string& abs, Entry* e);
+
+// The content hash of a file as backups record it (logical bytes; holes are
+// zeros). Throws kIOError.
+Digest HashFile(const std::string& path);
+
+}  // namespace gb
