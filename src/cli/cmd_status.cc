@@ -38,7 +38,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     VaultState vs(ws.catalog());
     auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
     VaultCapabilities caps = vault->Capabilities();
-    PriceTable prices = PricesFor(cfg.vault_url, cfg.storage_class);
+    PriceTable prices = PricesFor(cfg);
     int min_days = cfg.min_storage_days.value_or(caps.min_storage_days);
     uint64_t used = VaultBilledBytes(ws, caps.per_archive_overhead_bytes);
     int64_t now = SystemClock().NowSeconds();
@@ -49,7 +49,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                   {"storage_class", prices.storage_class},
                   {"min_storage_days", min_days},
                   {"monthly_cost_usd", StorageCostPerMonth(prices, used)},
-                  {"prices", std::string(kPricesRegion) + " list prices of " + kPricesTaken}};
+                  {"prices", prices.source}};
     std::string usage = "vault " + cfg.vault_url + ": " + HumanBytes(used);
     if (cfg.size_limit) {
       double f = static_cast<double>(used) / static_cast<double>(cfg.size_limit);
@@ -59,8 +59,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     }
     char cost[64];
     std::snprintf(cost, sizeof cost, ", about $%.4f/month", StorageCostPerMonth(prices, used));
-    ctx.Say(usage + cost + " (" + prices.storage_class + ", " + kPricesRegion + " prices of " +
-            kPricesTaken + ")");
+    ctx.Say(usage + cost + " (" + prices.storage_class + ", " + prices.source + ")");
 
     std::map<int64_t, std::vector<VaultArchive>> in_vault;
     for (const auto& a : vs.Archives())

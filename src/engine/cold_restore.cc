@@ -40,7 +40,7 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
   plan.point = ResolvePoint(catalog, opts.at);
   plan.needed = NeededArchives(catalog, opts);
   plan.tier = tier;
-  PriceTable prices = PricesFor(ws.config().vault_url, ws.config().storage_class);
+  PriceTable prices = PricesFor(ws.config());
   plan.storage_class = prices.storage_class;
   plan.typical_hours = prices.typical_hours[static_cast<int>(tier)];
   VaultCapabilities caps = vault.Capabilities();

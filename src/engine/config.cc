@@ -36,6 +36,10 @@ const std::vector<SectionKeys>& KnownKeys() {
        {"url", "endpoint", "region", "profile", "storage_class", "size_limit",
         "min_storage_days", "upload", "keep_local_sets", "inventory_max_age_days",
         "inventory_min_interval_days", "bandwidth_limit", "retrieval_tier"}},
+      {"prices",
+       {"storage_gb_month", "put_per_1000", "retrieval_gb_expedited", "retrieval_gb_standard",
+        "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
+        "retrieval_per_1000_bulk", "taken"}},
   };
   return kKeys;
 }
@@ -174,6 +178,7 @@ class Loader {
     step([&] { LoadBackup(Section(root, "backup")); });
     step([&] { LoadEncryption(Section(root, "encryption")); });
     step([&] { LoadVault(Section(root, "vault")); });
+    step([&] { LoadPrices(Section(root, "prices")); });
     if (first) throw first->second;
     return std::move(config_);
   }
@@ -267,6 +272,17 @@ class Loader {
       FailValue(*node, section, key, expectation);
     }
     return static_cast<int>(value->get());
+  }
+
+  // A price: a number (integer or float) >= 0.
+  std::optional<double> GetPrice(const toml::table* sec, std::string_view key) const {
+    const toml::node* node = Find(sec, key);
+    if (node == nullptr) return std::nullopt;
+    std::optional<double> v;
+    if (const auto* f = node->as_floating_point()) v = f->get();
+    if (const auto* i = node->as_integer()) v = static_cast<double>(i->get());
+    if (!v || !(*v >= 0) || *v > 1e9) FailValue(*node, "prices", key, "a price in USD >= 0, like 0.0036");
+    return v;
   }
 
   std::optional<std::string> GetString(const toml::table* sec, std::string_view section,
@@ -615,6 +631,19 @@ class Loader {
              "\"Standard\" or \"Bulk\"");
       }
     }
+  }
+
+  void LoadPrices(const toml::table* sec) {
+    Config::PriceOverrides& p = config_.prices;
+    p.storage_gb_month = GetPrice(sec, "storage_gb_month");
+    p.put_per_1000 = GetPrice(sec, "put_per_1000");
+    const char* tiers[3] = {"expedited", "standard", "bulk"};
+    for (int t = 0; t < 3; ++t) {
+      p.retrieval_gb[t] = GetPrice(sec, std::string("retrieval_gb_") + tiers[t]);
+      p.retrieval_per_1000[t] = GetPrice(sec, std::string("retrieval_per_1000_") + tiers[t]);
+    }
+    p.taken = GetString(sec, "prices", "taken", "a short text like \"eu-west-1 2026-10-01\"")
+                  .value_or("");
   }
 
   std::string shown_;  // the path as the caller gave it, for messages

@@ -62,6 +62,14 @@ struct Config {
   int inventory_min_interval_days = 2;  // >= 0
   uint64_t bandwidth_limit = 0;         // bytes per second; 0 = unlimited
   std::string retrieval_tier = "Bulk";  // "Expedited" | "Standard" | "Bulk"
+
+  // [prices]: the user's prices (USD) in place of the built-in table's for the
+  // configured storage class and region. Unset keys keep the built-in value.
+  struct PriceOverrides {
+    std::optional<double> storage_gb_month, put_per_1000;
+    std::optional<double> retrieval_gb[3], retrieval_per_1000[3];  // Expedited, Standard, Bulk
+    std::string taken;  // what the prices are, e.g. "eu-west-1 2026-10-01"; shown in status
+  } prices;
 };
 
 // Reads and validates a config file. Throws gb::Error:

@@ -170,6 +170,20 @@ excludes = []
 # Retrieval speed (and price) for restores: "Expedited" (minutes; dearest; not for
 # DEEP_ARCHIVE), "Standard" (hours) or "Bulk" (up to 12 h, 48 h for DEEP_ARCHIVE; cheapest).
 # retrieval_tier = "Bulk"
+
+[prices]
+# Cost estimates (status, sync, restore plans) use AWS's us-east-1 list prices
+# built in, with the date they were taken. Set your own here (USD) for another
+# region or a negotiated rate; unset keys keep the built-in price.
+# storage_gb_month = 0.00099
+# put_per_1000 = 0.05
+# retrieval_gb_expedited = 0.03
+# retrieval_gb_standard = 0.02
+# retrieval_gb_bulk = 0.0025
+# retrieval_per_1000_expedited = 10.0
+# retrieval_per_1000_standard = 0.10
+# retrieval_per_1000_bulk = 0.025
+# taken = "eu-west-1 list prices of 2026-10-01"
 )";
   return out;
 }

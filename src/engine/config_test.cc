@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "engine/config_template.h"
+#include "engine/prices.h"
 #include "engine/selector.h"
 
 namespace gb {
@@ -435,6 +436,10 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "6: [vault] min_storage_days must be an integer number of days >= 0, got -3"},
       {s + e + "[vault]\nkeep_local_sets = \"2\"\n",
        "6: [vault] keep_local_sets must be an integer >= 0, got \"2\""},
+      {s + e + "[prices]\nstorage_gb_month = \"cheap\"\n",
+       "6: [prices] storage_gb_month must be a price in USD >= 0, like 0.0036, got \"cheap\""},
+      {s + e + "[prices]\nput_per_1000 = -0.05\n", "6: [prices] put_per_1000 must be a price"},
+      {s + e + "[prices]\nretrieval_gb_fast = 0.1\n", "6: unknown key \"retrieval_gb_fast\" in [prices]"},
       {s + e + "[vault]\ninventory_min_interval_days = -1\n",
        "6: [vault] inventory_min_interval_days must be an integer number of days >= 0"},
   };
@@ -585,7 +590,16 @@ TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
                           "inventory_max_age_days",
                           "inventory_min_interval_days",
                           "bandwidth_limit",
-                          "retrieval_tier"}) {
+                          "retrieval_tier",
+                          "storage_gb_month",
+                          "put_per_1000",
+                          "retrieval_gb_expedited",
+                          "retrieval_gb_standard",
+                          "retrieval_gb_bulk",
+                          "retrieval_per_1000_expedited",
+                          "retrieval_per_1000_standard",
+                          "retrieval_per_1000_bulk",
+                          "taken"}) {
     bool set = text.find("\n" + std::string(key) + " = ") != std::string::npos;
     bool commented = text.find("\n# " + std::string(key) + " = ") != std::string::npos;
     EXPECT_TRUE(set || commented) << key << " is not in the template";
@@ -628,6 +642,27 @@ TEST_F(ConfigTest, EmptyTemplateNeedsIncludesThenRecipients) {
   EXPECT_EQ(c.state_dir, home_ + "/.local/share/glacier-backup");
   EXPECT_EQ(c.identity_file, dir_ + "/identity.txt");
   EXPECT_EQ(c.vault_url, "file://" + home_ + "/.local/share/glacier-backup/vault");
+}
+
+// [prices] replaces the built-in prices it names and keeps the others; the
+// estimates say where their prices come from.
+TEST_F(ConfigTest, PricesOverrideTheBuiltInTable) {
+  Config builtin = Load(std::string(kMinimal) + "[vault]\nurl = \"s3://bkt\"\n");
+  PriceTable b = PricesFor(builtin);
+  EXPECT_NE(b.source.find("us-east-1"), std::string::npos) << b.source;
+
+  Config c = Load(std::string(kMinimal) +
+                  "[vault]\nurl = \"s3://bkt\"\n[prices]\nstorage_gb_month = 0.0018\n"
+                  "retrieval_gb_bulk = 1\ntaken = \"eu-central-1 2026-10-01\"\n");
+  PriceTable p = PricesFor(c);
+  EXPECT_DOUBLE_EQ(p.storage_gb_month, 0.0018);
+  EXPECT_DOUBLE_EQ(p.retrieval_gb[2], 1.0);
+  EXPECT_DOUBLE_EQ(p.retrieval_gb[1], b.retrieval_gb[1]) << "unset keys keep the built-in price";
+  EXPECT_DOUBLE_EQ(p.put_per_1000, b.put_per_1000);
+  EXPECT_EQ(p.min_storage_days, b.min_storage_days);
+  EXPECT_NE(p.source.find("eu-central-1 2026-10-01"), std::string::npos) << p.source;
+  EXPECT_NEAR(StorageCostPerMonth(p, 10ull << 30), 10 * 0.0018, 1e-9)
+      << "10 GiB for a month at the configured price";
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ namespace gb {
 
 PriceTable PricesFor(const std::string& url, const std::string& storage_class) {
   PriceTable p;
+  p.source = std::string(kPricesRegion) + " list prices of " + kPricesTaken;
   auto tiers = [&](double e, double s, double b, double re, double rs, double rb) {
     p.retrieval_gb[0] = e, p.retrieval_gb[1] = s, p.retrieval_gb[2] = b;
     p.retrieval_per_1000[0] = re, p.retrieval_per_1000[1] = rs, p.retrieval_per_1000[2] = rb;
@@ -53,6 +54,22 @@ PriceTable PricesFor(const std::string& url, const std::string& storage_class) {
   } else {
     p.storage_class = "LOCAL";
   }
+  return p;
+}
+
+PriceTable PricesFor(const Config& config) {
+  PriceTable p = PricesFor(config.vault_url, config.storage_class);
+  const Config::PriceOverrides& o = config.prices;
+  bool any = o.storage_gb_month || o.put_per_1000;
+  if (o.storage_gb_month) p.storage_gb_month = *o.storage_gb_month;
+  if (o.put_per_1000) p.put_per_1000 = *o.put_per_1000;
+  for (int t = 0; t < 3; ++t) {
+    any = any || o.retrieval_gb[t] || o.retrieval_per_1000[t];
+    if (o.retrieval_gb[t]) p.retrieval_gb[t] = *o.retrieval_gb[t];
+    if (o.retrieval_per_1000[t]) p.retrieval_per_1000[t] = *o.retrieval_per_1000[t];
+  }
+  if (any || !o.taken.empty())
+    p.source = o.taken.empty() ? "prices from the config's [prices]" : "prices: " + o.taken;
   return p;
 }
 

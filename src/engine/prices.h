@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/config.h"
 #include "vault/vault.h"
 
 namespace gb {
@@ -22,10 +23,13 @@ struct PriceTable {
   bool tier_available[3] = {true, true, true};
   int min_storage_days = 0;
   double typical_hours[3] = {0, 0, 0};  // typical wait until the data is readable
+  std::string source;                   // where the prices come from, for people
 };
 
-// The table for a vault URL and storage class ("" for glacier:// and file://).
+// The built-in table for a vault URL and storage class ("" for glacier:// and file://).
 PriceTable PricesFor(const std::string& vault_url, const std::string& storage_class);
+// The table for the configured vault, with the config's [prices] applied.
+PriceTable PricesFor(const Config& config);
 
 inline double GiB(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024 * 1024); }
 double StorageCostPerMonth(const PriceTable& p, uint64_t bytes);

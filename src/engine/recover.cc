@@ -345,7 +345,7 @@ class Recoverer {
         opts_(opts),
         state_(ws.catalog()),
         caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {
+        prices_(PricesFor(cfg_)) {
     tier_ = opts.tier.value_or(ParseTier(cfg_.retrieval_tier).value_or(Tier::kBulk));
     if (!prices_.tier_available[static_cast<int>(tier_)]) {
       progress_.Notice("vault",

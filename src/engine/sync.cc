@@ -57,7 +57,7 @@ class Syncer {
   Syncer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock, const SyncOptions& opts)
       : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
         opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {
+        prices_(PricesFor(cfg_)) {
     min_days_ = cfg_.min_storage_days.value_or(caps_.min_storage_days);
     overhead_ = caps_.per_archive_overhead_bytes;
     now_ = clock_.NowSeconds();

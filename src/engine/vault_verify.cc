@@ -42,7 +42,7 @@ class VaultVerifier {
         opts_(opts),
         state_(ws.catalog()),
         caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_.vault_url, cfg_.storage_class)) {}
+        prices_(PricesFor(cfg_)) {}
 
   VaultVerifyResult Run() {
     std::vector<VaultArchive> present = Reconcile();
