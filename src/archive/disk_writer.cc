@@ -2,11 +2,14 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -14,21 +17,49 @@ namespace gb {
 
 // libarchive resolves paths against the working directory, so the writer
 // works from inside the target and returns to the old directory afterwards.
+namespace {
+
+// Whether `dir` is missing or an empty directory.
+bool MissingOrEmpty(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno == ENOENT;
+  DIR* d = ::fdopendir(fd.Release());
+  if (!d) return false;
+  bool empty = true;
+  while (struct dirent* de = ::readdir(d)) {
+    if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return empty;
+}
+
+}  // namespace
+
 DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
-    : target_(target_dir), overwrite_(overwrite) {
+    : target_(target_dir), overwrite_(overwrite), no_symlinks_yet_(MissingOrEmpty(target_dir)) {
   MakeDirs(target_dir, 0700);
   target_fd_ = Fd(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target_fd_.valid()) ThrowErrno("open restore target " + target_dir);
   old_cwd_ = Fd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (::fchdir(target_fd_.get()) != 0) ThrowErrno("enter restore target " + target_dir);
   a_ = archive_write_disk_new();
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-              ARCHIVE_EXTRACT_SPARSE;
-  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
-  flags |= overwrite ? ARCHIVE_EXTRACT_UNLINK : ARCHIVE_EXTRACT_NO_OVERWRITE;
-  archive_write_disk_set_options(a_, flags);
+  SetOptions();
   archive_write_disk_set_standard_lookup(a_);
+}
+
+// libarchive's symlink check opens every component of every path it writes; it
+// is only needed once a symlink can be in the target: one that was there
+// before, or one this writer made.
+void DiskWriter::SetOptions() {
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE;
+  if (!no_symlinks_yet_) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+  flags |= overwrite_ ? ARCHIVE_EXTRACT_UNLINK : ARCHIVE_EXTRACT_NO_OVERWRITE;
+  archive_write_disk_set_options(a_, flags);
 }
 
 DiskWriter::~DiskWriter() {
@@ -103,6 +134,10 @@ bool DiskWriter::Dir(const Entry& e, std::string* err) {
 }
 
 bool DiskWriter::Symlink(const Entry& e, std::string* err) {
+  if (no_symlinks_yet_) {
+    no_symlinks_yet_ = false;
+    SetOptions();
+  }
   if (!Header(e, nullptr, err)) return false;
   return EndFile(err);
 }

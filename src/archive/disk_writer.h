@@ -1,5 +1,7 @@
 // Writes restored entries below a target directory with libarchive's secure
 // extraction: absolute paths, ".." and writing through symlinks are refused.
+// (Into a target that started empty, symlinks are checked for only after the
+// first one is written: restore writes them last, so most restores skip it.)
 // Directory permissions and times are applied at Close(), after their contents.
 #pragma once
 
@@ -39,12 +41,14 @@ class DiskWriter {
 
  private:
   bool Header(const Entry& e, const std::string* hardlink, std::string* err);
+  void SetOptions();
   struct DirTime {
     std::string path;
     FileTime mtime;
   };
   std::string target_;
   bool overwrite_;
+  bool no_symlinks_yet_;  // the target started empty and no symlink was written since
   Fd target_fd_, old_cwd_;
   std::vector<DirTime> dirs_;  // restored directories, their times set again at Close()
   struct archive* a_;
