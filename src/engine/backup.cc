@@ -34,7 +34,7 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 // File content read ahead of the archive writer, at most.
-constexpr uint64_t kPrefetchBytes = 64 << 20;
+constexpr uint64_t kPrefetchBytes = 32 << 20;
 
 std::string HostName() {
   char buf[256] = {};
