@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
+#include "core/line_reader.h"
 #include "core/sha256.h"
 #include "core/utf8.h"
 
@@ -88,6 +89,29 @@ TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));         // surrogate
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));     // above U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xe6\x97"));             // cut short
+}
+
+}  // namespace
+}  // namespace gb
+
+namespace gb {
+namespace {
+
+// Lines across buffer boundaries, empty lines, and a last line without '\n'.
+TEST(LineReader, SplitsLinesOfAnyLength) {
+  std::string text = "first\n\n" + std::string(200000, 'x') + "\nlast";
+  SpanSource in(AsBytes(text));
+  LineReader r(in);
+  std::string line;
+  ASSERT_TRUE(r.Next(&line));
+  EXPECT_EQ(line, "first");
+  ASSERT_TRUE(r.Next(&line));
+  EXPECT_EQ(line, "");
+  ASSERT_TRUE(r.Next(&line));
+  EXPECT_EQ(line.size(), 200000u);
+  ASSERT_TRUE(r.Next(&line));
+  EXPECT_EQ(line, "last");
+  EXPECT_FALSE(r.Next(&line));
 }
 
 }  // namespace

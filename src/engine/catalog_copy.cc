@@ -5,6 +5,7 @@
 #include "archive/manifest.h"
 #include "archive/zstd_stream.h"
 #include "core/error.h"
+#include "core/line_reader.h"
 #include "engine/encryption.h"
 
 namespace gb {
@@ -47,13 +48,11 @@ void WriteCatalogCopy(const Config& config, Catalog& catalog, int64_t set_id, By
 int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) {
   std::unique_ptr<ByteSource> plain = NewArchiveDecryptor(config, in);
   ZstdSource z(*plain);
-  BufferSink text;
-  Pump(z, text);
-  std::string_view all(reinterpret_cast<const char*>(text.bytes.data()), text.bytes.size());
+  LineReader lines(z);
+  std::string line;
   try {
-    size_t nl = all.find('\n');
-    if (nl == std::string_view::npos) throw Error(Code::kCorruption, "catalog copy: empty");
-    json head = json::parse(all.substr(0, nl));
+    if (!lines.Next(&line)) throw Error(Code::kCorruption, "catalog copy: empty");
+    json head = json::parse(line);
     if (head.value("format", "") != kCatalogCopyFormat)
       throw Error(Code::kCorruption, "catalog copy: unknown format");
     int64_t set_id = head.at("set").at("id");
@@ -83,12 +82,10 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
       r.host = b.value("host", "");
       w.AddBackup(r);
     }
-    size_t pos = nl + 1;
-    while (pos < all.size()) {
-      size_t end = all.find('\n', pos);
-      if (end == std::string_view::npos) end = all.size();
-      json row = json::parse(all.substr(pos, end - pos));
-      pos = end + 1;
+    // One entry a line, streamed: a copy of millions of rows never sits in memory.
+    while (lines.Next(&line)) {
+      if (line.empty()) continue;
+      json row = json::parse(line);
       w.AddEntry(set_id, row.at("seq").get<int>(), EntryFromJson(row.at("entry")));
     }
     w.Commit();
