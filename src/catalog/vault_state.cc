@@ -209,6 +209,10 @@ void VaultState::PutJob(const JobRecord& j) {
   s.Run();
 }
 
+void VaultState::DeleteJob(const std::string& job_id) {
+  Statement(db_, "DELETE FROM jobs WHERE job_id=?1").Bind(1, job_id).Run();
+}
+
 void VaultState::MarkSetUploaded(int64_t set_id, int64_t when) {
   Statement(db_, "UPDATE sets SET uploaded=?2 WHERE id=?1 AND uploaded IS NULL")
       .Bind(1, set_id)

@@ -49,7 +49,8 @@ struct JobRecord {
   std::optional<uint64_t> range_offset, range_length;
   std::string purpose;
   int64_t started = 0;
-  std::string status = "InProgress";  // InProgress | Succeeded | Failed | Expired | Done
+  // Starting (asked for, id not known yet) | InProgress | Succeeded | Failed | Expired | Done
+  std::string status = "InProgress";
   std::optional<int64_t> completed;
   std::string message;
 };
@@ -72,6 +73,7 @@ class VaultState {
   std::vector<JobRecord> Jobs(const std::string& status = "");
   std::optional<JobRecord> FindJob(const std::string& job_id);
   void PutJob(const JobRecord& j);
+  void DeleteJob(const std::string& job_id);
 
   void MarkSetUploaded(int64_t set_id, int64_t when);
   // The set left the vault: its backups can no longer be restored; the catalog

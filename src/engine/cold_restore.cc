@@ -4,6 +4,7 @@
 
 #include "archive/ustar.h"
 #include "catalog/vault_state.h"
+#include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
@@ -47,8 +48,11 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
   VaultState vs(catalog);
   std::vector<VaultArchive> archives = vs.Archives();
   std::map<std::string, ColdRestorePlan::Piece> pieces;  // by vault archive id
+  // Archives already staged stay in their piece: a run killed between staging
+  // two archives of one download must ask for the same range again (its job and
+  // its download are found by the range), not a new, narrower one.
   for (const BackupRecord& b : plan.needed) {
-    if (PathExists(ws.ArchivePath(b.name)) || PathExists(StagedArchive(ws, b.name))) {
+    if (PathExists(ws.ArchivePath(b.name))) {
       plan.available.push_back(b.name);
       continue;
     }
@@ -85,12 +89,19 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     piece.request.range = AlignRange(lo, hi - lo, caps.retrieval_range_alignment, holder->size);
   }
   for (auto& [id, piece] : pieces) {
+    bool staged = true;
+    for (const auto& [b, off] : piece.archives) staged &= PathExists(StagedArchive(ws, b.name));
+    if (staged) {
+      for (const auto& [b, off] : piece.archives) plan.available.push_back(b.name);
+      ::unlink(StagingPath(ws, piece.request).c_str());  // left by a run killed after staging
+      continue;
+    }
     piece.request.tier = tier;
     piece.request.purpose = "restore " + BackupId(plan.point);
     const std::string part = StagingPath(ws, piece.request);
     if (PathExists(part) && FileSource(part).Size() == piece.request.range.length)
       piece.state = "downloaded";
-    else if (RecordedJob(ws, piece.request))
+    else if (RetrievalRequested(ws, piece.request))
       piece.state = "in progress";
     else
       piece.state = "to start";
@@ -135,6 +146,7 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
                     "was discarded and is fetched again on the next run");
       }
       out.Commit();
+      CrashPoint("restore-after-stage");
     }
     ::unlink(part.c_str());
     piece.state = "staged";

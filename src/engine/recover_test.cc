@@ -25,6 +25,7 @@
 #include "crypto/identity_file.h"
 #include "engine/archive_name.h"
 #include "engine/backup.h"
+#include "engine/engine_test_util.h"
 #include "engine/point.h"
 #include "engine/restore.h"
 #include "engine/sync.h"
@@ -37,20 +38,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::FakeClock;
-
-// Collects problems so a failing assertion can show them.
-class RecordingProgress : public Progress {
- public:
-  void Notice(const std::string& path, const std::string& message, bool problem) override {
-    if (problem) problems.push_back(path + ": " + message);
-  }
-  std::string Show() const {
-    std::string s;
-    for (const auto& p : problems) s += p + "\n";
-    return s;
-  }
-  std::vector<std::string> problems;
-};
+using test::RandomText;
+using test::RecordingProgress;
+using test::ScanTree;
+using test::WriteText;
 
 // Glacier accepts a retrieval range that ends at the archive's end; the test
 // double wants whole MiBs, so such a range is passed on as "to the end".
@@ -70,36 +61,6 @@ class GlacierDouble : public test::GlacierLikeVault {
   }
   int retrievals_started = 0, inventories_started = 0;
 };
-
-void WriteText(const std::string& path, const std::string& text, mode_t mode = 0644) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-  ::chmod(path.c_str(), mode);
-}
-
-std::string RandomText(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-// What a user would notice of a tree: type, mode, mtime, bytes, link targets.
-std::map<std::string, std::string> ScanTree(const std::string& root) {
-  std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-       ++it) {
-    std::string p = it->path().string(), rel = p.substr(root.size());
-    struct stat st;
-    ::lstat(p.c_str(), &st);
-    std::string d = std::to_string(st.st_mode) + " " +
-                    std::to_string(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
-    if (S_ISREG(st.st_mode)) d += " " + Hex(Sha256::Of(ReadFileToString(p)));
-    if (S_ISLNK(st.st_mode)) d += " -> " + fs::read_symlink(p).string();
-    out[rel] = d;
-  }
-  return out;
-}
 
 std::string Describe(const BackupRecord& b) {
   return BackupId(b) + " set=" + std::to_string(b.set_id) + " seq=" + std::to_string(b.seq) +

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
 
@@ -41,6 +42,18 @@ std::optional<JobRecord> RecordedJob(Workspace& ws, const RetrievalRequest& r) {
     if (SameRequest(j, r) && (j.status == "InProgress" || j.status == "Succeeded"))
       best = j;
   return best;
+}
+
+static std::string IntentId(const RetrievalRequest& r) {
+  return "starting:" + r.archive_id + ":" + std::to_string(r.range.offset) + ":" +
+         std::to_string(r.range.length);
+}
+
+bool RetrievalRequested(Workspace& ws, const RetrievalRequest& r) {
+  if (RecordedJob(ws, r)) return true;
+  for (const JobRecord& j : VaultState(ws.catalog()).Jobs("Starting"))
+    if (j.job_id == IntentId(r)) return true;
+  return false;
 }
 
 static uint64_t FileSize(const std::string& path) {
@@ -82,27 +95,70 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     ::unlink(part.c_str());
     have = 0;
   }
-  if (have == r.range.length) return RetrievalState::kDownloaded;
-
   VaultState vs(ws.catalog());
   std::optional<JobRecord> job = RecordedJob(ws, r);
-  auto start = [&]() {
-    JobRecord j;
-    j.job_id = vault.StartRetrieval(r.archive_id, r.tier, r.range);
-    j.kind = "retrieval";
-    j.archive_id = r.archive_id;
-    j.tier = TierName(r.tier);
-    j.range_offset = r.range.offset;
-    j.range_length = r.range.length;
-    j.purpose = r.purpose;
-    j.started = clock.NowSeconds();
+  if (have == r.range.length) {  // a run killed after the download finished
+    if (job) {
+      job->status = "Done";
+      vs.PutJob(*job);
+    }
+    return RetrievalState::kDownloaded;
+  }
+  // The request is recorded as "Starting" before the vault is asked, and as
+  // its job once the vault answers: a run killed in between finds the marker
+  // and adopts the vault's job instead of starting (and paying for) a second.
+  JobRecord intent;
+  intent.job_id = IntentId(r);
+  intent.kind = "retrieval";
+  intent.archive_id = r.archive_id;
+  intent.tier = TierName(r.tier);
+  intent.range_offset = r.range.offset;
+  intent.range_length = r.range.length;
+  intent.purpose = r.purpose;
+  intent.status = "Starting";
+  auto record = [&](const std::string& job_id) {
+    JobRecord j = intent;
+    j.job_id = job_id;
+    j.status = "InProgress";
+    Transaction t(ws.catalog().db());
+    vs.DeleteJob(intent.job_id);
     vs.PutJob(j);
+    t.Commit();
+    return j;
+  };
+  auto start = [&]() {
+    intent.started = clock.NowSeconds();
+    vs.PutJob(intent);
+    std::string job_id = vault.StartRetrieval(r.archive_id, r.tier, r.range);
+    CrashPoint("retrieval-after-start");
+    JobRecord j = record(job_id);
     progress.Notice("archive " + r.archive_id.substr(0, 16),
                     std::string("retrieval started (") + TierName(r.tier) + " tier, job " +
                         j.job_id.substr(0, 16) + ")",
                     false);
     return j;
   };
+  if (!job) {
+    bool asked = false;
+    for (const JobRecord& j : vs.Jobs("Starting")) asked |= j.job_id == intent.job_id;
+    if (asked) {
+      for (const JobInfo& v : vault.ListJobs()) {
+        if (v.kind != JobKind::kRetrieval || v.archive_id != r.archive_id ||
+            v.status == JobStatus::kFailed)
+          continue;
+        ByteRange got = v.range.value_or(ByteRange{0, ByteRange::kToEnd});
+        if (got.offset != r.range.offset ||
+            (got.length != r.range.length && got.length != ByteRange::kToEnd))
+          continue;
+        job = record(v.id);
+        progress.Notice("archive " + r.archive_id.substr(0, 16),
+                        "found the retrieval an interrupted run started (job " +
+                            v.id.substr(0, 16) + ")",
+                        false);
+        break;
+      }
+    }
+  }
   auto expire = [&](JobRecord j, const std::string& why) {
     j.status = "Expired";
     j.message = why;
@@ -142,6 +198,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     AppendSink out(part);
     vault.ReadJobOutput(job->job_id, ByteRange{have, ByteRange::kToEnd}, out);
     out.Finish();
+    CrashPoint("retrieval-after-download");
   } catch (const JobNotReadyError&) {
     return RetrievalState::kWaiting;
   } catch (const Error& e) {

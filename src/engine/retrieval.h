@@ -39,6 +39,8 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
 
 // Whether a job for this request was already started (and is not failed/expired).
 std::optional<JobRecord> RecordedJob(Workspace& ws, const RetrievalRequest& r);
+// The same, or the vault was asked by a run that was killed before it recorded the job.
+bool RetrievalRequested(Workspace& ws, const RetrievalRequest& r);
 
 // Rounds a range out to what the vault accepts (Glacier: whole MiBs, or the archive's end).
 ByteRange AlignRange(uint64_t offset, uint64_t length, uint64_t alignment, uint64_t archive_size);

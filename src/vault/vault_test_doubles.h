@@ -153,12 +153,23 @@ class GlacierLikeVault : public VaultWrapper {
   }
   UploadResult Upload(RewindableSource& body, const std::string& description) override {
     if (body.Size() == 0) throw Error(Code::kInvalidArgument, "archives must not be empty");
-    return VaultWrapper::Upload(body, description);
+    UploadResult r = VaultWrapper::Upload(body, description);
+    std::lock_guard lock(mu_);
+    sizes_[r.archive_id] = r.size;
+    return r;
   }
+  // Like Glacier: a range starts on a MiB and ends on one or at the archive's end.
   std::string StartRetrieval(const std::string& archive_id, Tier tier,
                              std::optional<ByteRange> range) override {
+    bool to_archive_end = false;
+    if (range && range->length != ByteRange::kToEnd) {
+      std::lock_guard lock(mu_);
+      auto it = sizes_.find(archive_id);
+      to_archive_end = it != sizes_.end() && range->offset + range->length == it->second;
+    }
     if (range && (range->offset % kTreeHashChunkSize != 0 ||
-                  (range->length != ByteRange::kToEnd && range->length % kTreeHashChunkSize))) {
+                  (range->length != ByteRange::kToEnd && !to_archive_end &&
+                   range->length % kTreeHashChunkSize))) {
       throw Error(Code::kInvalidArgument, "retrieval range must be megabyte aligned");
     }
     return Started(VaultWrapper::StartRetrieval(archive_id, tier, range));
@@ -202,6 +213,7 @@ class GlacierLikeVault : public VaultWrapper {
   const int64_t delay_;
   std::mutex mu_;
   std::map<std::string, int64_t> ready_at_;
+  std::map<std::string, uint64_t> sizes_;  // of archives uploaded through this wrapper
 };
 
 }  // namespace gb::test

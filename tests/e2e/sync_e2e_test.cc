@@ -592,5 +592,66 @@ TEST_F(SyncE2E, RunIsBackupThenSyncAndStatusJsonShowsSetStates) {
   EXPECT_THAT(human.out, HasSubstr("in vault"));
 }
 
+// The crash points of a restore from the vault, as named in src/engine/retrieval.cc
+// and cold_restore.cc.
+const std::vector<std::string> kRestoreCrashPoints = {
+    "retrieval-after-start", "retrieval-after-download", "restore-after-stage"};
+
+TEST_F(SyncE2E, RestoreCrashPointListMatchesTheSource) {
+  std::set<std::string> found;
+  std::regex re("CrashPoint\\(\"([a-z0-9-]+)\"\\)");
+  for (const char* file : {"/src/engine/retrieval.cc", "/src/engine/cold_restore.cc"}) {
+    std::string src = ReadFileToString(std::string(GB_SOURCE_DIR) + file);
+    for (std::sregex_iterator it(src.begin(), src.end(), re), end; it != end; ++it)
+      found.insert((*it)[1]);
+  }
+  EXPECT_EQ(found, std::set<std::string>(kRestoreCrashPoints.begin(), kRestoreCrashPoints.end()));
+}
+
+// A restore from the vault killed (-9) at each of its steps: running the same
+// command again finishes it, restores every byte, and the vault saw one
+// retrieval per piece, never a second.
+TEST_F(SyncE2E, RestoreKilledAtEveryCrashPointIsFinishedByTheNextRun) {
+  WriteConfig("keep_local_sets = 0\n", 1);
+  Ok({"vault", "create"}, kStart);
+  WriteSource("a/one.bin", 300 << 10, 1);
+  WriteSource("b/two.txt", 5000, 2);
+  Ok({"backup"}, kStart);
+  WriteSource("a/three.bin", 200 << 10, 3);
+  Ok({"run"}, kStart + 3600);  // completes set 1, uploads it, empties the cache
+  ASSERT_TRUE(fs::is_empty(cache_) || !fs::exists(cache_ + "/" + BackupsBySet()[1][0].name));
+  auto retrieval_jobs = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(vault_dir_ + "/jobs"))
+      if (e.path().extension() == ".json" &&
+          ReadFileToString(e.path().string()).find("\"ArchiveId\"") != std::string::npos)
+        ++n;
+    return n;
+  };
+  int64_t now = kStart + 7200;
+  for (const std::string& point : kRestoreCrashPoints) {
+    SCOPED_TRACE(point);
+    std::string target = root_ + "/restored-" + point;
+    int before = retrieval_jobs();
+    GbRun killed = Gb({"restore", "--yes", "--to", target}, now, point);
+    EXPECT_EQ(killed.signal, SIGKILL) << Show(killed);
+    GbRun next = Gb({"restore", "--yes", "--to", target}, now + 60);
+    ASSERT_EQ(next.exit_code, 0) << Show(next);
+    EXPECT_LE(retrieval_jobs() - before, 1) << "one bundle, one retrieval\n" << Show(next);
+    // The killed run had started the retrieval: the next one continues it.
+    EXPECT_THAT(next.out, Not(HasSubstr("(to start)"))) << "a retrieval started twice\n"
+                                                         << Show(next);
+    for (const char* rel : {"a/one.bin", "b/two.txt", "a/three.bin"})
+      EXPECT_EQ(ReadFileToString(target + src_ + "/" + rel), ReadFileToString(src_ + "/" + rel))
+          << rel;
+    std::string left;
+    if (fs::exists(state_ + "/staging"))
+      for (const auto& e : fs::directory_iterator(state_ + "/staging")) left += e.path().filename().string() + " ";
+    EXPECT_EQ(left, "")
+        << "staging is cleaned after a finished restore";
+    now += 3600;
+  }
+}
+
 }  // namespace
 }  // namespace gb
