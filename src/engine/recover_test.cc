@@ -430,6 +430,38 @@ TEST_F(RecoverTest, AVaultThatIgnoresRetrievalRangesStillRecoversAndRestoresFrom
   EXPECT_EQ(vault.ranges_ignored, 6);
 }
 
+// A restore run again while its retrieval is running shows the tier that
+// retrieval was started with, not the one this run asks for (or the default).
+TEST_F(RecoverTest, ColdRestorePlanShowsTheTierOfTheRetrievalInProgress) {
+  GlacierDouble vault(FileVaultNow(), clock_, 3600);
+  Workspace ws(MachineConfig("old"));
+  BackupGenerations(ws, &vault, 2, {2});
+  RestoreOptions ro;
+  ro.at = BackupId(ws.catalog().Backups().front());
+  ro.target_dir = root_ + "/restore";
+  RecordingProgress p;
+
+  ColdRestorePlan first = PlanColdRestore(ws, vault, ro, Tier::kExpedited);
+  ASSERT_EQ(first.retrievals.size(), 1u);
+  EXPECT_EQ(first.retrievals[0].state, "to start");
+  EXPECT_FALSE(AdvanceColdRestore(ws, vault, first, p, clock_));
+  EXPECT_EQ(vault.retrievals_started, 1);
+
+  ColdRestorePlan again = PlanColdRestore(ws, vault, ro, Tier::kBulk);
+  ASSERT_EQ(again.retrievals.size(), 1u);
+  EXPECT_EQ(again.retrievals[0].state, "in progress");
+  EXPECT_EQ(again.retrievals[0].request.tier, Tier::kExpedited);
+  EXPECT_EQ(again.tier, Tier::kExpedited);
+  EXPECT_EQ(again.typical_hours, first.typical_hours);
+  EXPECT_DOUBLE_EQ(again.cost_usd, first.cost_usd);
+  EXPECT_FALSE(AdvanceColdRestore(ws, vault, again, p, clock_));
+  EXPECT_EQ(vault.retrievals_started, 1) << "started again";
+
+  clock_.AdvanceSeconds(3600);
+  EXPECT_TRUE(AdvanceColdRestore(ws, vault, again, p, clock_)) << p.Show();
+  EXPECT_EQ(vault.retrievals_started, 1);
+}
+
 TEST_F(RecoverTest, SingleArchivesAreReportedOrRetrievedWhole) {
   auto vault = FileVaultNow();
   std::vector<std::string> before;
