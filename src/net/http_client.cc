@@ -6,8 +6,8 @@
 #include <exception>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -56,8 +56,8 @@ struct Transfer {
   std::exception_ptr failure;  // thrown inside a callback, rethrown after curl returns
   // HttpRequest::window_ignored_range: the requested window [first, last].
   std::optional<std::pair<uint64_t, uint64_t>> window;
-  uint64_t window_pos = 0;     // bytes of a whole-body 200 seen so far
-  bool window_done = false;    // stopped on purpose after the window's end
+  uint64_t window_pos = 0;   // bytes of a whole-body 200 seen so far
+  bool window_done = false;  // stopped on purpose after the window's end
 };
 
 std::string_view TrimView(std::string_view s) {

@@ -31,9 +31,12 @@ enum class Backend { kGlacierMoto, kGlacierFaithful, kS3Moto };
 
 std::string BackendName(Backend b) {
   switch (b) {
-    case Backend::kGlacierMoto: return "GlacierMoto";
-    case Backend::kGlacierFaithful: return "GlacierFaithful";
-    case Backend::kS3Moto: return "S3DeepArchiveMoto";
+    case Backend::kGlacierMoto:
+      return "GlacierMoto";
+    case Backend::kGlacierFaithful:
+      return "GlacierFaithful";
+    case Backend::kS3Moto:
+      return "S3DeepArchiveMoto";
   }
   return "?";
 }
@@ -113,8 +116,9 @@ class VaultApi {
   explicit VaultApi(const std::vector<std::string>& env) {
     int in[2], out[2];
     if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {"env",  "-u", "AWS_PROFILE", "-u", "AWS_SESSION_TOKEN",
-                                      "-u",  "AWS_DEFAULT_PROFILE", "python3", "-c", kVaultApi};
+    std::vector<std::string> args = {
+        "env",     "-u", "AWS_PROFILE", "-u", "AWS_SESSION_TOKEN", "-u", "AWS_DEFAULT_PROFILE",
+        "python3", "-c", kVaultApi};
     std::vector<std::string> full_env = MergedEnv(env);
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -183,8 +187,8 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
       // time: allow some weeks of skew.
       if (!faithful_)
         faithful_ = std::make_unique<TestServer>(
-            "glacier_server.py", std::vector<std::string>{"--job-delay", "1", "--max-skew",
-                                                          std::to_string(40 * kDay)});
+            "glacier_server.py",
+            std::vector<std::string>{"--job-delay", "1", "--max-skew", std::to_string(40 * kDay)});
       return *faithful_;
     }
     if (!moto_) moto_ = std::make_unique<TestServer>("moto_harness.py");
@@ -209,12 +213,13 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
     MakeDirs(tool_.dir());
     now_ = std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
-               .count() /
+                   .count() /
                60 * 60 -
            3600;
     tool_.SetEnv("AWS_ACCESS_KEY_ID", server_->access_key());
     tool_.SetEnv("AWS_SECRET_ACCESS_KEY", server_->secret_key());
-    for (const char* unset : {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"})
+    for (const char* unset :
+         {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"})
       tool_.SetEnv(unset, "");
     // Not the machine's ~/.aws.
     tool_.SetEnv("AWS_CONFIG_FILE", dir_ / "no-such-aws-config");
@@ -393,8 +398,8 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
   nlohmann::json ExpectRestoresFromVault(const std::string& id,
                                          const std::vector<std::string>& extra = {}) {
     std::string target = dir_ / ("restore-" + std::to_string(++restores_));
-    std::vector<std::string> args = {"restore", "--at",   id,     "--to", target, "--yes",
-                                     "--wait",  "--poll-interval", "1"};
+    std::vector<std::string> args = {
+        "restore", "--at", id, "--to", target, "--yes", "--wait", "--poll-interval", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     Tick();
     nlohmann::json j = GbJson(args);
@@ -478,8 +483,7 @@ TEST_P(CloudE2e, DisasterRecoveryFromTheVaultAlone) {
                             << first.Show();
   }
   Tick();
-  nlohmann::json r =
-      GbJson({"recover", "--wait", "--poll-interval", "1", "--tier", FastTier()});
+  nlohmann::json r = GbJson({"recover", "--wait", "--poll-interval", "1", "--tier", FastTier()});
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["complete"], true) << r.dump(2);
   EXPECT_EQ(r["bundles"], 2) << r.dump(2);
@@ -504,8 +508,8 @@ TEST_P(CloudE2e, DisasterRecoveryFromTheVaultAlone) {
   if (started.code == kExitPending) {
     EXPECT_NE(started.out.find("again"), std::string::npos) << started.Show();
     Tick();
-    Result rerun = Gb({"restore", "--at", oldest, "--to", target, "--yes", "--wait",
-                       "--poll-interval", "1"});
+    Result rerun =
+        Gb({"restore", "--at", oldest, "--to", target, "--yes", "--wait", "--poll-interval", "1"});
     ASSERT_EQ(rerun.code, 0) << rerun.Show();
     std::string plan = rerun.out.substr(0, rerun.out.find("restored backup"));
     EXPECT_NE(plan.find(FastTier() + " tier"), std::string::npos) << rerun.Show();
@@ -551,9 +555,9 @@ TEST_P(CloudE2e, PartialRestoreRetrievesOnlyWhatItNeeds) {
 
   std::string target = dir_ / "partial";
   Tick();
-  nlohmann::json j = GbJson({"restore", "--at", incr["backup"]["id"], "--to", target, "--yes",
-                             "--wait", "--poll-interval", "1", "--tier", FastTier(),
-                             S("notes/todo.txt")});
+  nlohmann::json j =
+      GbJson({"restore", "--at", incr["backup"]["id"], "--to", target, "--yes", "--wait",
+              "--poll-interval", "1", "--tier", FastTier(), S("notes/todo.txt")});
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["files"], 1) << j.dump(2);
   EXPECT_EQ(ReadFile(Restored(target, S("notes/todo.txt"))), "second, longer\n");
@@ -600,8 +604,8 @@ TEST_P(CloudE2e, TwelveDailyRunsStayUnderTheCapAndKeepYoungSets) {
                                     "keep_local_sets = 0\nsize_limit = " + std::to_string(cap) +
                                         "\nmin_storage_days = " + std::to_string(kMinDays) + "\n"));
   const int64_t start = now_;
-  std::map<std::string, int> first_seen;  // archive id -> simulated day
-  std::map<std::string, int64_t> set_of;  // archive id -> set
+  std::map<std::string, int> first_seen;    // archive id -> simulated day
+  std::map<std::string, int64_t> set_of;    // archive id -> set
   std::map<int64_t, std::string> point_of;  // set -> its backup id
   int64_t newest_set = -1;
   std::set<int64_t> deleted;
@@ -647,8 +651,8 @@ TEST_P(CloudE2e, TwelveDailyRunsStayUnderTheCapAndKeepYoungSets) {
     for (const auto& [archive, seen] : first_seen) {
       if (present.count(archive) || deleted.count(set_of[archive])) continue;
       deleted.insert(set_of[archive]);
-      EXPECT_GE(day - seen, kMinDays) << "set " << set_of[archive] << " deleted after "
-                                      << day - seen << " day(s)";
+      EXPECT_GE(day - seen, kMinDays)
+          << "set " << set_of[archive] << " deleted after " << day - seen << " day(s)";
     }
     EXPECT_TRUE(SetsIn(listing).count(newest_set)) << "the newest set " << newest_set << " is gone";
     if (HasFatalFailure()) return;
@@ -690,10 +694,12 @@ TEST_P(CloudE2e, WrongCredentialsAndAMissingVaultSayWhatToCheck) {
     lines = Lines(denied.err);
     ASSERT_EQ(lines.size(), 1u) << "one line\n" << denied.Show();
     EXPECT_NE(lines[0].find("environment"), std::string::npos)
-        << "says where the credentials came from\n" << denied.Show();
+        << "says where the credentials came from\n"
+        << denied.Show();
     EXPECT_TRUE(lines[0].find("ecret") != std::string::npos ||
                 lines[0].find("credential") != std::string::npos)
-        << "names what to check\n" << denied.Show();
+        << "names what to check\n"
+        << denied.Show();
     Tick();
   }
   EXPECT_EQ(CachedArchives().size(), 2u) << "the backups must stay in the cache";
