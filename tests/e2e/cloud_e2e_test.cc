@@ -228,8 +228,8 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
   }
 
   // The [vault] section for this backend, plus `extra` lines.
-  std::string VaultSection(const std::string& extra, const std::string& name = "") const {
-    std::string n = name.empty() ? name_ : name;
+  std::string VaultSection(const std::string& extra) const {
+    const std::string& n = name_;
     std::string t = "\n[vault]\n";
     if (Glacier())
       t += "url = \"glacier://us-east-1/" + n + "\"\n";
@@ -252,8 +252,8 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
       ASSERT_EQ(r.code, 0) << r.Show();
     }
   }
-  void Reconfigure(const std::string& vault, const std::string& name = "") {
-    WriteFile(tool_.config(), tool_.ConfigText({src_}, backup_, VaultSection(vault, name)), 0600);
+  void Reconfigure(const std::string& vault) {
+    WriteFile(tool_.config(), tool_.ConfigText({src_}, backup_, VaultSection(vault)), 0600);
   }
 
   // Each run happens a minute (simulated) after the previous one.
