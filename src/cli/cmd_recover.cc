@@ -149,8 +149,12 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ctx.Say(std::to_string(r.restorable.size()) +
               " backup point(s) can be restored; `glacier-backup snapshots` lists them");
     ctx.Json(ToJson(r));
+    // Like restore: while the vault is still preparing what recover needs, exit 10
+    // ("run the same command again later"), so scripts can tell "done" from "started".
     if (r.corrupt)
       exit_code = kExitCorrupt;
+    else if (!r.complete)
+      exit_code = kExitPending;
     else if (r.problems)
       exit_code = kExitPartial;
   });

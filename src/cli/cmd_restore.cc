@@ -13,6 +13,7 @@
 #include "engine/cold_restore.h"
 #include "engine/open_vault.h"
 #include "engine/point.h"
+#include "engine/prices.h"
 #include "engine/restore.h"
 #include "engine/state_lock.h"
 
@@ -35,6 +36,7 @@ nlohmann::json PlanJson(const ColdRestorePlan& p) {
                  {"offset", piece.request.range.offset},
                  {"bytes", piece.request.range.length},
                  {"archives", names},
+                 {"tier", TierName(piece.request.tier)},
                  {"state", piece.state}});
   }
   nlohmann::json needed = nlohmann::json::array();
@@ -57,7 +59,8 @@ void SayPlan(CliContext& ctx, const ColdRestorePlan& p) {
     std::string names;
     for (const auto& [b, off] : piece.archives) names += " " + b.name;
     ctx.Say("  retrieve " + HumanBytes(piece.request.range.length) + " of vault archive " +
-            piece.request.archive_id.substr(0, 20) + " (" + piece.state + "):" + names);
+            piece.request.archive_id.substr(0, 20) + " (" + piece.state + ", " +
+            TierName(piece.request.tier) + " tier):" + names);
   }
   char line[256];
   std::snprintf(line, sizeof line,
@@ -116,6 +119,13 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       if (!tier)
         throw Error(Code::kInvalidArgument,
                     "--tier " + tier_name + ": expected Expedited, Standard or Bulk");
+      if (!PricesFor(cfg.vault_url, cfg.storage_class).tier_available[static_cast<int>(*tier)]) {
+        ctx.progress().Notice("vault",
+                              std::string(TierName(*tier)) + " retrievals are not offered for " +
+                                  cfg.storage_class + "; using Standard",
+                              false);
+        tier = Tier::kStandard;
+      }
       vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
       plan = std::make_unique<ColdRestorePlan>(PlanColdRestore(ws, *vault, ro, *tier));
       SayPlan(ctx, *plan);

@@ -88,6 +88,10 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     }
     piece.request.range = AlignRange(lo, hi - lo, caps.retrieval_range_alignment, holder->size);
   }
+  // A retrieval started by an earlier run goes on at the tier it was started with,
+  // whatever this run asks for: the plan shows that one.
+  std::optional<Tier> started_tier;
+  bool to_start = false, mixed = false;
   for (auto& [id, piece] : pieces) {
     bool staged = true;
     for (const auto& [b, off] : piece.archives) staged &= PathExists(StagedArchive(ws, b.name));
@@ -99,16 +103,28 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     piece.request.tier = tier;
     piece.request.purpose = "restore " + BackupId(plan.point);
     const std::string part = StagingPath(ws, piece.request);
-    if (PathExists(part) && FileSource(part).Size() == piece.request.range.length)
+    std::optional<JobRecord> job = RecordedJob(ws, piece.request);
+    if (job) {
+      if (std::optional<Tier> t = ParseTier(job->tier)) piece.request.tier = *t;
+      mixed |= started_tier && *started_tier != piece.request.tier;
+      started_tier = piece.request.tier;
+    }
+    if (PathExists(part) && FileSource(part).Size() == piece.request.range.length) {
       piece.state = "downloaded";
-    else if (RetrievalRequested(ws, piece.request))
+    } else if (job || RetrievalRequested(ws, piece.request)) {
       piece.state = "in progress";
-    else
+    } else {
       piece.state = "to start";
+      to_start = true;
+    }
     plan.retrieve_bytes += piece.request.range.length;
+    plan.cost_usd += RetrievalCost(prices, piece.request.tier, piece.request.range.length, 1);
     plan.retrievals.push_back(std::move(piece));
   }
-  plan.cost_usd = RetrievalCost(prices, tier, plan.retrieve_bytes, plan.retrievals.size());
+  if (started_tier && !to_start && !mixed) {
+    plan.tier = *started_tier;
+    plan.typical_hours = prices.typical_hours[static_cast<int>(plan.tier)];
+  }
   return plan;
 }
 

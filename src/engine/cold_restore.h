@@ -30,6 +30,8 @@ struct ColdRestorePlan {
     std::string state;  // "to start", "in progress", "downloaded"
   };
   std::vector<Piece> retrievals;
+  // The tier asked for; when every retrieval was already started by an earlier
+  // run, the tier they run at (each Piece's request.tier tells its own).
   Tier tier = Tier::kBulk;
   uint64_t retrieve_bytes = 0;
   double cost_usd = 0;

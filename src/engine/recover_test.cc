@@ -25,13 +25,16 @@
 #include "crypto/identity_file.h"
 #include "engine/archive_name.h"
 #include "engine/backup.h"
+#include "engine/cold_restore.h"
 #include "engine/engine_test_util.h"
+#include "engine/retrieval.h"
 #include "engine/point.h"
 #include "engine/restore.h"
 #include "engine/sync.h"
 #include "engine/vault_verify.h"
 #include "vault/file_vault.h"
 #include "vault/vault_test_doubles.h"
+#include "vault/vault_wrapper.h"
 
 namespace gb {
 namespace {
@@ -333,6 +336,91 @@ TEST_F(RecoverTest, LaggingVaultRecoverWaitsAndContinuesWithoutStartingTwice) {
   EXPECT_TRUE(w.complete);
   EXPECT_GT(w.passes, 2);
   EXPECT_EQ(DumpCatalog(other.catalog()), DumpCatalog(ws.catalog()));
+}
+
+// moto's Glacier ignores RetrievalByteRange: every retrieval job's output is the
+// whole archive, and its description names no range.
+class RangeIgnoringVault : public VaultWrapper {
+ public:
+  using VaultWrapper::VaultWrapper;
+  std::string StartRetrieval(const std::string& id, Tier tier,
+                             std::optional<ByteRange> range) override {
+    if (range) ++ranges_ignored;
+    return VaultWrapper::StartRetrieval(id, tier, std::nullopt);
+  }
+  int ranges_ignored = 0;
+};
+
+TEST_F(RecoverTest, AVaultThatIgnoresRetrievalRangesStillRecoversAndRestoresFromTheVault) {
+  {
+    auto vault = FileVaultNow();
+    Workspace ws(MachineConfig("old"));
+    BackupGenerations(ws, vault.get(), 4, {2, 4});
+  }
+  RangeIgnoringVault vault(FileVaultNow());
+  Workspace ws(MachineConfig("new"));
+  RecordingProgress p;
+  RecoverResult r = RunRecover(ws, vault, p, clock_, RecoverOptions{});
+  EXPECT_TRUE(r.complete) << p.Show();
+  EXPECT_EQ(r.problems, 0) << p.Show();
+  EXPECT_EQ(r.sets_recovered, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(vault.ranges_ignored, 2) << "each bundle's catalog part was asked for alone";
+  ASSERT_EQ(ws.catalog().Backups().size(), 4u);
+
+  // Restores from the vault (nothing cached): each set's archives lie past the
+  // catalog copy in its bundle, so they too are asked for as a range.
+  for (const BackupRecord& b : ws.catalog().Backups()) {
+    const std::string id = BackupId(b);
+    RestoreOptions ro;
+    ro.at = id;
+    ro.target_dir = root_ + "/restore-" + id;
+    ColdRestorePlan plan = PlanColdRestore(ws, vault, ro, Tier::kBulk);
+    ASSERT_EQ(plan.retrievals.size(), 1u) << id;
+    EXPECT_GT(plan.retrievals[0].request.range.offset, 0u) << id;
+    // The first pass starts the retrieval, the second (the file vault's jobs finish at
+    // once) downloads it.
+    bool done = AdvanceColdRestore(ws, vault, plan, p, clock_);
+    if (!done) done = AdvanceColdRestore(ws, vault, plan, p, clock_);
+    ASSERT_TRUE(done) << id << "\n" << p.Show();
+    ro.archive_dirs = {StagingDir(ws)};
+    RestoreResult rr = RunRestore(ws, p, ro);
+    EXPECT_EQ(rr.failed, 0u) << id << "\n" << p.Show();
+    EXPECT_EQ(ScanTree(ro.target_dir + src_), trees_[id]) << id;
+    CleanStaging(ws, plan);
+  }
+  EXPECT_EQ(vault.ranges_ignored, 6);
+}
+
+// A restore run again while its retrieval is running shows the tier that
+// retrieval was started with, not the one this run asks for (or the default).
+TEST_F(RecoverTest, ColdRestorePlanShowsTheTierOfTheRetrievalInProgress) {
+  GlacierDouble vault(FileVaultNow(), clock_, 3600);
+  Workspace ws(MachineConfig("old"));
+  BackupGenerations(ws, &vault, 2, {2});
+  RestoreOptions ro;
+  ro.at = BackupId(ws.catalog().Backups().front());
+  ro.target_dir = root_ + "/restore";
+  RecordingProgress p;
+
+  ColdRestorePlan first = PlanColdRestore(ws, vault, ro, Tier::kExpedited);
+  ASSERT_EQ(first.retrievals.size(), 1u);
+  EXPECT_EQ(first.retrievals[0].state, "to start");
+  EXPECT_FALSE(AdvanceColdRestore(ws, vault, first, p, clock_));
+  EXPECT_EQ(vault.retrievals_started, 1);
+
+  ColdRestorePlan again = PlanColdRestore(ws, vault, ro, Tier::kBulk);
+  ASSERT_EQ(again.retrievals.size(), 1u);
+  EXPECT_EQ(again.retrievals[0].state, "in progress");
+  EXPECT_EQ(again.retrievals[0].request.tier, Tier::kExpedited);
+  EXPECT_EQ(again.tier, Tier::kExpedited);
+  EXPECT_EQ(again.typical_hours, first.typical_hours);
+  EXPECT_DOUBLE_EQ(again.cost_usd, first.cost_usd);
+  EXPECT_FALSE(AdvanceColdRestore(ws, vault, again, p, clock_));
+  EXPECT_EQ(vault.retrievals_started, 1) << "started again";
+
+  clock_.AdvanceSeconds(3600);
+  EXPECT_TRUE(AdvanceColdRestore(ws, vault, again, p, clock_)) << p.Show();
+  EXPECT_EQ(vault.retrievals_started, 1);
 }
 
 TEST_F(RecoverTest, SingleArchivesAreReportedOrRetrievedWhole) {

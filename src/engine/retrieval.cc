@@ -194,9 +194,30 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     job->completed = info.completed.value_or(clock.NowSeconds());
     vs.PutJob(*job);
   }
+  // Where the requested bytes start in the job's output. A backend that ignored
+  // the range it was asked for (moto's Glacier) retrieved the whole archive, and
+  // its job says so by naming no range: the bytes then sit at their archive offset.
+  uint64_t at = 0;
+  if (!info.range) {
+    at = r.range.offset;
+  } else if (info.range->offset <= r.range.offset) {
+    at = r.range.offset - info.range->offset;
+  } else {
+    throw Error(Code::kCorruption, "vault job " + job->job_id + " retrieved archive " +
+                                       r.archive_id + " from byte " +
+                                       std::to_string(info.range->offset) + ", not from byte " +
+                                       std::to_string(r.range.offset) + " as asked");
+  }
+  if (info.output_size && *info.output_size < at + r.range.length) {
+    throw Error(Code::kCorruption,
+                "vault job " + job->job_id + " holds " + std::to_string(*info.output_size) +
+                    " bytes of archive " + r.archive_id + ", fewer than the " +
+                    std::to_string(r.range.length) + " asked for from byte " +
+                    std::to_string(r.range.offset));
+  }
   try {
     AppendSink out(part);
-    vault.ReadJobOutput(job->job_id, ByteRange{have, ByteRange::kToEnd}, out);
+    vault.ReadJobOutput(job->job_id, ByteRange{at + have, r.range.length - have}, out);
     out.Finish();
     CrashPoint("retrieval-after-download");
   } catch (const JobNotReadyError&) {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -52,6 +54,10 @@ struct Transfer {
   const std::atomic<bool>* cancel = nullptr;
   bool cancelled = false;
   std::exception_ptr failure;  // thrown inside a callback, rethrown after curl returns
+  // HttpRequest::window_ignored_range: the requested window [first, last].
+  std::optional<std::pair<uint64_t, uint64_t>> window;
+  uint64_t window_pos = 0;   // bytes of a whole-body 200 seen so far
+  bool window_done = false;  // stopped on purpose after the window's end
 };
 
 std::string_view TrimView(std::string_view s) {
@@ -60,6 +66,31 @@ std::string_view TrimView(std::string_view s) {
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
+}
+
+// "bytes=S-" or "bytes=S-E" from a Range header; nullopt for anything else.
+std::optional<std::pair<uint64_t, uint64_t>> ParseByteRange(const HeaderList& headers) {
+  auto number = [](std::string_view digits) -> std::optional<uint64_t> {
+    if (digits.empty() || digits.size() > 19 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    return std::stoull(std::string(digits));
+  };
+  for (const auto& [name, value] : headers) {
+    if (AsciiLower(name) != "range") continue;
+    std::string_view v = TrimView(value);
+    if (v.substr(0, 6) != "bytes=") return std::nullopt;
+    v.remove_prefix(6);
+    size_t dash = v.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    std::optional<uint64_t> first = number(v.substr(0, dash));
+    if (!first) return std::nullopt;
+    if (dash + 1 == v.size()) return std::make_pair(*first, UINT64_MAX);
+    std::optional<uint64_t> last = number(v.substr(dash + 1));
+    if (!last || *last < *first) return std::nullopt;
+    return std::make_pair(*first, *last);
+  }
+  return std::nullopt;
 }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* arg) {
@@ -83,12 +114,27 @@ size_t OnHeader(char* data, size_t size, size_t n, void* arg) {
 size_t OnWrite(char* data, size_t size, size_t n, void* arg) {
   auto* t = static_cast<Transfer*>(arg);
   size_t len = size * n;
+  const size_t received = len;
   HttpResponse& r = *t->response;
   r.body_bytes += len;
   bool success = r.status >= 200 && r.status < 300;
+  if (t->window && r.status == 200) {
+    // The whole body, though a range was asked for: keep only the window.
+    const uint64_t pos = t->window_pos, first = t->window->first, last = t->window->second;
+    t->window_pos += len;
+    uint64_t from = std::max(pos, first);
+    uint64_t to = last == UINT64_MAX ? pos + len : std::min(pos + len, last + 1);
+    if (from >= to) {
+      len = 0;
+    } else {
+      data += from - pos;
+      len = static_cast<size_t>(to - from);
+    }
+    if (last != UINT64_MAX && t->window_pos > last) t->window_done = true;
+  }
   if (t->sink && success) {
     try {
-      t->sink->Write(reinterpret_cast<const uint8_t*>(data), len);
+      if (len > 0) t->sink->Write(reinterpret_cast<const uint8_t*>(data), len);
     } catch (...) {
       t->failure = std::current_exception();
       return 0;  // makes curl fail with CURLE_WRITE_ERROR
@@ -98,7 +144,8 @@ size_t OnWrite(char* data, size_t size, size_t n, void* arg) {
     if (r.body.size() < limit) r.body.append(data, std::min(len, limit - r.body.size()));
   }
   t->recv_pacer.WaitFor(r.body_bytes);
-  return len;
+  if (t->window_done) return 0;  // past the window: stop (curl reports a write error)
+  return received;
 }
 
 size_t OnRead(char* data, size_t size, size_t n, void* arg) {
@@ -210,6 +257,7 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   Clock* clock = options_.clock ? options_.clock : &SystemClock();
   t.send_pacer = {options_.max_send_bytes_per_sec, clock};
   t.recv_pacer = {options_.max_recv_bytes_per_sec, clock};
+  if (request.window_ignored_range) t.window = ParseByteRange(request.headers);
 
   // Reset keeps the connection cache, so connections are reused across calls.
   // Resetting again on the way out leaves curl no pointer into this frame.
@@ -287,12 +335,14 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   if (t.failure) std::rethrow_exception(t.failure);
   if (t.cancelled)
     throw Error(Code::kCancelled, "HTTP " + m + " to " + HostOfUrl(request.url) + " cancelled");
+  if (rc == CURLE_WRITE_ERROR && t.window_done) rc = CURLE_OK;  // stopped after the window
   if (rc != CURLE_OK) {
     std::string cause = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     while (!cause.empty() && (cause.back() == '\n' || cause.back() == '\r')) cause.pop_back();
     throw Error(CodeFor(rc), "HTTP " + m + " to " + HostOfUrl(request.url) + " failed: " + cause);
   }
   response.status = static_cast<int>(status);
+  response.range_ignored = t.window.has_value() && response.status == 200;
   return response;
 }
 

@@ -26,6 +26,12 @@ struct HttpRequest {
   // owned; rewound before sending and whenever a resend is needed. PUT and
   // POST without a body send Content-Length: 0.
   RewindableSource* body = nullptr;
+  // Opt-in for reads of a byte range. A server may ignore a `Range: bytes=S-`
+  // or `bytes=S-E` header and answer 200 with the whole body (HTTP allows it;
+  // moto's Glacier does). With this set, such a 200 passes only bytes S..E to
+  // the sink (or response.body), as a 206 would have, stops the transfer once
+  // past E, and sets HttpResponse::range_ignored. A 206 is passed as it is.
+  bool window_ignored_range = false;
 };
 
 struct HttpResponse {
@@ -35,6 +41,11 @@ struct HttpResponse {
   // non-2xx responses always land here, cut at HttpClientOptions::max_error_body.
   std::string body;
   uint64_t body_bytes = 0;  // bytes received, streamed or not
+  // The server answered a ranged request with the whole body, and only the
+  // requested window was kept (HttpRequest::window_ignored_range). Headers that
+  // describe the body (checksums, Content-Length) then describe the whole of
+  // it, not what the sink received.
+  bool range_ignored = false;
 };
 
 struct HttpClientOptions {

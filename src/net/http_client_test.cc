@@ -76,6 +76,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 part = block[: min(len(block), n - sent)]
                 self.wfile.write(part)
                 sent += len(part)
+        elif url.path == "/ranged":
+            # Honours "Range: bytes=S-[E]" with a 206, as S3 and Glacier do.
+            data = bytes(i % 65536 % 251 for i in range(int(q["n"])))
+            spec = self.headers.get("Range", "")[6:].split("-")
+            first = int(spec[0])
+            last = int(spec[1]) if spec[1] else len(data) - 1
+            self.reply(206, data[first:last + 1],
+                       [("Content-Range", "bytes %d-%d/%d" % (first, last, len(data)))])
         elif url.path == "/status":
             self.reply(int(q["code"]), q.get("body", "").encode(),
                        [("Content-Type", q.get("type", "text/plain"))])
@@ -233,6 +241,60 @@ TEST_F(HttpClientTest, GetCollectsBodyAndHeaders) {
   EXPECT_NE(r.body.find("\"empty\": \"\""), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("glacier-backup"), std::string::npos) << r.body;
   EXPECT_EQ(r.body_bytes, r.body.size());
+}
+
+// The bytes /bytes and /ranged serve: i % 65536 % 251 at offset i.
+Bytes Served(uint64_t first, uint64_t count) {
+  Bytes b(count);
+  for (uint64_t i = 0; i < count; ++i) b[i] = static_cast<uint8_t>((first + i) % 65536 % 251);
+  return b;
+}
+
+TEST_F(HttpClientTest, IgnoredRangeIsCutToTheWindowWhenAskedTo) {
+  HttpClient client;
+  constexpr uint64_t kSize = 3 * 65536 + 100;  // several pieces through the write callback
+  struct Case {
+    std::string range;
+    uint64_t first, count;
+  };
+  for (const Case& c : {Case{"bytes=70000-140000", 70000, 70001}, Case{"bytes=0-9", 0, 10},
+                        Case{"bytes=196000-", 196000, kSize - 196000},
+                        Case{"bytes=196000-999999", 196000, kSize - 196000},
+                        Case{"bytes=999999-", 0, 0}}) {
+    SCOPED_TRACE(c.range);
+    // /bytes ignores Range and answers 200 with the whole body.
+    HttpRequest req = Get("/bytes?n=" + std::to_string(kSize));
+    req.headers = {{"Range", c.range}};
+    req.window_ignored_range = true;
+    BufferSink sink;
+    HttpResponse r = client.Send(req, &sink);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.range_ignored);
+    EXPECT_TRUE(sink.bytes == Served(c.first, c.count))
+        << sink.bytes.size() << " bytes, not " << c.count;
+    // Without a sink the window lands in the body.
+    HttpResponse b = client.Send(req);
+    EXPECT_EQ(b.body.size(), c.count);
+  }
+  // A server that honours the Range: the 206 passes as it is.
+  HttpRequest ranged = Get("/ranged?n=1000");
+  ranged.headers = {{"Range", "bytes=100-199"}};
+  ranged.window_ignored_range = true;
+  BufferSink sink;
+  HttpResponse r = client.Send(ranged, &sink);
+  EXPECT_EQ(r.status, 206);
+  EXPECT_FALSE(r.range_ignored);
+  EXPECT_TRUE(sink.bytes == Served(100, 100));
+  // Not asked to: the whole body, as the server sent it.
+  HttpRequest plain = Get("/bytes?n=1000");
+  plain.headers = {{"Range", "bytes=100-199"}};
+  BufferSink whole;
+  r = client.Send(plain, &whole);
+  EXPECT_FALSE(r.range_ignored);
+  EXPECT_EQ(whole.bytes.size(), 1000u);
+  // The connection still serves the next request after a transfer stopped early.
+  HttpResponse after = client.Send(Get("/echo"));
+  EXPECT_EQ(after.status, 200);
 }
 
 TEST_F(HttpClientTest, PutAndPostStreamTheBodyWithLength) {

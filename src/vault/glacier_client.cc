@@ -102,6 +102,7 @@ HttpResponse GlacierClient::Send(const GlacierRequest& request, ByteSink* sink) 
   http.headers.insert(http.headers.end(), signed_request.headers_to_add.begin(),
                       signed_request.headers_to_add.end());
   http.body = request.body;
+  http.window_ignored_range = request.window_ignored_range;
 
   std::unique_ptr<HttpClient> client = Borrow();
   HttpResponse response = client->Send(http, sink);  // a client that threw is dropped

@@ -62,6 +62,8 @@ struct GlacierRequest {
   RewindableSource* body = nullptr;               // not owned
   // Lower-case hex SHA-256 of the body; empty means "no body".
   std::string payload_hash;
+  // See HttpRequest::window_ignored_range (for ranged job output reads).
+  bool window_ignored_range = false;
 };
 
 // Thread-safe: each request borrows an HttpClient from a pool, so concurrent

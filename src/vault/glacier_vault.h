@@ -31,7 +31,13 @@
 // archive's end as {S, kToEnd} and a whole-archive one as no range.
 // ReadJobOutput first asks DescribeJob (InProgress -> JobNotReadyError, Failed
 // -> kPermanent) so it can check the range; it checks the tree hash Glacier
-// sends for tree-hash-aligned ranges (a mismatch is kCorruption).
+// sends for tree-hash-aligned ranges (a mismatch is kCorruption). A server that
+// ignores the Range of GetJobOutput (moto) and sends the whole output with a
+// 200 is cut to the range asked for (HttpRequest::window_ignored_range); the
+// tree hash it may send then covers the whole output and is not checked.
+// A server that ignores RetrievalByteRange (moto again) retrieves the whole
+// archive and its DescribeJob names no range: JobInfo::range is then nullopt,
+// which tells the caller the output is the whole archive.
 #pragma once
 
 #include <cstdint>

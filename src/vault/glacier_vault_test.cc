@@ -215,7 +215,6 @@ const std::map<std::string, std::string>& MotoGaps() {
       {"InventoryListsUploadsWithDescriptions",
        "moto reports InventorySizeInBytes 10000 whatever the inventory holds"},
       {"RetrievalRangesReturnExactlyTheRange", "moto ignores RetrievalByteRange"},
-      {"OutputRangesReturnExactlyTheRange", "moto ignores Range on GetJobOutput"},
   };
   return gaps;
 }

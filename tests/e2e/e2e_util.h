@@ -520,6 +520,15 @@ class Tool {
   }
   // Runs the binary under a prefix (e.g. setpriv) from now on.
   void SetPrefix(std::vector<std::string> prefix) { options_.prefix = std::move(prefix); }
+  // Sets NAME=VALUE in the environment of every later run (replacing an earlier
+  // value). The way to hand the tool secrets: never on a command line.
+  void SetEnv(const std::string& name, const std::string& value) {
+    auto& env = options_.env;
+    env.erase(std::remove_if(env.begin(), env.end(),
+                             [&](const std::string& kv) { return kv.rfind(name + "=", 0) == 0; }),
+              env.end());
+    env.push_back(name + "=" + value);
+  }
 
   // glacier-backup --config CONFIG args...
   Result Run(const std::vector<std::string>& args) const {

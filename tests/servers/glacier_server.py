@@ -609,15 +609,19 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    global PAGE_LIMIT, MAX_SKEW
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--job-delay", type=float, default=1.0,
                         help="seconds until a job succeeds (default 1)")
     parser.add_argument("--page-limit", type=int, default=None,
                         help="return at most this many items per listing page")
+    parser.add_argument("--max-skew", type=float, default=MAX_SKEW.total_seconds(),
+                        help="seconds a request's X-Amz-Date may differ from the server's clock "
+                             "(AWS: 900; larger for clients whose clock is simulated)")
     args = parser.parse_args()
-    global PAGE_LIMIT
     PAGE_LIMIT = args.page_limit
+    MAX_SKEW = datetime.timedelta(seconds=args.max_skew)
     Handler.state = State(args.region, args.job_delay)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
