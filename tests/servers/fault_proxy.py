@@ -46,9 +46,12 @@ Control, never forwarded (paths starting /__faults):
                    client was sent, null when it got no complete response)}.
                    The query leaves out any presigned signature or credential.
   POST /__faults   a JSON object that updates the config: "rate", "kinds",
-                   "methods", "path_contains", "stall", "seed" (reseeds), and
-                   "queue": a list of kinds applied, in order, to the next
-                   matching requests whatever the rate.
+                   "methods", "path_contains", "stall", "flavor", "seed" (reseeds), and
+                   "queue": faults appended to a queue that goes before the
+                   rate, each a kind or {"kind", "method", "path_contains"}:
+                   a request meets the first queued fault whose method (if
+                   given) and path filter it matches, whatever the rate and
+                   the global filters.
 
 Prints one JSON line when ready:
   {"endpoint": "http://127.0.0.1:PORT", "upstream": "...", "rate": R, "seed": S, "pid": N}
@@ -90,10 +93,10 @@ INJECTED = {
 class State:
     def __init__(self, upstream, rate, seed, kinds, flavor, stall, methods, path_contains):
         self.upstream = upstream
-        self.flavor = flavor
         self.lock = threading.Lock()
         self.config = {"rate": rate, "seed": seed, "kinds": kinds, "stall": stall,
-                       "methods": methods, "path_contains": path_contains, "queue": []}
+                       "methods": methods, "path_contains": path_contains, "flavor": flavor,
+                       "queue": []}
         self.rng = random.Random(seed)
         self.log = []
 
@@ -102,7 +105,11 @@ class State:
             for key, value in change.items():
                 if key not in self.config:
                     raise ValueError("unknown setting %r" % key)
-                if key in ("kinds", "queue"):
+                if key == "queue":
+                    value = self.config["queue"] + [queued_fault(q) for q in value]
+                if key == "flavor" and value not in ("auto", "glacier", "s3"):
+                    raise ValueError("unknown flavor %r" % value)
+                if key == "kinds":
                     unknown = [k for k in value if k not in KINDS]
                     if unknown:
                         raise ValueError("unknown fault kinds %s" % unknown)
@@ -111,7 +118,7 @@ class State:
                     self.rng = random.Random(value)
             return dict(self.config)
 
-    def decide(self, method, path, entry):
+    def decide(self, method, path, glacier, entry):
         """Picks the fault for one request (None for none) and logs the entry."""
         with self.lock:
             c = self.config
@@ -120,19 +127,35 @@ class State:
             matches = (not c["methods"] or method in c["methods"]) and \
                 c["path_contains"] in path
             kind = None
-            if matches and c["queue"]:
-                kind = c["queue"].pop(0)
-            elif matches and c["rate"] > 0 and c["kinds"] and self.rng.random() < c["rate"]:
+            for i, queued in enumerate(c["queue"]):
+                if queued["method"] in ("", method) and queued["path_contains"] in path:
+                    kind = c["queue"].pop(i)["kind"]
+                    break
+            if kind is None and matches and c["rate"] > 0 and c["kinds"] and \
+                    self.rng.random() < c["rate"]:
                 kind = self.rng.choice(c["kinds"])
             entry["fault"] = kind
+            flavor = c["flavor"]
+            if flavor == "auto":
+                flavor = "glacier" if glacier else "s3"
+            entry["flavor"] = flavor
             # A second draw shapes the fault (reset before or after forwarding, where a
             # truncation or a stall falls).
-            return kind, self.rng.random(), c["stall"]
+            return kind, self.rng.random(), c["stall"], flavor
 
     def snapshot(self):
         with self.lock:
             return {"config": dict(self.config), "requests": len(self.log),
                     "log": [dict(e) for e in self.log]}
+
+
+def queued_fault(q):
+    """A queue entry: a kind, or {"kind", "method", "path_contains"} (both optional)."""
+    q = {"kind": q} if isinstance(q, str) else dict(q)
+    if q.get("kind") not in KINDS:
+        raise ValueError("unknown fault kind %r" % q.get("kind"))
+    return {"kind": q["kind"], "method": q.get("method", ""),
+            "path_contains": q.get("path_contains", "")}
 
 
 def loggable_query(query):
@@ -176,14 +199,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         if url.path.startswith("/__faults"):
             return self.control(url.path, body)
-        st = self.state
-        flavor = st.flavor
-        if flavor == "auto":
-            flavor = "glacier" if "x-amz-glacier-version" in self.headers else "s3"
         entry = {"method": self.command, "path": url.path, "query": loggable_query(url.query),
-                 "flavor": flavor, "forwarded": False, "upstream_status": None,
-                 "client_status": None}
-        kind, shape, stall = st.decide(self.command, url.path, entry)
+                 "forwarded": False, "upstream_status": None, "client_status": None}
+        kind, shape, stall, flavor = self.state.decide(
+            self.command, url.path, "x-amz-glacier-version" in self.headers, entry)
         try:
             self.serve(kind, shape, stall, flavor, body, chunked, entry)
         except (ConnectionError, BrokenPipeError, socket.timeout, OSError) as e:
