@@ -356,8 +356,8 @@ UploadResult GlacierMultipartUpload(GlacierClient& client, Clock& clock, Rewinda
     }
   }
   if (upload_id.empty()) {
-    upload_id = InitiateUpload(client, clock, description, part_size, resumable,
-                               options.part_retry);
+    upload_id =
+        InitiateUpload(client, clock, description, part_size, resumable, options.part_retry);
   }
   try {
     return SendAndComplete(client, clock, body, upload_id, part_size, std::move(stored), options);
