@@ -46,7 +46,9 @@ Control, never forwarded (paths starting /__faults):
                    client was sent, null when it got no complete response)}.
                    The query leaves out any presigned signature or credential.
   POST /__faults   a JSON object that updates the config: "rate", "kinds",
-                   "methods", "path_contains", "stall", "flavor", "seed" (reseeds), and
+                   "methods", "path_contains", "stall", "flavor", "seed" (reseeds),
+                   "kinds_by_method" ({"HEAD": [kinds]}: what requests with that
+                   method draw from instead of "kinds"), and
                    "queue": faults appended to a queue that goes before the
                    rate, each a kind or {"kind", "method", "path_contains"}:
                    a request meets the first queued fault whose method (if
@@ -96,7 +98,7 @@ class State:
         self.lock = threading.Lock()
         self.config = {"rate": rate, "seed": seed, "kinds": kinds, "stall": stall,
                        "methods": methods, "path_contains": path_contains, "flavor": flavor,
-                       "queue": []}
+                       "kinds_by_method": {}, "queue": []}
         self.rng = random.Random(seed)
         self.log = []
 
@@ -109,8 +111,9 @@ class State:
                     value = self.config["queue"] + [queued_fault(q) for q in value]
                 if key == "flavor" and value not in ("auto", "glacier", "s3"):
                     raise ValueError("unknown flavor %r" % value)
-                if key == "kinds":
-                    unknown = [k for k in value if k not in KINDS]
+                if key in ("kinds", "kinds_by_method"):
+                    lists = value.values() if key == "kinds_by_method" else [value]
+                    unknown = [k for kinds in lists for k in kinds if k not in KINDS]
                     if unknown:
                         raise ValueError("unknown fault kinds %s" % unknown)
                 self.config[key] = value
@@ -131,9 +134,10 @@ class State:
                 if queued["method"] in ("", method) and queued["path_contains"] in path:
                     kind = c["queue"].pop(i)["kind"]
                     break
-            if kind is None and matches and c["rate"] > 0 and c["kinds"] and \
+            kinds = c["kinds_by_method"].get(method, c["kinds"])
+            if kind is None and matches and c["rate"] > 0 and kinds and \
                     self.rng.random() < c["rate"]:
-                kind = self.rng.choice(c["kinds"])
+                kind = self.rng.choice(kinds)
             entry["fault"] = kind
             flavor = c["flavor"]
             if flavor == "auto":
