@@ -8,6 +8,11 @@
 // Every proxy is seeded from the test's name, so a failure replays with the
 // same fault sequence (up to the order in which concurrent requests arrive).
 // GB_DUMP_PROXY_LOG=1 prints the proxy's log of a failed conformance test.
+//
+// Servers take seconds to start, so the tests that need nothing special of
+// them share one upstream and one proxy per backend (each works in a vault or
+// bucket of its own and resets the proxy first), and CMakeLists.txt runs each
+// backend's tests here in one process.
 #include <stdlib.h>
 
 #include <algorithm>
@@ -76,6 +81,15 @@ class FaultProxy {
   std::string endpoint() const { return server_.endpoint(); }
   uint64_t seed() const { return seed_; }
 
+  // Back to no faults and an empty log, then faults at `rate` drawn from a
+  // generator seeded with `seed`; `more` sets other settings (fault_proxy.py).
+  void Reset(double rate, uint64_t seed, json more = json::object()) {
+    Control("DELETE", nullptr);
+    more["rate"] = rate;
+    more["seed"] = seed;
+    Configure(more);
+    seed_ = seed;
+  }
   void Configure(const json& change) const { Control("POST", change); }
   // The next request with this method (any when empty) whose path contains
   // `path_contains` meets `kind`, whatever the rate.
@@ -144,22 +158,19 @@ std::unique_ptr<Vault> WithRetries(std::unique_ptr<Vault> backend, VaultLog log 
                                          std::move(log));
 }
 
-// Owns the servers behind a vault under test. When destroyed (the suite's
-// TearDown) it runs `check_upstream` and, for a test that sent a fair number of
-// requests, checks the proxy really injected faults.
+// A vault under test behind a proxy. When destroyed (the suite's TearDown) it
+// runs `check_upstream` and, for a test that sent a fair number of requests,
+// checks the proxy really injected faults.
 class ProxiedVault : public VaultWrapper {
  public:
-  ProxiedVault(std::unique_ptr<Vault> vault, std::unique_ptr<FaultProxy> proxy,
-               std::function<void()> check_upstream, std::unique_ptr<TestServer> upstream = {})
-      : VaultWrapper(std::move(vault)),
-        upstream_(std::move(upstream)),
-        proxy_(std::move(proxy)),
-        check_upstream_(std::move(check_upstream)) {}
+  ProxiedVault(std::unique_ptr<Vault> vault, FaultProxy& proxy,
+               std::function<void()> check_upstream)
+      : VaultWrapper(std::move(vault)), proxy_(proxy), check_upstream_(std::move(check_upstream)) {}
   ~ProxiedVault() override {
-    SCOPED_TRACE("fault proxy seed " + std::to_string(proxy_->seed()));
+    SCOPED_TRACE("fault proxy seed " + std::to_string(proxy_.seed()));
     try {
       check_upstream_();
-      json log = proxy_->Log();
+      json log = proxy_.Log();
       if (getenv("GB_DUMP_PROXY_LOG") && ::testing::Test::HasFailure()) {
         for (const auto& e : log) std::fprintf(stderr, "%s\n", e.dump().c_str());
       }
@@ -172,8 +183,7 @@ class ProxiedVault : public VaultWrapper {
   }
 
  private:
-  std::unique_ptr<TestServer> upstream_;
-  std::unique_ptr<FaultProxy> proxy_;
+  FaultProxy& proxy_;
   std::function<void()> check_upstream_;
 };
 
@@ -239,15 +249,19 @@ JobInfo WaitForJob(Vault& vault, const std::string& job_id) {
   throw std::runtime_error("job " + job_id + " did not finish");
 }
 
-Bytes Retrieve(Vault& vault, const std::string& archive_id) {
-  std::string job = vault.StartRetrieval(archive_id, Tier::kExpedited, std::nullopt);
+// Waits for a retrieval job that must succeed and returns its output.
+Bytes ReadOutput(Vault& vault, const std::string& job) {
   JobInfo info = WaitForJob(vault, job);
   if (info.status != JobStatus::kSucceeded) {
-    throw std::runtime_error("retrieval of " + archive_id + " failed: " + info.status_message);
+    throw std::runtime_error("retrieval job " + job + " failed: " + info.status_message);
   }
   BufferSink out;
   vault.ReadJobOutput(job, std::nullopt, out);
   return out.bytes;
+}
+
+Bytes Retrieve(Vault& vault, const std::string& archive_id) {
+  return ReadOutput(vault, vault.StartRetrieval(archive_id, Tier::kExpedited, std::nullopt));
 }
 
 Inventory TakeInventory(Vault& vault) {
@@ -258,24 +272,37 @@ Inventory TakeInventory(Vault& vault) {
   return ParseInventory(std::string(out.bytes.begin(), out.bytes.end()));
 }
 
+// Slow answers in the conformance suite stall this long: two of them stay well
+// within the shared server's job delay.
+constexpr double kConformanceStall = 0.15;
+
+TestServer& SharedGlacier() {
+  // Jobs take 0.6 s, so a job is still in progress when the suite first looks,
+  // even after a slow answer or two.
+  static auto server = std::make_unique<TestServer>("glacier_server.py",
+                                                    std::vector<std::string>{"--job-delay", "0.6"});
+  return *server;
+}
+
+FaultProxy& SharedGlacierProxy() {
+  static auto proxy = std::make_unique<FaultProxy>(SharedGlacier().endpoint(), 0, 1);
+  return *proxy;
+}
+
 std::unique_ptr<Vault> FaultyGlacier() {
-  // Jobs take a second, so a job is still in progress when the suite first looks
-  // even after a slow response or two.
-  auto server = std::make_unique<TestServer>("glacier_server.py",
-                                             std::vector<std::string>{"--job-delay", "1.0"});
-  auto proxy = std::make_unique<FaultProxy>(server->endpoint(), 0.2, TestSeed());
+  TestServer& server = SharedGlacier();
+  FaultProxy& proxy = SharedGlacierProxy();
+  proxy.Reset(0.2, TestSeed(), {{"stall", kConformanceStall}});
   const std::string name = NewVaultName();
   auto vault = WithRetries(std::make_unique<GlacierVault>(
-      GlacierClientTo(*server, proxy->endpoint(), name), SmallParts(), SystemClock()));
+      GlacierClientTo(server, proxy.endpoint(), name), SmallParts(), SystemClock()));
   vault->Create();
-  TestServer* upstream = server.get();
-  auto check = [upstream, name] {
-    GlacierVault direct(GlacierClientTo(*upstream, upstream->endpoint(), name), {}, SystemClock());
+  auto check = [&server, name] {
+    GlacierVault direct(GlacierClientTo(server, server.endpoint(), name), {}, SystemClock());
     EXPECT_EQ(OpenGlacierUploads(direct), std::multiset<std::string>{})
         << "multipart uploads left open in the vault";
   };
-  return std::make_unique<ProxiedVault>(std::move(vault), std::move(proxy), check,
-                                        std::move(server));
+  return std::make_unique<ProxiedVault>(std::move(vault), proxy, check);
 }
 
 // ---- S3 -----------------------------------------------------------------------
@@ -309,6 +336,11 @@ TestServer& Moto() {
   return *moto;
 }
 
+FaultProxy& SharedS3Proxy() {
+  static auto proxy = std::make_unique<FaultProxy>(Moto().endpoint(), 0, 1);
+  return *proxy;
+}
+
 std::string FreshBucket(const std::string& what) {
   static std::atomic<int> n{0};
   return "gb-proxy-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + "-" + what;
@@ -336,15 +368,17 @@ S3VaultOptions DeepArchiveSmallParts() {
 
 std::unique_ptr<Vault> FaultyS3() {
   const std::string bucket = FreshBucket("deep");
-  auto proxy = std::make_unique<FaultProxy>(Moto().endpoint(), 0.2, TestSeed());
+  FaultProxy& proxy = SharedS3Proxy();
   // moto moves a restore along with every lookup of the object, so a HEAD it
   // answered but the client never heard would hurry a restore past the
   // InProgress the suite checks: HEADs meet only faults that stop at the proxy
   // (and slow answers).
-  proxy->Configure(
-      {{"kinds_by_method",
+  proxy.Reset(
+      0.2, TestSeed(),
+      {{"stall", kConformanceStall},
+       {"kinds_by_method",
         {{"HEAD", {"drop_before", "http_500", "http_503", "http_408", "throttle", "slow"}}}}});
-  auto vault = WithRetries(std::make_unique<S3Vault>(MotoClientTo(bucket, proxy->endpoint()),
+  auto vault = WithRetries(std::make_unique<S3Vault>(MotoClientTo(bucket, proxy.endpoint()),
                                                      DeepArchiveSmallParts(), SystemClock()));
   vault->Create();
   auto check = [bucket] {
@@ -352,7 +386,7 @@ std::unique_ptr<Vault> FaultyS3() {
     EXPECT_EQ(direct.UnfinishedUploads(), std::vector<std::string>{})
         << "multipart uploads left open in the bucket";
   };
-  return std::make_unique<ProxiedVault>(std::move(vault), std::move(proxy), check);
+  return std::make_unique<ProxiedVault>(std::move(vault), proxy, check);
 }
 
 // ---- The conformance suite through the proxy ------------------------------------
@@ -375,9 +409,11 @@ INSTANTIATE_TEST_SUITE_P(
 // ---- The proxy itself, as the product's HTTP client meets it ---------------------
 
 TEST(FaultProxyTest, EveryFaultReachesTheClientAsItWouldFromAws) {
-  TestServer glacier("glacier_server.py");
-  FaultProxy proxy(glacier.endpoint(), 0, 1);
-  GlacierClient client(GlacierClientTo(glacier, proxy.endpoint(), "proxied"), SystemClock());
+  TestServer& glacier = SharedGlacier();
+  FaultProxy& proxy = SharedGlacierProxy();
+  proxy.Reset(0, 1);
+  const std::string name = NewVaultName();
+  GlacierClient client(GlacierClientTo(glacier, proxy.endpoint(), name), SystemClock());
   ASSERT_EQ(client.Send(GlacierRequest{.method = "PUT"}).status, 201)
       << "a signed request went through unchanged";
 
@@ -435,7 +471,7 @@ TEST(FaultProxyTest, EveryFaultReachesTheClientAsItWouldFromAws) {
   }
 
   // A long body cut short is an error, never a short success.
-  GlacierVault vault(GlacierClientTo(glacier, proxy.endpoint(), "proxied"), {}, SystemClock());
+  GlacierVault vault(GlacierClientTo(glacier, proxy.endpoint(), name), {}, SystemClock());
   Bytes data = Pattern(3 * kMiB + 5, 1);
   SpanSource src(data);
   std::string job = vault.StartRetrieval(vault.Upload(src, "long").archive_id, Tier::kBulk, {});
@@ -446,7 +482,7 @@ TEST(FaultProxyTest, EveryFaultReachesTheClientAsItWouldFromAws) {
   EXPECT_LT(cut.bytes.size(), data.size());
   proxy.Queue("truncate", "GET", "/output");
   RetryingVault retrying(
-      std::make_unique<GlacierVault>(GlacierClientTo(glacier, proxy.endpoint(), "proxied"),
+      std::make_unique<GlacierVault>(GlacierClientTo(glacier, proxy.endpoint(), name),
                                      GlacierVaultOptions{}, SystemClock()),
       SystemClock(), FastRetries());
   BufferSink whole;
@@ -593,8 +629,9 @@ bool IsInitiation(const json& e) {
 }
 
 TEST(GlacierFaultProxyTest, LostAnswerToStartingAnUploadLeavesNothingBehind) {
-  TestServer server("glacier_server.py");
-  FaultProxy proxy(server.endpoint(), 0, TestSeed());
+  TestServer& server = SharedGlacier();
+  FaultProxy& proxy = SharedGlacierProxy();
+  proxy.Reset(0, TestSeed());
   const std::string name = NewVaultName();
   GlacierVault vault(GlacierClientTo(server, proxy.endpoint(), name), SmallParts(), SystemClock());
   vault.Create();
@@ -625,7 +662,8 @@ TEST(GlacierFaultProxyTest, LostAnswerToStartingAnUploadLeavesNothingBehind) {
 
 TEST(S3FaultProxyTest, FailedMultipartUploadLeavesNothingOpenWhateverMeetsAFault) {
   const std::string bucket = FreshBucket("failed");
-  FaultProxy proxy(Moto().endpoint(), 0, TestSeed());
+  FaultProxy& proxy = SharedS3Proxy();
+  proxy.Reset(0, TestSeed());
   S3VaultOptions options{.storage_class = "STANDARD",
                          .multipart_threshold = kMiB,
                          .part_size = kMiB,
@@ -693,9 +731,15 @@ int CheckArchives(Vault& upstream, const std::vector<Sent>& sent) {
   std::map<std::string, const Sent*> by_token;
   for (const Sent& s : sent) by_token[s.token] = &s;
   Inventory inv = TakeInventory(upstream);
+  // Every retrieval starts at once; then each is waited for and read.
+  std::vector<std::string> jobs;
+  for (const ArchiveInfo& a : inv.archives) {
+    jobs.push_back(upstream.StartRetrieval(a.id, Tier::kExpedited, std::nullopt));
+  }
   std::set<std::string> listed;
   int duplicates = 0;
-  for (const ArchiveInfo& a : inv.archives) {
+  for (size_t i = 0; i < inv.archives.size(); ++i) {
+    const ArchiveInfo& a = inv.archives[i];
     listed.insert(a.id);
     std::optional<std::string> token = TokenOf(a.description);
     auto it = token ? by_token.find(*token) : by_token.end();
@@ -707,7 +751,7 @@ int CheckArchives(Vault& upstream, const std::vector<Sent>& sent) {
     const Sent& s = *it->second;
     EXPECT_EQ(a.size, s.data.size()) << s.token;
     EXPECT_EQ(a.tree_hash, s.result.tree_hash) << s.token;
-    Bytes got = Retrieve(upstream, a.id);
+    Bytes got = ReadOutput(upstream, jobs[i]);
     EXPECT_TRUE(got == s.data) << s.token << ": archive " << a.id << " holds other bytes";
     EXPECT_EQ(Hex(TreeHashOf(got)), s.result.tree_hash) << s.token;
     if (a.id != s.result.archive_id) ++duplicates;
@@ -760,7 +804,8 @@ TEST(GlacierFaultProxyTest, ArchivesArriveIntactWithOnlyRecognisableDuplicates) 
 
 TEST(S3FaultProxyTest, ArchivesArriveIntactWithoutDuplicates) {
   TestServer& moto = Moto();
-  FaultProxy proxy(moto.endpoint(), 0.25, TestSeed());
+  FaultProxy& proxy = SharedS3Proxy();
+  proxy.Reset(0.25, TestSeed());
   ::setenv("AWS_ACCESS_KEY_ID", moto.access_key().c_str(), 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", moto.secret_key().c_str(), 1);
   ::unsetenv("AWS_PROFILE");

@@ -54,6 +54,8 @@ Control, never forwarded (paths starting /__faults):
                    a request meets the first queued fault whose method (if
                    given) and path filter it matches, whatever the rate and
                    the global filters.
+  DELETE /__faults back to the command line's settings, the log and the
+                   queue emptied (one proxy can serve test after test).
 
 Prints one JSON line when ready:
   {"endpoint": "http://127.0.0.1:PORT", "upstream": "...", "rate": R, "seed": S, "pid": N}
@@ -99,8 +101,16 @@ class State:
         self.config = {"rate": rate, "seed": seed, "kinds": kinds, "stall": stall,
                        "methods": methods, "path_contains": path_contains, "flavor": flavor,
                        "kinds_by_method": {}, "queue": []}
+        self.initial = json.loads(json.dumps(self.config))
         self.rng = random.Random(seed)
         self.log = []
+
+    def reset(self):
+        with self.lock:
+            self.config = json.loads(json.dumps(self.initial))
+            self.rng = random.Random(self.config["seed"])
+            self.log = []
+            return dict(self.config)
 
     def update(self, change):
         with self.lock:
@@ -339,6 +349,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, st.snapshot())
             if path == "/__faults" and self.command == "POST":
                 return self.reply(200, st.update(json.loads(body or b"{}")))
+            if path == "/__faults" and self.command == "DELETE":
+                return self.reply(200, st.reset())
         except (ValueError, TypeError) as e:
             return self.reply(400, {"error": str(e)})
         self.reply(404, {"error": "no control path %s %s" % (self.command, path)})
