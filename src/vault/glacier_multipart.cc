@@ -113,9 +113,11 @@ std::optional<std::map<uint64_t, StoredPart>> ListUploadedParts(GlacierClient& c
   return parts;
 }
 
-// Runs `abort` (ending uploads that cannot be resumed), retrying per `retry`;
-// never throws (the failure that led here matters more).
-void AbortQuietly(Clock& clock, const RetryOptions& retry, const std::function<void()>& abort) {
+// Runs `abort` (ending uploads that cannot be resumed), retrying with twice
+// the attempts of `retry` (nothing comes after it to try again); never throws
+// (the failure that led here matters more).
+void AbortQuietly(Clock& clock, RetryOptions retry, const std::function<void()>& abort) {
+  retry.max_attempts *= 2;
   try {
     RetryPolicy(clock, retry).Run(abort);
   } catch (const std::exception&) {

@@ -541,11 +541,14 @@ void S3Vault::PutMultipart(RewindableSource& body, const std::string& key, const
       throw S3Error(ClassifyAwsError(info), DescribeAwsError(info, what), info);
     }
   } catch (...) {
-    // Nothing of a failed upload stays billed: abort it, retrying like a part.
-    // When the answer to CreateMultipartUpload was lost its id is unknown, but
-    // every open upload of this key is ours.
+    // Nothing of a failed upload stays billed: abort it, with twice the
+    // attempts of a part (no later attempt may follow). When the answer to
+    // CreateMultipartUpload was lost its id is unknown, but every open upload
+    // of this key is ours.
+    RetryOptions cleanup = options_.part_retry;
+    cleanup.max_attempts *= 2;
     try {
-      RetryPolicy(clock_, options_.part_retry).Run([&] {
+      RetryPolicy(clock_, cleanup).Run([&] {
         if (!upload_id.empty()) {
           AbortUpload(key, upload_id);
           return;
