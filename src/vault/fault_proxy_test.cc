@@ -7,7 +7,8 @@
 //
 // Every proxy is seeded from the test's name, so a failure replays with the
 // same fault sequence (up to the order in which concurrent requests arrive).
-// GB_DUMP_PROXY_LOG=1 prints the proxy's log of a failed conformance test.
+// GB_FAULT_PROXY_SEED=N tries other sequences; GB_DUMP_PROXY_LOG=1 prints
+// the proxy's log of a failed conformance test.
 //
 // Servers take seconds to start, so the tests that need nothing special of
 // them share one upstream and one proxy per backend (each works in a vault or
@@ -50,10 +51,12 @@ RetryOptions FastRetries(int attempts = 12) {
   return {.max_attempts = attempts, .base_delay_ns = 2'000'000, .max_delay_ns = 50'000'000};
 }
 
-// The seed of this test's proxy: fixed by the test's name.
+// The seed of this test's proxy: fixed by the test's name, and by
+// GB_FAULT_PROXY_SEED when set (to try other fault sequences).
 uint64_t TestSeed() {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(test->test_suite_name()) + "." + test->name();
+  if (const char* salt = getenv("GB_FAULT_PROXY_SEED")) name += salt;
   uint64_t h = 1469598103934665603ull;  // FNV-1a: the same on every platform
   for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
   return h % 1000000;
