@@ -308,6 +308,13 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   }
 
   const std::string& m = request.method;
+  // libcurl sends a request again, on its own, when a reused connection
+  // closes before any answer: right when the server had dropped the idle
+  // connection, wrong when it acted on the request and then lost the answer.
+  // A POST is not idempotent (UploadArchive, CompleteMultipartUpload), so it
+  // always goes on a new connection, where libcurl never re-sends; the caller
+  // decides about retries.
+  if (m == "POST") set(CURLOPT_FRESH_CONNECT, 1L);
   SpanSource empty(std::span<const uint8_t>{});
   RewindableSource* body = request.body;
   if (!body && (m == "PUT" || m == "POST")) body = &empty;

@@ -79,6 +79,10 @@ class HttpClient {
   // status is a response, not an exception. With `sink`, a 2xx body is
   // written to it as it arrives (Finish() is not called); other bodies go to
   // response.body.
+  // A request reaches the server at most once per call, except that libcurl
+  // may repeat a GET, HEAD, PUT or DELETE (idempotent) on a new connection
+  // when a reused one closes before any answer; a POST always goes on a new
+  // connection and is never repeated.
   // Throws gb::Error naming the host and the cause: kTransient for network
   // failures (refused, reset, timeout, stall, truncated body, TLS handshake),
   // kPermanent when the server's certificate fails verification,

@@ -31,6 +31,7 @@ constexpr char kServer[] = R"PY(
 import hashlib, http.server, json, os, socket, ssl, struct, sys, threading, time, urllib.parse
 
 ports = {}
+dropped = {}
 lock = threading.Lock()
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -104,6 +105,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
+        elif url.path == "/drop":
+            # Acts on the request, then closes the connection without an answer.
+            with lock:
+                dropped[q["tag"]] = dropped.get(q["tag"], 0) + 1
+            self.close_connection = True
+        elif url.path == "/dropped":
+            with lock:
+                count = dropped.get(q["tag"], 0)
+            self.reply(200, str(count).encode())
         elif url.path == "/stall":
             self.send_response(200)
             self.send_header("Content-Length", "100")
@@ -434,6 +444,23 @@ TEST_F(HttpClientTest, SurvivesServerClosingAnIdleConnection) {
     HttpResponse r = client.Send(put);
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.body.find(Hex(Sha256::Of(data))), std::string::npos);
+  }
+}
+
+TEST_F(HttpClientTest, PostIsNeverSentTwiceWhenItsAnswerIsLost) {
+  HttpClient client;
+  const std::string payload = "an archive";
+  SpanSource body(AsBytes(payload));
+  for (bool with_body : {true, false}) {
+    SCOPED_TRACE(with_body ? "with a body" : "without a body");
+    const std::string tag = with_body ? "body" : "empty";
+    ASSERT_EQ(client.Send(Get("/echo")).status, 200);  // a connection to reuse
+    HttpRequest post = Get("/drop?tag=" + tag);
+    post.method = "POST";
+    if (with_body) post.body = &body;
+    EXPECT_EQ(ErrorOf(client, post).code(), Code::kTransient);
+    EXPECT_EQ(client.Send(Get("/dropped?tag=" + tag)).body, "1")
+        << "the server acted on the request; sending it again would act twice";
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -22,6 +23,8 @@ namespace {
 constexpr std::string_view kTool = "glacier-backup";
 // Parts held in memory at once stay under this, down to one worker.
 constexpr uint64_t kPartMemoryBudget = 256ull << 20;
+// How far Glacier's clock may be from ours: SigV4 refuses requests beyond it.
+constexpr int64_t kClockSkewSeconds = 15 * 60;
 
 struct OpenUpload {
   std::string id, description;
@@ -110,14 +113,47 @@ std::optional<std::map<uint64_t, StoredPart>> ListUploadedParts(GlacierClient& c
   return parts;
 }
 
-std::string InitiateUpload(GlacierClient& client, const std::string& description,
-                           uint64_t part_size) {
+// Runs `abort` (ending uploads that cannot be resumed), retrying with twice
+// the attempts of `retry` (nothing comes after it to try again); never throws
+// (the failure that led here matters more).
+void AbortQuietly(Clock& clock, RetryOptions retry, const std::function<void()>& abort) {
+  retry.max_attempts *= 2;
+  try {
+    RetryPolicy(clock, retry).Run(abort);
+  } catch (const std::exception&) {
+    // Glacier drops an idle upload after about a day.
+  }
+}
+
+std::string InitiateUpload(GlacierClient& client, Clock& clock, const std::string& description,
+                           uint64_t part_size, bool resumable, const RetryOptions& retry) {
   GlacierRequest request;
   request.method = "POST";
   request.path = "/multipart-uploads";
   request.headers.emplace_back("x-amz-part-size", std::to_string(part_size));
   if (!description.empty()) request.headers.emplace_back("x-amz-archive-description", description);
-  HttpResponse response = client.Send(request);
+  const int64_t sent = clock.NowSeconds();
+  HttpResponse response;
+  try {
+    response = client.Send(request);
+  } catch (const Error& e) {
+    // No answer: Glacier may have started the upload all the same. One of ours
+    // is found and resumed by the next attempt; any other could never be
+    // found again, so it is looked for now (same description and part size,
+    // created since the request was sent, give or take the clock skew SigV4
+    // allows) and aborted.
+    if (e.code() == Code::kTransient && !resumable) {
+      AbortQuietly(clock, retry, [&] {
+        for (const OpenUpload& u : ListOpenUploads(client)) {
+          if (u.description == description && u.part_size == part_size &&
+              u.created >= sent - kClockSkewSeconds) {
+            AbortUpload(client, u.id);
+          }
+        }
+      });
+    }
+    throw;
+  }
   if (response.status / 100 != 2) client.Fail(response, "starting a multipart upload");
   std::string id = response.headers.Get("x-amz-multipart-upload-id").value_or("");
   if (id.empty())
@@ -197,56 +233,13 @@ class PartQueue {
   std::exception_ptr failure_;
 };
 
-}  // namespace
-
-uint64_t GlacierPartSize(uint64_t size, uint64_t min_part_size) {
-  if (min_part_size < kGlacierMinPartSize || min_part_size > kGlacierMaxPartSize ||
-      (min_part_size & (min_part_size - 1)) != 0) {
-    throw Error(Code::kInvalidArgument, "Glacier part size " + std::to_string(min_part_size) +
-                                            " is not a power of two from 1 MiB to 4 GiB");
-  }
-  uint64_t part = min_part_size;
-  while (part < kGlacierMaxPartSize && (size + part - 1) / part > kGlacierMaxParts) part *= 2;
-  if ((size + part - 1) / part > kGlacierMaxParts) {
-    throw Error(Code::kInvalidArgument, "an archive of " + std::to_string(size) +
-                                            " bytes needs more than 10,000 Glacier parts of 4 GiB");
-  }
-  return part;
-}
-
-bool IsGlacierBackupDescription(std::string_view description) {
-  auto j = nlohmann::json::parse(description, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  auto tool = j.find("tool");
-  return tool != j.end() && tool->is_string() && tool->get<std::string>() == kTool;
-}
-
-UploadResult GlacierMultipartUpload(GlacierClient& client, Clock& clock, RewindableSource& body,
-                                    const std::string& description,
-                                    const GlacierMultipartOptions& options) {
+// Sends the parts `stored` lacks (or holds with another tree hash) and completes the upload.
+UploadResult SendAndComplete(GlacierClient& client, Clock& clock, RewindableSource& body,
+                             const std::string& upload_id, uint64_t part_size,
+                             std::map<uint64_t, StoredPart> stored,
+                             const GlacierMultipartOptions& options) {
   const uint64_t size = body.Size();
-  const uint64_t part_size = GlacierPartSize(size, options.min_part_size);
   const uint64_t part_count = (size + part_size - 1) / part_size;
-
-  // Resume our own open upload; abort the ones the engine gave up on.
-  std::string upload_id;
-  std::map<uint64_t, StoredPart> stored;
-  const int64_t now = clock.NowSeconds();
-  const bool resumable = IsGlacierBackupDescription(description);
-  for (const OpenUpload& u : ListOpenUploads(client)) {
-    if (!IsGlacierBackupDescription(u.description)) continue;  // not ours
-    bool same = u.description == description;
-    if (same && resumable && u.part_size == part_size && upload_id.empty()) {
-      if (auto parts = ListUploadedParts(client, u.id)) {
-        upload_id = u.id;
-        stored = std::move(*parts);
-      }
-    } else if (same || now - u.created >= options.stale_upload_seconds) {
-      AbortUpload(client, u.id);
-    }
-  }
-  if (upload_id.empty()) upload_id = InitiateUpload(client, description, part_size);
-
   // The reading thread feeds the workers; each worker borrows its own connection.
   uint64_t memory_parts = std::max<uint64_t>(3, kPartMemoryBudget / part_size);
   size_t workers = static_cast<size_t>(std::clamp<uint64_t>(
@@ -315,6 +308,69 @@ UploadResult GlacierMultipartUpload(GlacierClient& client, Clock& clock, Rewinda
   result.tree_hash = tree_hash;
   result.size = size;
   return result;
+}
+
+}  // namespace
+
+uint64_t GlacierPartSize(uint64_t size, uint64_t min_part_size) {
+  if (min_part_size < kGlacierMinPartSize || min_part_size > kGlacierMaxPartSize ||
+      (min_part_size & (min_part_size - 1)) != 0) {
+    throw Error(Code::kInvalidArgument, "Glacier part size " + std::to_string(min_part_size) +
+                                            " is not a power of two from 1 MiB to 4 GiB");
+  }
+  uint64_t part = min_part_size;
+  while (part < kGlacierMaxPartSize && (size + part - 1) / part > kGlacierMaxParts) part *= 2;
+  if ((size + part - 1) / part > kGlacierMaxParts) {
+    throw Error(Code::kInvalidArgument, "an archive of " + std::to_string(size) +
+                                            " bytes needs more than 10,000 Glacier parts of 4 GiB");
+  }
+  return part;
+}
+
+bool IsGlacierBackupDescription(std::string_view description) {
+  auto j = nlohmann::json::parse(description, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto tool = j.find("tool");
+  return tool != j.end() && tool->is_string() && tool->get<std::string>() == kTool;
+}
+
+UploadResult GlacierMultipartUpload(GlacierClient& client, Clock& clock, RewindableSource& body,
+                                    const std::string& description,
+                                    const GlacierMultipartOptions& options) {
+  const uint64_t size = body.Size();
+  const uint64_t part_size = GlacierPartSize(size, options.min_part_size);
+
+  // Resume our own open upload; abort the ones the engine gave up on.
+  std::string upload_id;
+  std::map<uint64_t, StoredPart> stored;
+  const int64_t now = clock.NowSeconds();
+  const bool resumable = IsGlacierBackupDescription(description);
+  for (const OpenUpload& u : ListOpenUploads(client)) {
+    if (!IsGlacierBackupDescription(u.description)) continue;  // not ours
+    bool same = u.description == description;
+    if (same && resumable && u.part_size == part_size && upload_id.empty()) {
+      if (auto parts = ListUploadedParts(client, u.id)) {
+        upload_id = u.id;
+        stored = std::move(*parts);
+      }
+    } else if (same || now - u.created >= options.stale_upload_seconds) {
+      AbortUpload(client, u.id);
+    }
+  }
+  if (upload_id.empty()) {
+    upload_id =
+        InitiateUpload(client, clock, description, part_size, resumable, options.part_retry);
+  }
+  try {
+    return SendAndComplete(client, clock, body, upload_id, part_size, std::move(stored), options);
+  } catch (...) {
+    // An upload of ours stays open for the next attempt to resume; no later
+    // attempt can recognise any other, so it ends here.
+    if (!resumable) {
+      AbortQuietly(clock, options.part_retry, [&] { AbortUpload(client, upload_id); });
+    }
+    throw;
+  }
 }
 
 }  // namespace gb

@@ -18,9 +18,13 @@
 // The archive's tree hash is combined from the part tree hashes and checked
 // by Glacier on CompleteMultipartUpload.
 //
-// On failure the open upload is left for the next attempt to resume; errors
-// thrown by the source propagate unchanged, after the parts already read have
-// been sent.
+// On failure an upload of ours is left open for the next attempt to resume.
+// Any other upload (a description that is not glacier-backup's) could never
+// be recognised again, so it is aborted (retried with twice part_retry's
+// attempts) - including one Glacier started while the answer to
+// InitiateMultipartUpload was lost, found by its description and part size
+// among the uploads created since. Errors thrown by the source
+// propagate unchanged, after the parts already read have been sent.
 #pragma once
 
 #include <cstdint>

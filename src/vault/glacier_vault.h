@@ -20,8 +20,9 @@
 // hide that, nor retry an upload itself (RetryingVault above does): the engine
 // puts a unique token in every description, and its inventory reconciliation
 // finds a second archive with the same token, reports it and deletes it. The
-// resumable multipart path uses that same description to find its own open
-// upload.
+// same goes for a multipart upload whose CompleteMultipartUpload answer was
+// lost: the retry's new upload completes as a second archive. The resumable
+// multipart path uses that same description to find its own open upload.
 //
 // Retrievals. RetrievalByteRange needs an explicit end, so a range "from S to
 // the end" needs the archive's size: known for archives this object uploaded

@@ -321,12 +321,19 @@ TEST_F(GlacierVaultTest, ResumeResendsPartsWhoseTreeHashDiffers) {
               second);
 }
 
+// Starts a multipart upload the way another tool would, and leaves it open.
+void StartForeignUpload(GlacierVault& vault, const std::string& description) {
+  GlacierRequest request{.method = "POST", .path = "/multipart-uploads"};
+  request.headers = {{"x-amz-part-size", std::to_string(kMiB)},
+                     {"x-amz-archive-description", description}};
+  ASSERT_EQ(vault.client().Send(request).status, 201);
+}
+
 TEST_F(GlacierVaultTest, StaleUploadsOfOursAreAbortedOthersKept) {
   Bytes data = Pattern(3 * kMiB, 4);
-  for (const std::string& d : {OurDescription("old"), std::string("another tool's upload")}) {
-    FailingSource broken(data, 2 * kMiB);
-    EXPECT_THROW(vault_->Upload(broken, d), Error);
-  }
+  FailingSource broken(data, 2 * kMiB);
+  EXPECT_THROW(vault_->Upload(broken, OurDescription("old")), Error);
+  StartForeignUpload(*vault_, "another tool's upload");
   SpanSource src(data);
   vault_->Upload(src, OurDescription("fresh"));
   EXPECT_EQ(OpenUploads(*vault_),
@@ -339,6 +346,18 @@ TEST_F(GlacierVaultTest, StaleUploadsOfOursAreAbortedOthersKept) {
   SpanSource again(data);
   impatient->Upload(again, OurDescription("newer"));
   EXPECT_EQ(OpenUploads(*vault_), std::multiset<std::string>{"another tool's upload"});
+}
+
+TEST_F(GlacierVaultTest, FailedUploadThatCannotBeResumedLeavesNoOpenUpload) {
+  // Only glacier-backup's own descriptions are recognised by a later attempt;
+  // an upload under any other is aborted when it fails.
+  StartForeignUpload(*vault_, "plain");  // not this Upload's: kept
+  Bytes data = Pattern(4 * kMiB, 11);
+  FailingSource broken(data, 2 * kMiB + 10);
+  EXPECT_TRUE(ThrowsCode(Code::kIOError, [&] { vault_->Upload(broken, "plain"); }));
+  EXPECT_EQ(PartsSent(*server_), (std::vector<uint64_t>{0, kMiB}));
+  EXPECT_EQ(OpenUploads(*vault_), std::multiset<std::string>{"plain"});
+  EXPECT_EQ(CountRequests(*server_, "DELETE", "/V/multipart-uploads/ID"), 1u);
 }
 
 TEST(GlacierPartSizeTest, SmallestPowerOfTwoWithinTenThousandParts) {

@@ -480,15 +480,16 @@ void S3Vault::PutMultipart(RewindableSource& body, const std::string& key, const
   for (const auto& [k, id] : ListUploads(key)) {
     if (k == key) AbortUpload(k, id);
   }
-  HttpResponse created = client_.Send(
-      S3Request{.method = "POST", .key = key, .query = {{"uploads", ""}}, .headers = meta});
-  if (!Ok(created)) client_.Fail(created, what);
-  std::string upload_id =
-      ParseXml(created.body, what).child("InitiateMultipartUploadResult").child_value("UploadId");
-  if (upload_id.empty())
-    throw Error(Code::kTransient, "S3 started an upload of " + what + " without an id");
-
+  std::string upload_id;
   try {
+    HttpResponse created = client_.Send(
+        S3Request{.method = "POST", .key = key, .query = {{"uploads", ""}}, .headers = meta});
+    if (!Ok(created)) client_.Fail(created, what);
+    upload_id =
+        ParseXml(created.body, what).child("InitiateMultipartUploadResult").child_value("UploadId");
+    if (upload_id.empty())
+      throw Error(Code::kTransient, "S3 started an upload of " + what + " without an id");
+
     uint64_t part_size = options_.part_size;
     if (uint64_t least = (size + kMaxParts - 1) / kMaxParts; part_size < least) {
       part_size = (least + kMiB - 1) / kMiB * kMiB;
@@ -540,8 +541,22 @@ void S3Vault::PutMultipart(RewindableSource& body, const std::string& key, const
       throw S3Error(ClassifyAwsError(info), DescribeAwsError(info, what), info);
     }
   } catch (...) {
+    // Nothing of a failed upload stays billed: abort it, with twice the
+    // attempts of a part (no later attempt may follow). When the answer to
+    // CreateMultipartUpload was lost its id is unknown, but every open upload
+    // of this key is ours.
+    RetryOptions cleanup = options_.part_retry;
+    cleanup.max_attempts *= 2;
     try {
-      AbortUpload(key, upload_id);
+      RetryPolicy(clock_, cleanup).Run([&] {
+        if (!upload_id.empty()) {
+          AbortUpload(key, upload_id);
+          return;
+        }
+        for (const auto& [k, id] : ListUploads(key)) {
+          if (k == key) AbortUpload(k, id);
+        }
+      });
     } catch (const std::exception&) {
       // The original failure matters more; a later upload of this key aborts it.
     }

@@ -21,7 +21,9 @@
 // Uploads: one PutObject up to multipart_threshold, buffered in memory (one
 // read of the source); larger ones a multipart upload whose parts are buffered
 // one at a time (one pass to compute the tree hash that goes into the
-// metadata, one to send). A failed multipart upload is aborted, and stale
+// metadata, one to send). A failed multipart upload is aborted (the abort
+// retried with twice part_retry's attempts; when the answer to
+// CreateMultipartUpload was lost, every open upload of the key is), and stale
 // unfinished uploads of the same key are aborted before a new one starts, so a
 // failed Upload leaves nothing billed behind. Every request signs its payload
 // (x-amz-content-sha256), so S3 rejects bytes damaged on the way.
