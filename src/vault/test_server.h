@@ -65,15 +65,27 @@ class TestServer {
     if (stdin_fd_ >= 0) close(stdin_fd_);
     stdin_fd_ = -1;
     if (pid_ > 0) {
-      for (int i = 0; i < 100; ++i) {
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = -1;
-          return;
+      // Closing stdin asks the script to stop (and stop what it started); then
+      // SIGTERM, which it also handles; SIGKILL only as the last resort, with the
+      // process group of the server it reported (moto runs in its own session).
+      auto exited_within = [&](int tenths) {
+        for (int i = 0; i < tenths; ++i) {
+          if (waitpid(pid_, nullptr, WNOHANG) == pid_) return true;
+          usleep(100000);
         }
-        usleep(50000);
+        return false;
+      };
+      if (!exited_within(50)) {
+        kill(pid_, SIGTERM);
+        if (!exited_within(150)) {
+          kill(pid_, SIGKILL);
+          waitpid(pid_, nullptr, 0);
+          if (info_.contains("pid") && info_["pid"].is_number_integer()) {
+            pid_t server = info_["pid"].get<pid_t>();
+            if (server > 1) kill(-server, SIGKILL);
+          }
+        }
       }
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
       pid_ = -1;
     }
   }
