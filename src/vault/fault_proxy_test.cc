@@ -310,20 +310,6 @@ std::unique_ptr<Vault> FaultyGlacier() {
 
 // ---- S3 -----------------------------------------------------------------------
 
-void SetMotoTransition(const TestServer& moto, const std::string& model,
-                       const std::string& transition) {
-  std::string body = R"({"model_name": ")" + model + R"(", "transition": )" + transition + "}";
-  SpanSource src(AsBytes(body));
-  HttpClient http;
-  HttpResponse r =
-      http.Send(HttpRequest{.method = "POST",
-                            .url = moto.endpoint() + "/moto-api/state-manager/set-transition",
-                            .headers = {{"Content-Type", "application/json"}},
-                            .body = &src});
-  if (r.status / 100 != 2)
-    throw std::runtime_error("moto set-transition: HTTP " + std::to_string(r.status));
-}
-
 // One moto for the process (it takes seconds to start); every vault has a bucket of its own.
 TestServer& Moto() {
   static std::unique_ptr<TestServer> moto = [] {

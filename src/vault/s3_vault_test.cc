@@ -33,20 +33,6 @@ using gb::testing::TestServer;
 
 constexpr uint64_t kMiB = 1024 * 1024;
 
-void SetMotoTransition(const TestServer& moto, const std::string& model,
-                       const std::string& transition) {
-  std::string body = R"({"model_name": ")" + model + R"(", "transition": )" + transition + "}";
-  SpanSource src(AsBytes(body));
-  HttpClient http;
-  HttpResponse r =
-      http.Send(HttpRequest{.method = "POST",
-                            .url = moto.endpoint() + "/moto-api/state-manager/set-transition",
-                            .headers = {{"Content-Type", "application/json"}},
-                            .body = &src});
-  if (r.status / 100 != 2)
-    throw std::runtime_error("moto set-transition: HTTP " + std::to_string(r.status));
-}
-
 TestServer& Moto() {
   static std::unique_ptr<TestServer> moto = [] {
     // Lets tests use 1 MiB multipart parts (S3 and moto want 5 MiB).

@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/stream.h"
+#include "net/http_client.h"
+
 namespace gb::testing {
 
 class TestServer {
@@ -93,5 +96,21 @@ class TestServer {
   int stdin_fd_ = -1;
   nlohmann::json info_;
 };
+
+// Sets how moto moves a model through its states (e.g. how many lookups an S3
+// restore stays "in progress"), through moto's state-manager API.
+inline void SetMotoTransition(const TestServer& moto, const std::string& model,
+                              const std::string& transition) {
+  std::string body = R"({"model_name": ")" + model + R"(", "transition": )" + transition + "}";
+  SpanSource src(AsBytes(body));
+  HttpClient http;
+  HttpResponse r =
+      http.Send(HttpRequest{.method = "POST",
+                            .url = moto.endpoint() + "/moto-api/state-manager/set-transition",
+                            .headers = {{"Content-Type", "application/json"}},
+                            .body = &src});
+  if (r.status / 100 != 2)
+    throw std::runtime_error("moto set-transition: HTTP " + std::to_string(r.status));
+}
 
 }  // namespace gb::testing
