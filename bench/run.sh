@@ -78,7 +78,7 @@ if [ -z "$bin" ]; then
   bin="$root/${BUILD_DIR:-build}/glacier-backup"
   if [ ! -x "$bin" ]; then
     echo "building glacier-backup (scripts/build.sh)" >&2
-    "$root/scripts/build.sh" >&2
+    "$root/scripts/build.sh" glacier-backup >&2
   fi
 fi
 [ -x "$bin" ] || die "glacier-backup binary $bin not found"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh >/dev/null
+scripts/build.sh glacier-backup >/dev/null
 bin="$PWD/${BUILD_DIR:-build}/glacier-backup"
 
 demo="$(mktemp -d -t glacier-backup-demo.XXXXXX)"

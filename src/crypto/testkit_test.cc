@@ -1,4 +1,4 @@
-// Runs every age test vector of the CCTV testkit (see testdata/age/README.md)
+// Runs every age test vector of the CCTV testkit (see tests/vectors/age/README.md)
 // through the Decryptor and checks the exact outcome and released plaintext.
 #include <gtest/gtest.h>
 #include <zlib.h>

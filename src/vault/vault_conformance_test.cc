@@ -79,7 +79,7 @@ TEST_P(VaultConformanceTest, UploadedBytesComeBackWithTheirTreeHash) {
   }
 }
 
-// The published Glacier vectors (shared/testdata/treehash): a hash computed by
+// The published Glacier vectors (tests/vectors/treehash): a hash computed by
 // the same code on both sides would not catch a shared mistake.
 TEST_P(VaultConformanceTest, TreeHashesMatchGlacierVectors) {
   std::ifstream in(std::string(GB_TESTDATA_DIR) + "/treehash/vectors.txt");
