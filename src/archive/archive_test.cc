@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -147,7 +146,9 @@ TEST(Tar, SparseFileStoresOnlyData) {
     };
     put(zeros);
     put(data);
-    while (pos < size - 4096) put(std::span<const uint8_t>(zeros).first(std::min<uint64_t>(zeros.size(), size - 4096 - pos)));
+    while (pos < size - 4096)
+      put(std::span<const uint8_t>(zeros).first(
+          std::min<uint64_t>(zeros.size(), size - 4096 - pos)));
     put(data);
     w.End();
     w.Close();
@@ -214,8 +215,8 @@ TEST(Manifest, RoundTripIncludingDeletionsAndBinaryNames) {
 TEST(Manifest, RejectsUnsafePaths) {
   BackupMeta meta;
   meta.name = "x";
-  std::string text = ManifestHead(meta) + ManifestEntryLine(File("../etc/passwd", 1), true) +
-                     ManifestTail();
+  std::string text =
+      ManifestHead(meta) + ManifestEntryLine(File("../etc/passwd", 1), true) + ManifestTail();
   EXPECT_THROW(ParseManifest(text, [](Entry&&) {}), Error);
 }
 

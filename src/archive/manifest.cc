@@ -41,9 +41,15 @@ std::string GetName(const json& j, const char* key) {
 }
 
 json MetaJson(const BackupMeta& m) {
-  return json{{"id", m.id},     {"name", m.name}, {"set", m.set_id},
-              {"seq", m.seq},   {"kind", m.seq == 0 ? "full" : "incremental"},
-              {"parent", m.parent}, {"time", m.time}, {"host", m.host}, {"tool", m.tool}};
+  return json{{"id", m.id},
+              {"name", m.name},
+              {"set", m.set_id},
+              {"seq", m.seq},
+              {"kind", m.seq == 0 ? "full" : "incremental"},
+              {"parent", m.parent},
+              {"time", m.time},
+              {"host", m.host},
+              {"tool", m.tool}};
 }
 
 // Walks "head\n line\n line\n tail" documents: calls `line` for each entry line.
@@ -66,8 +72,8 @@ void ForEachLine(const std::string& text, F line) {
 }  // namespace
 
 std::string ManifestHead(const BackupMeta& meta) {
-  return "{\"format\":\"" + std::string(kManifestFormat) + "\",\"backup\":" + MetaJson(meta).dump() +
-         ",\"entries\":[\n";
+  return "{\"format\":\"" + std::string(kManifestFormat) +
+         "\",\"backup\":" + MetaJson(meta).dump() + ",\"entries\":[\n";
 }
 
 nlohmann::json EntryToJson(const Entry& e) {
@@ -125,7 +131,8 @@ Entry EntryFromJson(const nlohmann::json& j) {
       e.has_hash = true;
     }
   }
-  if (!IsSafeRelativePath(e.path)) throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
+  if (!IsSafeRelativePath(e.path))
+    throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
   return e;
 }
 

@@ -6,9 +6,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "core/entry.h"
 
@@ -20,13 +19,13 @@ inline constexpr const char* kManifestFormat = "glacier-backup-manifest/1";
 
 struct BackupMeta {
   int64_t id = 0;
-  std::string name;    // archive file name
+  std::string name;  // archive file name
   int64_t set_id = 0;
   int seq = 0;         // 0 = the set's full backup, 1.. = incrementals
   std::string parent;  // archive name of the previous backup in the set ("" for a full)
   int64_t time = 0;    // unix seconds
   std::string host;
-  std::string tool;    // "glacier-backup 0.1.0"
+  std::string tool;  // "glacier-backup 0.1.0"
 };
 
 // Manifest text is one JSON document with one entry per line, so it can be

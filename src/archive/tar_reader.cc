@@ -31,9 +31,8 @@ TarReader::~TarReader() { archive_read_free(a_); }
 void TarReader::Fail(int, const char* what) {
   if (source_error_) std::rethrow_exception(source_error_);
   const char* msg = archive_error_string(a_);
-  throw Error(Code::kCorruption,
-              std::string("archive is not a valid tar stream (") + what + "): " +
-                  (msg ? msg : "unexpected end of data"));
+  throw Error(Code::kCorruption, std::string("archive is not a valid tar stream (") + what +
+                                     "): " + (msg ? msg : "unexpected end of data"));
 }
 
 bool TarReader::Next(TarMember* m) {
@@ -62,13 +61,19 @@ bool TarReader::Next(TarMember* m) {
     return true;
   }
   switch (archive_entry_filetype(ae)) {
-    case AE_IFREG: e.type = EntryType::kFile; break;
-    case AE_IFDIR: e.type = EntryType::kDir; break;
+    case AE_IFREG:
+      e.type = EntryType::kFile;
+      break;
+    case AE_IFDIR:
+      e.type = EntryType::kDir;
+      break;
     case AE_IFLNK:
       e.type = EntryType::kSymlink;
       if (const char* s = archive_entry_symlink(ae)) e.target = s;
       break;
-    default: m->other = true; break;
+    default:
+      m->other = true;
+      break;
   }
   return true;
 }

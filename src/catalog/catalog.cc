@@ -161,8 +161,7 @@ class StateCursorImpl : public EntryCursor {
 
  private:
   static std::string Sql(bool ranged) {
-    return std::string("SELECT ") + kEntryColumns +
-           " FROM entries WHERE set_id=?1 AND seq<=?2" +
+    return std::string("SELECT ") + kEntryColumns + " FROM entries WHERE set_id=?1 AND seq<=?2" +
            (ranged ? " AND key>=?3 AND key<?4" : "") + " ORDER BY key, seq";
   }
   Statement stmt_;
@@ -261,9 +260,8 @@ void Catalog::Migrate() {
 }
 
 std::optional<SetRecord> Catalog::OpenSet() {
-  Statement s(db_, (std::string(kSetColumns) +
-                    "WHERE completed IS NULL ORDER BY id DESC LIMIT 1")
-                       .c_str());
+  Statement s(
+      db_, (std::string(kSetColumns) + "WHERE completed IS NULL ORDER BY id DESC LIMIT 1").c_str());
   if (!s.Step()) return std::nullopt;
   return ReadSet(s);
 }
@@ -323,10 +321,11 @@ std::unique_ptr<EntryCursor> Catalog::EntriesOf(int64_t set_id, int seq) {
 Catalog::Writer::Writer(Catalog& c)
     : c_(c),
       txn_(c.db_),
-      insert_entry_(c.db_,
-                    "INSERT INTO entries(set_id, key, seq, type, mode, uid, gid, uname, gname, "
-                    "size, mtime, mtime_nsec, ctime, ctime_nsec, dev, ino, nlink, target, hash, sparse) "
-                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)") {}
+      insert_entry_(
+          c.db_,
+          "INSERT INTO entries(set_id, key, seq, type, mode, uid, gid, uname, gname, "
+          "size, mtime, mtime_nsec, ctime, ctime_nsec, dev, ino, nlink, target, hash, sparse) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)") {}
 
 int64_t Catalog::Writer::CreateSet(int64_t created) {
   Statement(c_.db_, "INSERT INTO sets(created) VALUES(?1)").Bind(1, created).Run();

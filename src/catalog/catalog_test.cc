@@ -51,8 +51,7 @@ class CatalogTest : public ::testing::Test {
   std::vector<std::string> State(Catalog& c, int64_t set, int seq, const std::string& path = "") {
     std::vector<std::string> out;
     auto cur = c.State(set, seq, false, path);
-    while (cur->Next())
-      out.push_back(cur->entry().path + "@" + std::to_string(cur->seq()));
+    while (cur->Next()) out.push_back(cur->entry().path + "@" + std::to_string(cur->seq()));
     return out;
   }
 

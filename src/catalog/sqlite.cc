@@ -7,9 +7,9 @@
 namespace gb {
 
 Db::Db(const std::string& path) : path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) Fail("open");
   sqlite3_busy_timeout(db_, 60000);
 }
@@ -18,7 +18,8 @@ Db::~Db() { sqlite3_close_v2(db_); }
 
 void Db::Fail(const std::string& what) {
   int rc = db_ ? sqlite3_errcode(db_) : SQLITE_CANTOPEN;
-  std::string msg = "catalog " + path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "cannot open");
+  std::string msg =
+      "catalog " + path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "cannot open");
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
     throw Error(Code::kCorruption, msg + " (restore the catalog with `glacier-backup recover`)");
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) throw Error(Code::kLocked, msg);

@@ -128,9 +128,9 @@ void VaultState::MarkSeen(const std::string& id, int64_t date) {
 }
 
 std::vector<UploadRecord> VaultState::Uploads(const std::string& state) {
-  Statement s(db_, (std::string(kUploadColumns) + (state.empty() ? "" : "WHERE state=?1 ") +
-                    "ORDER BY id")
-                       .c_str());
+  Statement s(
+      db_, (std::string(kUploadColumns) + (state.empty() ? "" : "WHERE state=?1 ") + "ORDER BY id")
+               .c_str());
   if (!state.empty()) s.Bind(1, state);
   std::vector<UploadRecord> out;
   while (s.Step()) out.push_back(ReadUpload(s));

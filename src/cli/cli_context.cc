@@ -8,8 +8,9 @@ CliContext::CliContext(const GlobalOptions& g) : g_(g) {}
 
 TerminalProgress& CliContext::progress() {
   if (!progress_)
-    progress_ = std::make_unique<TerminalProgress>(
-        g_.quiet ? Verbosity::kQuiet : g_.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
+    progress_ = std::make_unique<TerminalProgress>(g_.quiet     ? Verbosity::kQuiet
+                                                   : g_.verbose ? Verbosity::kVerbose
+                                                                : Verbosity::kNormal);
   return *progress_;
 }
 

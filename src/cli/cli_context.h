@@ -2,12 +2,11 @@
 // on first use) and the progress printer.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "cli/terminal_progress.h"
 #include "engine/config.h"

@@ -30,10 +30,10 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                         {"skipped", r.skipped},
                         {"ignored", r.ignored}};
     if (r.dry_run) {
-      ctx.Say(std::string("dry run: a ") + (r.full ? "full" : "incremental") + " backup would store " +
-              std::to_string(r.changed) + " entries (" + HumanBytes(r.changed_bytes) +
-              ") and record " + std::to_string(r.deleted) + " deletions; " +
-              std::to_string(r.files_scanned) + " entries scanned");
+      ctx.Say(std::string("dry run: a ") + (r.full ? "full" : "incremental") +
+              " backup would store " + std::to_string(r.changed) + " entries (" +
+              HumanBytes(r.changed_bytes) + ") and record " + std::to_string(r.deleted) +
+              " deletions; " + std::to_string(r.files_scanned) + " entries scanned");
     } else {
       const BackupRecord& b = r.record;
       j["id"] = BackupId(b);

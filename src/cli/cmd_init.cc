@@ -31,9 +31,10 @@ std::string Absolute(const std::string& p) {
 
 void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto opts = std::make_shared<InitOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "init", "Write a commented config, generate an identity, create the catalog "
-              "(never overwrites anything)");
+  CLI::App* cmd =
+      app.add_subcommand("init",
+                         "Write a commented config, generate an identity, create the catalog "
+                         "(never overwrites anything)");
   cmd->add_option("--include", opts->includes, "A path to back up (repeatable)");
   cmd->add_option("--recipient", opts->recipient,
                   "Encrypt to this age public key instead of generating an identity");
@@ -44,14 +45,15 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     (void)exit_code;
     std::string path = Absolute(ctx.ConfigPath());
     if (!PathExists(path)) {
-      std::string identity =
-          opts->identity.empty() ? JoinPath(Dirname(path), "identity.txt") : Absolute(opts->identity);
+      std::string identity = opts->identity.empty() ? JoinPath(Dirname(path), "identity.txt")
+                                                    : Absolute(opts->identity);
       std::string recipient = opts->recipient;
       MakeDirs(Dirname(path), 0700);
       if (recipient.empty()) {
         if (PathExists(identity)) {
           for (const auto& id : age::ReadIdentityFile(identity))
-            if (auto* x = dynamic_cast<const age::X25519Identity*>(id.get()); x && recipient.empty())
+            if (auto* x = dynamic_cast<const age::X25519Identity*>(id.get());
+                x && recipient.empty())
               recipient = x->Recipient().ToString();
           if (recipient.empty())
             throw Error(Code::kInvalidArgument, identity + " holds no X25519 identity");

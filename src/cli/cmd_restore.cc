@@ -76,8 +76,11 @@ void ListJobs(CliContext& ctx, Workspace& ws) {
     if (j.kind != "retrieval") continue;
     ctx.Say(j.job_id.substr(0, 24) + "  " + j.status + "  " + j.tier + "  " +
             FormatIsoUtc(j.started) + "  " + j.purpose);
-    arr.push_back({{"id", j.job_id}, {"status", j.status}, {"tier", j.tier},
-                   {"started", FormatIsoUtc(j.started)}, {"purpose", j.purpose},
+    arr.push_back({{"id", j.job_id},
+                   {"status", j.status},
+                   {"tier", j.tier},
+                   {"started", FormatIsoUtc(j.started)},
+                   {"purpose", j.purpose},
                    {"archive", j.archive_id}});
   }
   ctx.Json(arr);
@@ -172,23 +175,18 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     ctx.progress().Done();
     ctx.Say("restored backup " + BackupId(r.point) + " into " + r.target_dir + ": " +
             std::to_string(r.files) + " files (" + HumanBytes(r.bytes) + "), " +
-            std::to_string(r.dirs) + " directories, " + std::to_string(r.symlinks) +
-            " symlinks, " + std::to_string(r.hardlinks) + " hard links; every file's hash checked");
+            std::to_string(r.dirs) + " directories, " + std::to_string(r.symlinks) + " symlinks, " +
+            std::to_string(r.hardlinks) + " hard links; every file's hash checked");
     if (r.existing)
       ctx.Say(std::to_string(r.existing) + " existing file(s) left alone (use --overwrite)");
-    if (r.failed) ctx.Say(std::to_string(r.failed) + " file(s) could not be restored (see warnings)");
+    if (r.failed)
+      ctx.Say(std::to_string(r.failed) + " file(s) could not be restored (see warnings)");
     if (r.failed || r.existing) exit_code = kExitPartial;
-    nlohmann::json j = {{"id", BackupId(r.point)},
-                        {"complete", true},
-                        {"target", r.target_dir},
-                        {"files", r.files},
-                        {"bytes", r.bytes},
-                        {"dirs", r.dirs},
-                        {"symlinks", r.symlinks},
-                        {"hardlinks", r.hardlinks},
-                        {"existing", r.existing},
-                        {"failed", r.failed},
-                        {"archives", r.archives_read}};
+    nlohmann::json j = {
+        {"id", BackupId(r.point)}, {"complete", true},           {"target", r.target_dir},
+        {"files", r.files},        {"bytes", r.bytes},           {"dirs", r.dirs},
+        {"symlinks", r.symlinks},  {"hardlinks", r.hardlinks},   {"existing", r.existing},
+        {"failed", r.failed},      {"archives", r.archives_read}};
     if (plan) j["retrieved_bytes"] = plan->retrieve_bytes;
     ctx.Json(j);
   });

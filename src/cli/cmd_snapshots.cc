@@ -82,8 +82,8 @@ void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", e.mode);
         std::printf("%-8s %s %12llu %s /%s%s\n", EntryTypeName(e.type), mode,
-                    static_cast<unsigned long long>(e.size),
-                    FormatIsoUtc(e.mtime.sec).c_str(), e.path.c_str(),
+                    static_cast<unsigned long long>(e.size), FormatIsoUtc(e.mtime.sec).c_str(),
+                    e.path.c_str(),
                     e.type == EntryType::kSymlink ? (" -> " + e.target).c_str() : "");
       }
     }

@@ -43,13 +43,11 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     uint64_t used = VaultBilledBytes(ws, caps.per_archive_overhead_bytes);
     int64_t now = SystemClock().NowSeconds();
     nlohmann::json j;
-    j["vault"] = {{"url", cfg.vault_url},
-                  {"billed_bytes", used},
-                  {"size_limit", cfg.size_limit},
-                  {"storage_class", prices.storage_class},
-                  {"min_storage_days", min_days},
-                  {"monthly_cost_usd", StorageCostPerMonth(prices, used)},
-                  {"prices", prices.source}};
+    j["vault"] = {
+        {"url", cfg.vault_url},         {"billed_bytes", used},
+        {"size_limit", cfg.size_limit}, {"storage_class", prices.storage_class},
+        {"min_storage_days", min_days}, {"monthly_cost_usd", StorageCostPerMonth(prices, used)},
+        {"prices", prices.source}};
     std::string usage = "vault " + cfg.vault_url + ": " + HumanBytes(used);
     if (cfg.size_limit) {
       double f = static_cast<double>(used) / static_cast<double>(cfg.size_limit);
@@ -78,21 +76,24 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         bytes += b.archive_size;
         local |= PathExists(ws.ArchivePath(b.name));
       }
-      std::string where = in_vault.count(s.id) ? "in vault" : uploading.count(s.id) ? "uploading"
-                          : s.completed                     ? "complete, ready to upload"
-                                                            : "open";
+      std::string where = in_vault.count(s.id)    ? "in vault"
+                          : uploading.count(s.id) ? "uploading"
+                          : s.completed           ? "complete, ready to upload"
+                                                  : "open";
       if (s.completed && !s.uploaded) ready_bytes += bytes;
       int64_t newest = 0;
       for (const auto& a : in_vault[s.id]) newest = std::max(newest, a.created);
       std::string line = "  set " + std::to_string(s.id) + ": " + std::to_string(bs.size()) +
                          " backup(s), " + HumanBytes(bytes) + ", " + where +
                          (local ? ", cached locally" : "") + ", started " + Day(s.created);
-      nlohmann::json sj = {{"id", s.id},       {"backups", bs.size()}, {"bytes", bytes},
-                           {"state", where},   {"local", local},       {"created", FormatIsoUtc(s.created)}};
+      nlohmann::json sj = {{"id", s.id},     {"backups", bs.size()},
+                           {"bytes", bytes}, {"state", where},
+                           {"local", local}, {"created", FormatIsoUtc(s.created)}};
       if (newest) {
         int64_t deletable = newest + static_cast<int64_t>(min_days) * 86400;
-        line += ", uploaded " + Day(newest) + ", " +
-                (deletable <= now ? std::string("deletable now") : "deletable from " + Day(deletable));
+        line +=
+            ", uploaded " + Day(newest) + ", " +
+            (deletable <= now ? std::string("deletable now") : "deletable from " + Day(deletable));
         sj["uploaded"] = FormatIsoUtc(newest);
         sj["deletable_from"] = FormatIsoUtc(deletable);
       }
@@ -104,7 +105,9 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     nlohmann::json jobs = nlohmann::json::array();
     for (const auto& job : vs.Jobs("InProgress")) {
       ctx.Say("pending " + job.kind + " job " + job.job_id + " since " + FormatIsoUtc(job.started));
-      jobs.push_back({{"id", job.job_id}, {"kind", job.kind}, {"started", FormatIsoUtc(job.started)},
+      jobs.push_back({{"id", job.job_id},
+                      {"kind", job.kind},
+                      {"started", FormatIsoUtc(job.started)},
                       {"purpose", job.purpose}});
     }
     j["pending_jobs"] = jobs;
@@ -114,11 +117,14 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     }
     auto backups = ws.catalog().Backups();
     if (!backups.empty()) {
-      ctx.Say("last backup: " + BackupId(backups.back()) + " at " + FormatIsoUtc(backups.back().time));
-      j["last_backup"] = {{"id", BackupId(backups.back())}, {"time", FormatIsoUtc(backups.back().time)}};
+      ctx.Say("last backup: " + BackupId(backups.back()) + " at " +
+              FormatIsoUtc(backups.back().time));
+      j["last_backup"] = {{"id", BackupId(backups.back())},
+                          {"time", FormatIsoUtc(backups.back().time)}};
     }
     int64_t last_upload = 0;
-    for (const auto& a : vs.Archives()) if (a.origin == "here") last_upload = std::max(last_upload, a.created);
+    for (const auto& a : vs.Archives())
+      if (a.origin == "here") last_upload = std::max(last_upload, a.created);
     if (last_upload) {
       ctx.Say("last upload: " + FormatIsoUtc(last_upload));
       j["last_upload"] = FormatIsoUtc(last_upload);
@@ -148,7 +154,8 @@ void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
             HumanBytes(vi.size_bytes) +
             (vi.inventory_date ? " as of " + FormatIsoUtc(*vi.inventory_date)
                                : std::string(" (never inventoried)")));
-    nlohmann::json j = {{"name", vi.name}, {"archives", vi.archive_count}, {"bytes", vi.size_bytes}};
+    nlohmann::json j = {
+        {"name", vi.name}, {"archives", vi.archive_count}, {"bytes", vi.size_bytes}};
     if (vi.inventory_date) j["inventory_date"] = FormatIsoUtc(*vi.inventory_date);
     ctx.Json(j);
   });
@@ -159,10 +166,14 @@ void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& a : vs.Archives()) {
       ctx.Say(a.archive_id.substr(0, 24) + "  " + FormatIsoUtc(a.created) + "  " +
-              HumanBytes(a.size) + "  " + (a.set_id ? "set " + std::to_string(*a.set_id) : "foreign") +
-              "  " + a.origin);
-      arr.push_back({{"id", a.archive_id}, {"created", FormatIsoUtc(a.created)}, {"size", a.size},
-                     {"tree_hash", a.tree_hash}, {"description", a.description}, {"origin", a.origin}});
+              HumanBytes(a.size) + "  " +
+              (a.set_id ? "set " + std::to_string(*a.set_id) : "foreign") + "  " + a.origin);
+      arr.push_back({{"id", a.archive_id},
+                     {"created", FormatIsoUtc(a.created)},
+                     {"size", a.size},
+                     {"tree_hash", a.tree_hash},
+                     {"description", a.description},
+                     {"origin", a.origin}});
     }
     ctx.Json(arr);
   });

@@ -29,9 +29,10 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
             " from the vault to stay under the size cap");
   if (r.inventory_requested)
     ctx.Say(r.dry_run ? "would request a vault inventory" : "requested a vault inventory");
-  std::string usage = "vault: " + HumanBytes(r.vault_bytes) +
-                      (r.size_limit ? " of " + HumanBytes(r.size_limit) : std::string(" (no cap)")) +
-                      ", about " + Money(r.monthly_storage_cost) + "/month";
+  std::string usage =
+      "vault: " + HumanBytes(r.vault_bytes) +
+      (r.size_limit ? " of " + HumanBytes(r.size_limit) : std::string(" (no cap)")) + ", about " +
+      Money(r.monthly_storage_cost) + "/month";
   if (r.upload_cost > 0 || r.early_deletion_cost > 0)
     usage += "; this run: " + Money(r.upload_cost) + " in requests, " +
              Money(r.early_deletion_cost) + " early-deletion fees";
@@ -57,9 +58,11 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
 void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto opts = std::make_shared<SyncOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "sync", "Poll vault jobs, reconcile the inventory, keep under the size cap, upload "
-              "complete sets");
-  cmd->add_flag("--dry-run", opts->dry_run, "Show what would be uploaded and deleted, and the cost");
+      "sync",
+      "Poll vault jobs, reconcile the inventory, keep under the size cap, upload "
+      "complete sets");
+  cmd->add_flag("--dry-run", opts->dry_run,
+                "Show what would be uploaded and deleted, and the cost");
   cmd->callback([&ctx, &exit_code, opts] {
     (void)exit_code;
     const Config& cfg = ctx.config();

@@ -4,17 +4,27 @@ namespace gb {
 
 int ExitCodeFor(Code code) {
   switch (code) {
-    case Code::kInvalidArgument: return kExitUsage;
-    case Code::kNotFound: return kExitNotFound;
-    case Code::kCorruption: return kExitCorrupt;
-    case Code::kNoKey: return kExitNoKey;
-    case Code::kIOError: return kExitFailure;
+    case Code::kInvalidArgument:
+      return kExitUsage;
+    case Code::kNotFound:
+      return kExitNotFound;
+    case Code::kCorruption:
+      return kExitCorrupt;
+    case Code::kNoKey:
+      return kExitNoKey;
+    case Code::kIOError:
+      return kExitFailure;
     case Code::kTransient:
-    case Code::kPermanent: return kExitVault;
-    case Code::kLocked: return kExitLocked;
-    case Code::kNoSpace: return kExitNoSpace;
-    case Code::kCancelled: return kExitInterrupted;
-    case Code::kInternal: return kExitFailure;
+    case Code::kPermanent:
+      return kExitVault;
+    case Code::kLocked:
+      return kExitLocked;
+    case Code::kNoSpace:
+      return kExitNoSpace;
+    case Code::kCancelled:
+      return kExitInterrupted;
+    case Code::kInternal:
+      return kExitFailure;
   }
   return kExitFailure;
 }

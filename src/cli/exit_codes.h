@@ -7,16 +7,16 @@ namespace gb {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,      // unexpected failure (local I/O error, bug)
-  kExitUsage = 2,        // bad command line or configuration; nothing was changed
-  kExitPartial = 3,      // finished, but some files were not backed up / restored (listed)
-  kExitCorrupt = 4,      // data failed an integrity check (damaged or tampered archive)
-  kExitNoKey = 5,        // the identity cannot decrypt the archives (wrong or missing key)
-  kExitNotFound = 6,     // no such backup point, path or archive
-  kExitLocked = 7,       // another glacier-backup run holds the state lock
-  kExitVault = 8,        // the vault refused or could not be reached (credentials, network)
-  kExitNoSpace = 9,      // the vault size cap cannot be honoured
-  kExitPending = 10,     // waiting for the vault (retrievals in progress): run again later
+  kExitFailure = 1,   // unexpected failure (local I/O error, bug)
+  kExitUsage = 2,     // bad command line or configuration; nothing was changed
+  kExitPartial = 3,   // finished, but some files were not backed up / restored (listed)
+  kExitCorrupt = 4,   // data failed an integrity check (damaged or tampered archive)
+  kExitNoKey = 5,     // the identity cannot decrypt the archives (wrong or missing key)
+  kExitNotFound = 6,  // no such backup point, path or archive
+  kExitLocked = 7,    // another glacier-backup run holds the state lock
+  kExitVault = 8,     // the vault refused or could not be reached (credentials, network)
+  kExitNoSpace = 9,   // the vault size cap cannot be honoured
+  kExitPending = 10,  // waiting for the vault (retrievals in progress): run again later
   kExitInterrupted = 130,
 };
 

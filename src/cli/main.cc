@@ -1,8 +1,7 @@
 // glacier-backup: encrypted full and incremental backups for cold storage.
+#include <CLI/CLI.hpp>
 #include <clocale>
 #include <cstdio>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"

@@ -21,7 +21,9 @@ class RealClock : public Clock {
     }
   }
   int64_t NowNanos() override { return Real() + offset_; }
-  void SleepNanos(int64_t ns) override { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }
+  void SleepNanos(int64_t ns) override {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
+  }
 
  private:
   static int64_t Real() {

@@ -23,8 +23,8 @@ class ConcatSource : public RewindableSource {
 
  private:
   struct Piece {
-    Bytes bytes;        // when path is empty
-    std::string path;   // a whole file
+    Bytes bytes;       // when path is empty
+    std::string path;  // a whole file
     uint64_t zeros = 0;
     uint64_t size = 0;
   };

@@ -6,11 +6,16 @@ namespace gb {
 
 const char* EntryTypeName(EntryType t) {
   switch (t) {
-    case EntryType::kDeleted: return "deleted";
-    case EntryType::kFile: return "file";
-    case EntryType::kDir: return "dir";
-    case EntryType::kSymlink: return "symlink";
-    case EntryType::kHardlink: return "hardlink";
+    case EntryType::kDeleted:
+      return "deleted";
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDir:
+      return "dir";
+    case EntryType::kSymlink:
+      return "symlink";
+    case EntryType::kHardlink:
+      return "hardlink";
   }
   return "?";
 }

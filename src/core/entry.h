@@ -11,14 +11,14 @@
 namespace gb {
 
 enum class EntryType : uint8_t {
-  kDeleted = 0,   // the path existed at the previous backup point and is gone now
+  kDeleted = 0,  // the path existed at the previous backup point and is gone now
   kFile = 1,
   kDir = 2,
   kSymlink = 3,
   kHardlink = 4,  // another name for the file at `target` in the same backup
 };
 
-const char* EntryTypeName(EntryType t);      // "file", "dir", ...
+const char* EntryTypeName(EntryType t);  // "file", "dir", ...
 bool ParseEntryType(const std::string& s, EntryType* out);
 
 // A file time as stat(2) gives it: seconds since the epoch (negative before 1970)

@@ -7,17 +7,28 @@ namespace gb {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kCorruption: return "corruption";
-    case Code::kNoKey: return "no matching key";
-    case Code::kIOError: return "I/O error";
-    case Code::kTransient: return "transient failure";
-    case Code::kPermanent: return "permanent failure";
-    case Code::kLocked: return "locked";
-    case Code::kNoSpace: return "no space";
-    case Code::kCancelled: return "cancelled";
-    case Code::kInternal: return "internal error";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kNoKey:
+      return "no matching key";
+    case Code::kIOError:
+      return "I/O error";
+    case Code::kTransient:
+      return "transient failure";
+    case Code::kPermanent:
+      return "permanent failure";
+    case Code::kLocked:
+      return "locked";
+    case Code::kNoSpace:
+      return "no space";
+    case Code::kCancelled:
+      return "cancelled";
+    case Code::kInternal:
+      return "internal error";
   }
   return "error";
 }

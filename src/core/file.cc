@@ -95,7 +95,8 @@ static std::string RandomSuffix() {
 
 AtomicFile::AtomicFile(const std::string& path, mode_t mode)
     : path_(path),
-      temp_(JoinPath(Dirname(path), std::string(kTempPrefix) + Basename(path) + "." + RandomSuffix())),
+      temp_(JoinPath(Dirname(path),
+                     std::string(kTempPrefix) + Basename(path) + "." + RandomSuffix())),
       fd_(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)),
       sink_(fd_.get(), temp_) {
   if (!fd_.valid()) ThrowErrno("create " + temp_);

@@ -58,8 +58,8 @@ void HashingSink::Finish() {
 Digest HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   Digest d;
   unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-       d.data(), &n);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), d.data(),
+       &n);
   return d;
 }
 

@@ -18,7 +18,8 @@ std::string ArchiveName::Id() const {
 std::optional<ArchiveName> ArchiveName::Parse(const std::string& s) {
   std::string id = s;
   std::string suffix = kArchiveSuffix;
-  if (id.size() > suffix.size() && id.compare(id.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (id.size() > suffix.size() &&
+      id.compare(id.size() - suffix.size(), suffix.size(), suffix) == 0)
     id.resize(id.size() - suffix.size());
   if (id.size() < 16 + 7) return std::nullopt;
   auto t = ParseUtc(id.substr(0, 16));

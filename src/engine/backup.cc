@@ -59,8 +59,7 @@ bool MetadataChanged(const Entry& now, const Entry& before, ChangeDetection mode
   }
   if (now.size != before.size) return true;
   if (mode == ChangeDetection::kContent) return false;  // the caller compares hashes
-  return now.mtime != before.mtime || now.ctime != before.ctime ||
-         now.ino != before.ino;
+  return now.mtime != before.mtime || now.ctime != before.ctime || now.ino != before.ino;
 }
 
 const std::vector<uint8_t>& Zeros() {
@@ -73,8 +72,13 @@ class ArchiveBuilder {
  public:
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
                  Progress& progress)
-      : tar_(tar), cat_(cat), set_id_(set_id), seq_(seq), checksums_(checksums),
-        progress_(progress), buf_(4 * kChunk) {}
+      : tar_(tar),
+        cat_(cat),
+        set_id_(set_id),
+        seq_(seq),
+        checksums_(checksums),
+        progress_(progress),
+        buf_(4 * kChunk) {}
 
   void Add(PrefetchedEntry&& p) {
     Entry& e = p.entry;
@@ -252,8 +256,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
 
   std::optional<SetRecord> open = catalog.OpenSet();
   int incrementals = open ? open->backups - 1 : 0;
-  bool full = opts.force_full || !open || open->backups == 0 ||
-              incrementals >= cfg.max_incrementals;
+  bool full =
+      opts.force_full || !open || open->backups == 0 || incrementals >= cfg.max_incrementals;
   result.full = full;
   int64_t now = clock.NowSeconds();
 
@@ -294,8 +298,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     }
   };
   auto deleted_entry = [&](const Entry& gone) {
-    if (!unknown_prefix.empty() && PathKey(gone.path).compare(0, unknown_prefix.size(),
-                                                              unknown_prefix) == 0)
+    if (!unknown_prefix.empty() &&
+        PathKey(gone.path).compare(0, unknown_prefix.size(), unknown_prefix) == 0)
       return;
     Entry d;
     d.path = gone.path;
@@ -314,7 +318,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   while (walker.Next(&e, &subtree_unknown)) {
     ++result.files_scanned;
     if (e.type == EntryType::kFile) result.bytes_scanned += e.size;
-    if ((result.files_scanned & 1023) == 0) progress.Update(result.files_scanned, result.bytes_scanned);
+    if ((result.files_scanned & 1023) == 0)
+      progress.Update(result.files_scanned, result.bytes_scanned);
     std::string key = PathKey(e.path);
     while (have_before && PathKey(before->entry().path) < key) {
       deleted_entry(before->entry());
@@ -380,13 +385,13 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   HashingSink file_hash(&out.sink());
   std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(cfg, file_hash);
   // zstd workers compress while this thread reads, hashes and encrypts.
-  int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::thread::hardware_concurrency());
+  int threads =
+      cfg.threads > 0 ? cfg.threads : static_cast<int>(std::thread::hardware_concurrency());
   ZstdSink zstd(*enc, cfg.compression_level, std::max(threads, 1));
   TarWriter tar(zstd);
 
   std::string head = ManifestHead(meta), tail = ManifestTail();
-  tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(),
-                FileTime{now, 0});
+  tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(), FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {
     FileSource lines(plan.manifest->temp_path());

@@ -20,15 +20,15 @@ struct BackupOptions {
 struct BackupResult {
   BackupRecord record;  // the committed backup (name/size empty on a dry run)
   bool full = false;
-  bool set_completed = false;     // this backup completed its set
+  bool set_completed = false;           // this backup completed its set
   bool previous_set_completed = false;  // --full closed the previous set
-  uint64_t files_scanned = 0;     // entries walked
-  uint64_t bytes_scanned = 0;     // file bytes walked
-  uint64_t changed = 0;           // entries to store (new or changed)
+  uint64_t files_scanned = 0;           // entries walked
+  uint64_t bytes_scanned = 0;           // file bytes walked
+  uint64_t changed = 0;                 // entries to store (new or changed)
   uint64_t changed_bytes = 0;
   uint64_t deleted = 0;
-  uint64_t skipped = 0;           // not backed up: unreadable or changing; retried next run
-  uint64_t ignored = 0;           // sockets, fifos, devices
+  uint64_t skipped = 0;  // not backed up: unreadable or changing; retried next run
+  uint64_t ignored = 0;  // sockets, fifos, devices
   bool dry_run = false;
 };
 

@@ -157,9 +157,10 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
       if (hs.bytes() != b.archive_size || Hex(hs.digest()) != b.archive_sha256) {
         ::unlink(part.c_str());
         throw Error(Code::kCorruption,
-                    "the copy of " + b.name + " retrieved from the vault does not match the "
-                    "SHA-256 recorded when it was written (damaged or tampered); the download "
-                    "was discarded and is fetched again on the next run");
+                    "the copy of " + b.name +
+                        " retrieved from the vault does not match the "
+                        "SHA-256 recorded when it was written (damaged or tampered); the download "
+                        "was discarded and is fetched again on the next run");
       }
       out.Commit();
       CrashPoint("restore-after-stage");

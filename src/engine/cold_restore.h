@@ -22,11 +22,12 @@ namespace gb {
 
 struct ColdRestorePlan {
   BackupRecord point;
-  std::vector<BackupRecord> needed;  // oldest first
+  std::vector<BackupRecord> needed;    // oldest first
   std::vector<std::string> available;  // needed archives already cached or staged
   struct Piece {
     RetrievalRequest request;
-    std::vector<std::pair<BackupRecord, uint64_t>> archives;  // and their offset in the vault archive
+    std::vector<std::pair<BackupRecord, uint64_t>>
+        archives;       // and their offset in the vault archive
     std::string state;  // "to start", "in progress", "downloaded"
   };
   std::vector<Piece> retrievals;

@@ -151,8 +151,9 @@ class ColdRestoreTest : public ::testing::Test {
       }
       clock_.AdvanceSeconds(1800);  // the next run comes later
     }
-    ADD_FAILURE() << "not done after " << max_runs << " runs; last error: "
-                  << (errors_.empty() ? "none" : errors_.back()) << "\n" << progress_.Show();
+    ADD_FAILURE() << "not done after " << max_runs
+                  << " runs; last error: " << (errors_.empty() ? "none" : errors_.back()) << "\n"
+                  << progress_.Show();
     return max_runs;
   }
 

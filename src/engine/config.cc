@@ -33,9 +33,9 @@ const std::vector<SectionKeys>& KnownKeys() {
         "state_dir"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file"}},
       {"vault",
-       {"url", "endpoint", "region", "profile", "storage_class", "size_limit",
-        "min_storage_days", "upload", "keep_local_sets", "inventory_max_age_days",
-        "inventory_min_interval_days", "bandwidth_limit", "retrieval_tier"}},
+       {"url", "endpoint", "region", "profile", "storage_class", "size_limit", "min_storage_days",
+        "upload", "keep_local_sets", "inventory_max_age_days", "inventory_min_interval_days",
+        "bandwidth_limit", "retrieval_tier"}},
       {"prices",
        {"storage_gb_month", "put_per_1000", "retrieval_gb_expedited", "retrieval_gb_standard",
         "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
@@ -281,7 +281,8 @@ class Loader {
     std::optional<double> v;
     if (const auto* f = node->as_floating_point()) v = f->get();
     if (const auto* i = node->as_integer()) v = static_cast<double>(i->get());
-    if (!v || !(*v >= 0) || *v > 1e9) FailValue(*node, "prices", key, "a price in USD >= 0, like 0.0036");
+    if (!v || !(*v >= 0) || *v > 1e9)
+      FailValue(*node, "prices", key, "a price in USD >= 0, like 0.0036");
     return v;
   }
 

@@ -189,8 +189,7 @@ TEST_F(ConfigTest, VaultUrls) {
   EXPECT_EQ(with_vault("url = \"glacier://us-east-1/v\"\nregion = \"us-east-1\"\n").region,
             "us-east-1");
 
-  EXPECT_EQ(with_vault("url = \"file://~/vault/\"\n").vault_url,
-            "file://" + home_ + "/vault");
+  EXPECT_EQ(with_vault("url = \"file://~/vault/\"\n").vault_url, "file://" + home_ + "/vault");
   EXPECT_EQ(with_vault("url = \"file:///mnt//usb/./v\"\n").vault_url, "file:///mnt/usb/v");
 }
 
@@ -439,7 +438,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {s + e + "[prices]\nstorage_gb_month = \"cheap\"\n",
        "6: [prices] storage_gb_month must be a price in USD >= 0, like 0.0036, got \"cheap\""},
       {s + e + "[prices]\nput_per_1000 = -0.05\n", "6: [prices] put_per_1000 must be a price"},
-      {s + e + "[prices]\nretrieval_gb_fast = 0.1\n", "6: unknown key \"retrieval_gb_fast\" in [prices]"},
+      {s + e + "[prices]\nretrieval_gb_fast = 0.1\n",
+       "6: unknown key \"retrieval_gb_fast\" in [prices]"},
       {s + e + "[vault]\ninventory_min_interval_days = -1\n",
        "6: [vault] inventory_min_interval_days must be an integer number of days >= 0"},
   };

@@ -28,10 +28,12 @@ class ArchiveEncryptor : public ByteSink {
  public:
   ArchiveEncryptor(const Config& c, ByteSink& out) {
     if (!c.passphrase_file.empty()) {
-      recipients_.push_back(std::make_unique<age::ScryptRecipient>(ReadPassphrase(c.passphrase_file)));
+      recipients_.push_back(
+          std::make_unique<age::ScryptRecipient>(ReadPassphrase(c.passphrase_file)));
     } else {
       for (const auto& r : c.recipients)
-        recipients_.push_back(std::make_unique<age::X25519Recipient>(age::X25519Recipient::Parse(r)));
+        recipients_.push_back(
+            std::make_unique<age::X25519Recipient>(age::X25519Recipient::Parse(r)));
     }
     std::vector<const age::Recipient*> ptrs;
     for (auto& r : recipients_) ptrs.push_back(r.get());

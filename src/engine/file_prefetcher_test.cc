@@ -40,7 +40,8 @@ TEST_F(FilePrefetcherTest, KeepsOrderAndReadsWithinTheBound) {
   EntrySpool spool(root_.string());
   std::vector<std::string> contents;
   for (int i = 0; i < 200; ++i) {
-    contents.push_back(std::string(static_cast<size_t>(i * 37 % 5000), static_cast<char>('a' + i % 26)));
+    contents.push_back(
+        std::string(static_cast<size_t>(i * 37 % 5000), static_cast<char>('a' + i % 26)));
     spool.Append(FileEntry("f" + std::to_string(i), contents.back()));
   }
   Entry dir;
@@ -76,7 +77,8 @@ TEST_F(FilePrefetcherTest, KeepsOrderAndReadsWithinTheBound) {
 // Dropping the prefetcher half-way stops its thread without waiting for the rest.
 TEST_F(FilePrefetcherTest, StopsWhenDroppedEarly) {
   EntrySpool spool(root_.string());
-  for (int i = 0; i < 100; ++i) spool.Append(FileEntry("f" + std::to_string(i), std::string(3000, 'x')));
+  for (int i = 0; i < 100; ++i)
+    spool.Append(FileEntry("f" + std::to_string(i), std::string(3000, 'x')));
   spool.Rewind();
   FilePrefetcher prefetcher(spool, 1024);
   PrefetchedEntry p;

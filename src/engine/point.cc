@@ -9,7 +9,8 @@ namespace gb {
 std::string BackupId(const BackupRecord& b) {
   std::string id = b.name;
   std::string suffix = kArchiveSuffix;
-  if (id.size() > suffix.size() && id.compare(id.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (id.size() > suffix.size() &&
+      id.compare(id.size() - suffix.size(), suffix.size(), suffix) == 0)
     id.resize(id.size() - suffix.size());
   return id;
 }

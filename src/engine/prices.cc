@@ -79,7 +79,8 @@ double StorageCostPerMonth(const PriceTable& p, uint64_t bytes) {
 
 double RetrievalCost(const PriceTable& p, Tier tier, uint64_t bytes, uint64_t requests) {
   int t = static_cast<int>(tier);
-  return GiB(bytes) * p.retrieval_gb[t] + static_cast<double>(requests) / 1000.0 * p.retrieval_per_1000[t];
+  return GiB(bytes) * p.retrieval_gb[t] +
+         static_cast<double>(requests) / 1000.0 * p.retrieval_per_1000[t];
 }
 
 double EarlyDeletionCost(const PriceTable& p, uint64_t bytes, double stored_days) {

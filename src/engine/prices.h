@@ -15,9 +15,9 @@ inline constexpr const char* kPricesRegion = "us-east-1";
 inline constexpr const char* kPricesTaken = "2025-06-01";
 
 struct PriceTable {
-  std::string storage_class;    // "GLACIER_VAULT", "DEEP_ARCHIVE", ... "LOCAL"
-  double storage_gb_month = 0;  // per GB-month stored (incl. per-archive overhead)
-  double put_per_1000 = 0;      // upload / PUT requests
+  std::string storage_class;                 // "GLACIER_VAULT", "DEEP_ARCHIVE", ... "LOCAL"
+  double storage_gb_month = 0;               // per GB-month stored (incl. per-archive overhead)
+  double put_per_1000 = 0;                   // upload / PUT requests
   double retrieval_gb[3] = {0, 0, 0};        // by Tier: Expedited, Standard, Bulk
   double retrieval_per_1000[3] = {0, 0, 0};  // requests, by Tier
   bool tier_available[3] = {true, true, true};

@@ -30,8 +30,8 @@ class PathFilter {
   bool Wanted(const std::string& path) const {
     if (all_) return true;
     for (const auto& p : paths_)
-      if (path == p || (path.size() > p.size() && path.compare(0, p.size(), p) == 0 &&
-                        path[p.size()] == '/'))
+      if (path == p ||
+          (path.size() > p.size() && path.compare(0, p.size(), p) == 0 && path[p.size()] == '/'))
         return true;
     return false;
   }
@@ -125,8 +125,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     for (const auto& p : filter.paths()) what += " /" + p;
     throw Error(Code::kNotFound, "backup " + BackupId(result.point) + " holds " + what);
   }
-  std::string target = opts.target_dir.empty() ? "glacier-restore-" + BackupId(result.point)
-                                                : opts.target_dir;
+  std::string target =
+      opts.target_dir.empty() ? "glacier-restore-" + BackupId(result.point) : opts.target_dir;
   result.target_dir = target;
   std::vector<std::string> paths(chain.size());
   for (size_t j = 0; j < chain.size(); ++j) {
@@ -134,7 +134,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     paths[j] = LocateArchive(ws, opts, chain[j].name);
     if (paths[j].empty())
       throw Error(Code::kNotFound, "archive " + chain[j].name + " is not in the local cache " +
-                                       ws.config().cache_dir + " (it is in the vault: restore "
+                                       ws.config().cache_dir +
+                                       " (it is in the vault: restore "
                                        "retrieves it when the vault is reachable)");
   }
 

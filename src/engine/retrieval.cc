@@ -39,8 +39,7 @@ std::optional<JobRecord> RecordedJob(Workspace& ws, const RetrievalRequest& r) {
   VaultState vs(ws.catalog());
   std::optional<JobRecord> best;
   for (const JobRecord& j : vs.Jobs())
-    if (SameRequest(j, r) && (j.status == "InProgress" || j.status == "Succeeded"))
-      best = j;
+    if (SameRequest(j, r) && (j.status == "InProgress" || j.status == "Succeeded")) best = j;
   return best;
 }
 
@@ -151,10 +150,10 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
             (got.length != r.range.length && got.length != ByteRange::kToEnd))
           continue;
         job = record(v.id);
-        progress.Notice("archive " + r.archive_id.substr(0, 16),
-                        "found the retrieval an interrupted run started (job " +
-                            v.id.substr(0, 16) + ")",
-                        false);
+        progress.Notice(
+            "archive " + r.archive_id.substr(0, 16),
+            "found the retrieval an interrupted run started (job " + v.id.substr(0, 16) + ")",
+            false);
         break;
       }
     }
@@ -184,8 +183,8 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     j.status = "Failed";
     j.message = info.status_message;
     vs.PutJob(j);
-    progress.Notice("job " + j.job_id.substr(0, 16), "failed: " + info.status_message +
-                                                         "; starting the retrieval again", true);
+    progress.Notice("job " + j.job_id.substr(0, 16),
+                    "failed: " + info.status_message + "; starting the retrieval again", true);
     start();
     return RetrievalState::kWaiting;
   }
@@ -209,11 +208,11 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
                                        std::to_string(r.range.offset) + " as asked");
   }
   if (info.output_size && *info.output_size < at + r.range.length) {
-    throw Error(Code::kCorruption,
-                "vault job " + job->job_id + " holds " + std::to_string(*info.output_size) +
-                    " bytes of archive " + r.archive_id + ", fewer than the " +
-                    std::to_string(r.range.length) + " asked for from byte " +
-                    std::to_string(r.range.offset));
+    throw Error(Code::kCorruption, "vault job " + job->job_id + " holds " +
+                                       std::to_string(*info.output_size) + " bytes of archive " +
+                                       r.archive_id + ", fewer than the " +
+                                       std::to_string(r.range.length) + " asked for from byte " +
+                                       std::to_string(r.range.offset));
   }
   try {
     AppendSink out(part);

@@ -14,8 +14,8 @@
 #include "core/hex.h"
 #include "core/tree_hash.h"
 #include "engine/bundle.h"
-#include "engine/prices.h"
 #include "engine/point.h"
+#include "engine/prices.h"
 
 namespace gb {
 namespace {
@@ -55,8 +55,14 @@ std::string Human(uint64_t b) {
 class Syncer {
  public:
   Syncer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock, const SyncOptions& opts)
-      : ws_(ws), cfg_(ws.config()), vault_(vault), progress_(progress), clock_(clock),
-        opts_(opts), state_(ws.catalog()), caps_(vault.Capabilities()),
+      : ws_(ws),
+        cfg_(ws.config()),
+        vault_(vault),
+        progress_(progress),
+        clock_(clock),
+        opts_(opts),
+        state_(ws.catalog()),
+        caps_(vault.Capabilities()),
         prices_(PricesFor(cfg_)) {
     min_days_ = cfg_.min_storage_days.value_or(caps_.min_storage_days);
     overhead_ = caps_.per_archive_overhead_bytes;
@@ -239,8 +245,8 @@ class Syncer {
       }
       if (!opts_.dry_run) state_.PutArchive(v);
       if (desc)
-        Warn("archive " + a.id, "set " + std::to_string(desc->set_id) + " from host " +
-                                    desc->host + " is in the vault but not in this catalog");
+        Warn("archive " + a.id, "set " + std::to_string(desc->set_id) + " from host " + desc->host +
+                                    " is in the vault but not in this catalog");
       else
         Warn("archive " + a.id,
              "in the vault but not written by glacier-backup; counted in the vault size");
@@ -294,7 +300,8 @@ class Syncer {
       VaultSet rest{id, {}, 0, 0};
       for (const VaultArchive& a : state_.Archives())
         if (a.set_id == id && a.origin == "here") rest.archives.push_back(a);
-      Note("set " + std::to_string(id), "its deletion from the vault was interrupted; finishing it");
+      Note("set " + std::to_string(id),
+           "its deletion from the vault was interrupted; finishing it");
       Prune(rest);
     }
   }
@@ -340,14 +347,13 @@ class Syncer {
       return std::nullopt;
     }
     uint64_t free = cfg_.size_limit > after ? cfg_.size_limit - after : 0;
-    std::string when = need > cfg_.size_limit ? "it is larger than the whole cap"
-                       : victims + 1 < in_vault_.size()
-                           ? "set " + std::to_string(in_vault_[victims].set_id) +
-                                 " becomes deletable on " +
-                                 FormatIsoUtc(in_vault_[victims].newest_created + min_days_ * kDay)
-                                     .substr(0, 10) +
-                                 " (minimum storage " + std::to_string(min_days_) + " days)"
-                           : "no older set can be deleted (the newest set is always kept)";
+    std::string when =
+        need > cfg_.size_limit ? "it is larger than the whole cap"
+        : victims + 1 < in_vault_.size()
+            ? "set " + std::to_string(in_vault_[victims].set_id) + " becomes deletable on " +
+                  FormatIsoUtc(in_vault_[victims].newest_created + min_days_ * kDay).substr(0, 10) +
+                  " (minimum storage " + std::to_string(min_days_) + " days)"
+            : "no older set can be deleted (the newest set is always kept)";
     return "vault size cap " + Human(cfg_.size_limit) + ": need " + Human(need) + " but only " +
            Human(free) + " can be made free (" + Human(after + need - cfg_.size_limit) +
            " missing); " + when;
@@ -383,8 +389,8 @@ class Syncer {
     std::string msg = uploaded == 0 ? "nothing was uploaded"
                                     : std::to_string(uploaded) + " of " +
                                           std::to_string(ready.size()) + " were uploaded";
-    throw Error(Code::kNoSpace, "vault size cap: " + msg + "; left in the local cache: " +
-                                    Join(refused, ", ") +
+    throw Error(Code::kNoSpace, "vault size cap: " + msg +
+                                    "; left in the local cache: " + Join(refused, ", ") +
                                     ". Raise [vault] size_limit or wait for older sets to become "
                                     "deletable");
   }
@@ -403,8 +409,8 @@ class Syncer {
     r_.pruned_sets.push_back(s.set_id);
     used_ -= std::min(used_, s.bytes);
     std::erase_if(in_vault_, [&](const VaultSet& v) { return v.set_id == s.set_id; });
-    Note("set " + std::to_string(s.set_id), opts_.dry_run ? "would be deleted from the vault"
-                                                          : "deleted from the vault to make room");
+    Note("set " + std::to_string(s.set_id),
+         opts_.dry_run ? "would be deleted from the vault" : "deleted from the vault to make room");
     if (opts_.dry_run) return;
     for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.set_id))
       ::unlink(ws_.ArchivePath(b.name).c_str());
@@ -522,7 +528,8 @@ class Syncer {
     if (opts_.dry_run) return;
     std::vector<SetRecord> sets = ws_.catalog().Sets();
     std::set<int64_t> keep;
-    for (auto it = sets.rbegin(); it != sets.rend() && static_cast<int>(keep.size()) < cfg_.keep_local_sets; ++it)
+    for (auto it = sets.rbegin();
+         it != sets.rend() && static_cast<int>(keep.size()) < cfg_.keep_local_sets; ++it)
       keep.insert(it->id);
     std::set<std::string> uploaded_names;
     for (const auto& u : state_.Uploads("done"))

@@ -4,9 +4,9 @@
 // vault, inventory scheduling and job failure/expiry, duplicates, dry run.
 #include "engine/sync.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -169,12 +169,13 @@ class SyncTest : public ::testing::Test {
 
   // (Re)opens the workspace with these [vault] lines.
   void Open(const std::string& vault_lines, int max_incrementals) {
-    std::string toml = "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\nmax_incrementals = " +
-                       std::to_string(max_incrementals) +
+    std::string toml = "[source]\nincludes = [\"" + src_ +
+                       "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
                        "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + root_ +
-                       "/cache\"\nstate_dir = \"" + root_ + "/state\"\n[encryption]\nrecipients = [\"" +
-                       recipient_ + "\"]\nidentity_file = \"" + identity_ +
-                       "\"\n[vault]\nurl = \"file://" + vault_dir_ + "\"\n" + vault_lines;
+                       "/cache\"\nstate_dir = \"" + root_ +
+                       "/state\"\n[encryption]\nrecipients = [\"" + recipient_ +
+                       "\"]\nidentity_file = \"" + identity_ + "\"\n[vault]\nurl = \"file://" +
+                       vault_dir_ + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);
     ws_.reset();
     cfg_ = LoadConfig(root_ + "/config.toml");
@@ -214,8 +215,8 @@ class SyncTest : public ::testing::Test {
   // against the catalog, its catalog copy decrypted and compared, then the archives are
   // put back into the cache for verify --read-data and a restore of the set's last
   // point, compared with the source as it was then. Returns the number of sets checked.
-  int CheckVaultRestorable(Vault& vault, const std::map<int64_t, std::map<std::string, std::string>>&
-                                             snapshots) {
+  int CheckVaultRestorable(Vault& vault,
+                           const std::map<int64_t, std::map<std::string, std::string>>& snapshots) {
     int checked = 0;
     std::vector<std::string> placed;
     std::vector<BackupRecord> last_points;
@@ -304,8 +305,8 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
   const uint64_t kCap = (std::getenv("CAP") ? std::stoull(std::getenv("CAP")) : 46ull) << 20;
   const size_t kBurstBytes = (std::getenv("BURST") ? std::stoull(std::getenv("BURST")) : 6) << 20;
   const int kBurstDay = 302;
-  Open("size_limit = " + std::to_string(kCap) + "\nmin_storage_days = " +
-           std::to_string(kMinDays) + "\nkeep_local_sets = 0\n",
+  Open("size_limit = " + std::to_string(kCap) + "\nmin_storage_days = " + std::to_string(kMinDays) +
+           "\nkeep_local_sets = 0\n",
        /*max_incrementals=*/6);
   FileVault vault(vault_dir_, clock_);
   vault.Create();
@@ -326,9 +327,10 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
     int kind = static_cast<int>(rng() % 100);
     // One day brings a file so large that its set cannot fit until older sets age out.
     bool burst = day == kBurstDay;
-    int files = kind < 25 ? 0 : kind < 75 ? 1 + static_cast<int>(rng() % 3)
-                          : kind < 93     ? 8 + static_cast<int>(rng() % 8)
-                                          : 1;
+    int files = kind < 25   ? 0
+                : kind < 75 ? 1 + static_cast<int>(rng() % 3)
+                : kind < 93 ? 8 + static_cast<int>(rng() % 8)
+                            : 1;
     size_t lo = kind >= 93 ? 400 << 10 : 4 << 10, hi = kind >= 93 ? 1200 << 10 : 48 << 10;
     if (burst) files = 1, lo = kBurstBytes, hi = kBurstBytes + 1;
     for (int i = 0; i < files; ++i) {
@@ -405,7 +407,8 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
       for (const SetRecord& s : ws_->catalog().Sets()) {
         if (!s.completed || s.uploaded || s.pruned) continue;
         uint64_t estimate = 64 << 10;  // tar headers, catalog copy, overhead: generous
-        for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id)) estimate += br.archive_size;
+        for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id))
+          estimate += br.archive_size;
         if (estimate <= could_free)
           fail(day, "kNoSpace, yet set " + std::to_string(s.id) + " (about " +
                         std::to_string(estimate >> 10) + " KiB) fits alone in the " +
@@ -418,9 +421,12 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
     // The newest set ever uploaded is always there, and each set is there at most once.
     bool newest_there = newest_uploaded_set < 0;
     for (const auto& [id, l] : after) newest_there |= l.set == newest_uploaded_set;
-    if (!newest_there) fail(day, "newest uploaded set " + std::to_string(newest_uploaded_set) + " is gone");
+    if (!newest_there)
+      fail(day, "newest uploaded set " + std::to_string(newest_uploaded_set) + " is gone");
     for (const auto& [set, n] : CountPerSet(after))
-      if (n != 1) fail(day, "set " + std::to_string(set) + " is in the vault " + std::to_string(n) + " times");
+      if (n != 1)
+        fail(day,
+             "set " + std::to_string(set) + " is in the vault " + std::to_string(n) + " times");
     // After a successful sync every complete set is in the vault; the cache keeps only
     // what is not (keep_local_sets = 0).
     for (const SetRecord& s : ws_->catalog().Sets()) {
@@ -432,7 +438,8 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
       for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id)) {
         bool cached = PathExists(ws_->ArchivePath(br.name));
         if (!in_vault && !cached) fail(day, br.name + " is neither cached nor in the vault");
-        if (in_vault && cached) fail(day, br.name + " is still cached though its set is in the vault");
+        if (in_vault && cached)
+          fail(day, br.name + " is still cached though its set is in the vault");
       }
     }
     if (std::getenv("GB_SIM_TRACE"))
@@ -478,7 +485,8 @@ class ScriptedJobsVault : public VaultWrapper {
     }
     return j;
   }
-  void ReadJobOutput(const std::string& id, std::optional<ByteRange> range, ByteSink& out) override {
+  void ReadJobOutput(const std::string& id, std::optional<ByteRange> range,
+                     ByteSink& out) override {
     int i = index_.count(id) ? index_[id] : -1;
     if (expire_on_read.count(i)) throw Error(Code::kNotFound, "job " + id + " output expired");
     VaultWrapper::ReadJobOutput(id, range, out);
@@ -540,7 +548,7 @@ TEST_F(SyncTest, LaggingInventoryNeitherResurrectsNorLosesArchivesAndReportsStra
   SpanSource js(AsBytes(junk));
   std::string foreign = raw.Upload(js, "holiday photos").archive_id;
   std::string other = raw.Upload(js, R"({"tool":"glacier-backup","format":1,"kind":"bundle",)"
-                                         R"("host":"otherhost","set":7,"token":"abc"})")
+                                     R"("host":"otherhost","set":7,"token":"abc"})")
                           .archive_id;
   r = Sync(vault);
   EXPECT_TRUE(r.inventory_requested);
@@ -549,7 +557,7 @@ TEST_F(SyncTest, LaggingInventoryNeitherResurrectsNorLosesArchivesAndReportsStra
   ASSERT_FALSE(set3.empty());
 
   Open(kLagging, 0);  // no cap from here on: nothing else is pruned
-  day(9);  // the inventory of day 8 lists set 1 (deleted since) and misses set 3 (newer)
+  day(9);             // the inventory of day 8 lists set 1 (deleted since) and misses set 3 (newer)
   progress_.Clear();
   r = Sync(vault);
   EXPECT_EQ(r.inventories_reconciled, 1);

@@ -37,14 +37,13 @@ Walker::Walker(const Selector& selector, NoticeFn notice)
   for (const std::string& r : selector.Roots()) {
     struct stat st;
     if (::lstat(r.c_str(), &st) != 0)
-      throw Error(Code::kInvalidArgument,
-                  "include path " + r + " does not exist (" + std::strerror(errno) +
-                      "): mount it or remove it from [source] includes");
+      throw Error(Code::kInvalidArgument, "include path " + r + " does not exist (" +
+                                              std::strerror(errno) +
+                                              "): mount it or remove it from [source] includes");
     roots_.push_back(r == "/" ? "" : r.substr(1));
   }
-  std::sort(roots_.begin(), roots_.end(), [](const std::string& a, const std::string& b) {
-    return PathKey(a) < PathKey(b);
-  });
+  std::sort(roots_.begin(), roots_.end(),
+            [](const std::string& a, const std::string& b) { return PathKey(a) < PathKey(b); });
   if (roots_.empty()) return;
   if (roots_.front().empty()) {
     Frame f{"", true, {}, 0};
@@ -55,10 +54,9 @@ Walker::Walker(const Selector& selector, NoticeFn notice)
 }
 
 bool Walker::IsRoot(const std::string& rel) const {
-  return std::binary_search(roots_.begin(), roots_.end(), rel,
-                            [](const std::string& a, const std::string& b) {
-                              return PathKey(a) < PathKey(b);
-                            });
+  return std::binary_search(
+      roots_.begin(), roots_.end(), rel,
+      [](const std::string& a, const std::string& b) { return PathKey(a) < PathKey(b); });
 }
 
 // Lists a directory inside a root: every child not excluded, lstat'ed, sorted.

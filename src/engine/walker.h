@@ -20,8 +20,8 @@ class Walker {
  public:
   // Called for entries that are skipped (sockets, fifos, devices) or that
   // cannot be examined (unreadable directory, vanished file).
-  using NoticeFn = std::function<void(const std::string& abs_path, const std::string& what,
-                                      bool is_problem)>;
+  using NoticeFn =
+      std::function<void(const std::string& abs_path, const std::string& what, bool is_problem)>;
 
   // REQUIRES: every root is absolute. Throws kInvalidArgument naming a root
   // that does not exist.

@@ -267,10 +267,10 @@ TEST_F(HttpClientTest, IgnoredRangeIsCutToTheWindowWhenAskedTo) {
     std::string range;
     uint64_t first, count;
   };
-  for (const Case& c : {Case{"bytes=70000-140000", 70000, 70001}, Case{"bytes=0-9", 0, 10},
-                        Case{"bytes=196000-", 196000, kSize - 196000},
-                        Case{"bytes=196000-999999", 196000, kSize - 196000},
-                        Case{"bytes=999999-", 0, 0}}) {
+  for (const Case& c :
+       {Case{"bytes=70000-140000", 70000, 70001}, Case{"bytes=0-9", 0, 10},
+        Case{"bytes=196000-", 196000, kSize - 196000},
+        Case{"bytes=196000-999999", 196000, kSize - 196000}, Case{"bytes=999999-", 0, 0}}) {
     SCOPED_TRACE(c.range);
     // /bytes ignores Range and answers 200 with the whole body.
     HttpRequest req = Get("/bytes?n=" + std::to_string(kSize));

@@ -58,13 +58,13 @@ struct JobInfo {
   std::string id;
   JobKind kind = JobKind::kInventory;
   JobStatus status = JobStatus::kInProgress;
-  std::string archive_id;          // retrieval jobs only
-  Tier tier = Tier::kStandard;     // retrieval jobs only
+  std::string archive_id;       // retrieval jobs only
+  Tier tier = Tier::kStandard;  // retrieval jobs only
   // Retrieval jobs: the part of the archive the output holds, as the backend
   // reports it; nullopt = the whole archive (also when a backend ignored the
   // range it was asked for, so callers locate what they asked for by this).
   std::optional<ByteRange> range;
-  int64_t created = 0;             // Unix seconds
+  int64_t created = 0;  // Unix seconds
   std::optional<int64_t> completed;
   std::optional<uint64_t> output_size;  // bytes ReadJobOutput yields, once known
   std::string output_tree_hash;         // hex tree hash of the output, empty when unknown

@@ -79,14 +79,13 @@ class SyncE2E : public ::testing::Test {
 
   void WriteConfig(const std::string& vault_lines, int max_incrementals,
                    const std::string& vault_url = "") {
-    std::string toml = "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\nmax_incrementals = " +
-                       std::to_string(max_incrementals) +
-                       "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + cache_ +
-                       "\"\nstate_dir = \"" + state_ + "\"\n[encryption]\nrecipients = [\"" +
-                       recipient_ + "\"]\nidentity_file = \"" + identity_ +
-                       "\"\n[vault]\nurl = \"" +
-                       (vault_url.empty() ? "file://" + vault_dir_ : vault_url) + "\"\n" +
-                       vault_lines;
+    std::string toml =
+        "[source]\nincludes = [\"" + src_ +
+        "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
+        "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + cache_ + "\"\nstate_dir = \"" +
+        state_ + "\"\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\nidentity_file = \"" +
+        identity_ + "\"\n[vault]\nurl = \"" +
+        (vault_url.empty() ? "file://" + vault_dir_ : vault_url) + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);
   }
 
@@ -365,9 +364,8 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
     ASSERT_EQ(two.size(), 2u);
     uint64_t cap = Billed(two) + two.begin()->second.size / 2;
     // Two days of minimum storage: set 1 may go on day 2, set 2 may not (so it stays).
-    WriteConfig("size_limit = " + std::to_string(cap) +
-                    "\nmin_storage_days = 2\nkeep_local_sets = 0\n",
-                0);
+    WriteConfig(
+        "size_limit = " + std::to_string(cap) + "\nmin_storage_days = 2\nkeep_local_sets = 0\n", 0);
     WriteSource("data", 64 << 10, 3);
     GbRun killed = Gb({"run"}, kStart + 2 * kDay, point);
     ASSERT_EQ(killed.signal, SIGKILL) << "never reached " << point << ": " << Show(killed);
@@ -380,7 +378,7 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
         if (s.uploaded || s.pruned) continue;
         for (const auto& b : backups[id])
           EXPECT_TRUE(PathExists(cache_ + "/" + b.name))
-                << b.name << " deleted before set " << id << " was recorded uploaded";
+              << b.name << " deleted before set " << id << " was recorded uploaded";
       }
     }
 
@@ -420,7 +418,8 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
     EXPECT_EQ(j["uploaded"].size(), 0u);
     EXPECT_EQ(j["pruned_sets"].size(), 0u);
     EXPECT_LE(j["warnings"].get<int>(), 1) << again.err;
-    for (const char* bad : {"duplicate", "missing from the vault", "not in this catalog", "interrupted"})
+    for (const char* bad :
+         {"duplicate", "missing from the vault", "not in this catalog", "interrupted"})
       EXPECT_THAT(again.err, Not(HasSubstr(bad)));
     EXPECT_EQ(Listing().size(), listing.size());
     GbRun status = Gb({"--json", "status"}, kStart + 2 * kDay + 7200);
@@ -522,7 +521,8 @@ TEST_F(SyncE2E, DryRunChangesNothingAndReportsThePlan) {
   std::string catalog_before = DumpCatalog();
   auto cache_before = CachedArchives();
   std::vector<std::string> cache_files_before;
-  for (const auto& e : fs::directory_iterator(cache_)) cache_files_before.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(cache_))
+    cache_files_before.push_back(e.path().filename().string());
   std::sort(cache_files_before.begin(), cache_files_before.end());
   GbRun dry = Gb({"--json", "sync", "--dry-run"}, kStart + 2 * kDay + 60);
   ASSERT_EQ(dry.exit_code, 0) << Show(dry);
@@ -534,7 +534,8 @@ TEST_F(SyncE2E, DryRunChangesNothingAndReportsThePlan) {
   for (const auto& [id, l] : two) EXPECT_TRUE(Listing().count(id));
   EXPECT_EQ(DumpCatalog(), catalog_before);
   std::vector<std::string> cache_files_after;
-  for (const auto& e : fs::directory_iterator(cache_)) cache_files_after.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(cache_))
+    cache_files_after.push_back(e.path().filename().string());
   std::sort(cache_files_after.begin(), cache_files_after.end());
   EXPECT_EQ(cache_files_after, cache_files_before) << "dry run changed the cache";
 
@@ -640,15 +641,15 @@ TEST_F(SyncE2E, RestoreKilledAtEveryCrashPointIsFinishedByTheNextRun) {
     EXPECT_LE(retrieval_jobs() - before, 1) << "one bundle, one retrieval\n" << Show(next);
     // The killed run had started the retrieval: the next one continues it.
     EXPECT_THAT(next.out, Not(HasSubstr("(to start)"))) << "a retrieval started twice\n"
-                                                         << Show(next);
+                                                        << Show(next);
     for (const char* rel : {"a/one.bin", "b/two.txt", "a/three.bin"})
       EXPECT_EQ(ReadFileToString(target + src_ + "/" + rel), ReadFileToString(src_ + "/" + rel))
           << rel;
     std::string left;
     if (fs::exists(state_ + "/staging"))
-      for (const auto& e : fs::directory_iterator(state_ + "/staging")) left += e.path().filename().string() + " ";
-    EXPECT_EQ(left, "")
-        << "staging is cleaned after a finished restore";
+      for (const auto& e : fs::directory_iterator(state_ + "/staging"))
+        left += e.path().filename().string() + " ";
+    EXPECT_EQ(left, "") << "staging is cleaned after a finished restore";
     now += 3600;
   }
 }
