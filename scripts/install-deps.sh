@@ -9,6 +9,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev age zstd tar python3 sqlite3
+  clang clang-format libfuzzer-14-dev libclang-rt-14-dev
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup time)

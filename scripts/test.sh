@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite.
+# Installs what is missing, checks formatting, builds with warnings as errors,
+# runs the whole test suite, then the sanitizer and fuzzing pass
+# (scripts/test-sanitized.sh: ASan + UBSan, libFuzzer targets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure -j "$(nproc)" --timeout 1800
+scripts/check-format.sh
+CMAKE_ARGS="-DGB_WERROR=ON ${CMAKE_ARGS:-}" scripts/build.sh
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j "$(nproc)" --timeout 1800)
+scripts/test-sanitized.sh

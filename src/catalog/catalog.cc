@@ -295,13 +295,6 @@ std::vector<BackupRecord> Catalog::BackupsOfSet(int64_t set_id) {
   return out;
 }
 
-std::optional<BackupRecord> Catalog::FindBackup(int64_t id) {
-  Statement s(db_, (std::string(kBackupColumns) + "WHERE id=?1").c_str());
-  s.Bind(1, id);
-  if (!s.Step()) return std::nullopt;
-  return ReadBackup(s);
-}
-
 std::optional<BackupRecord> Catalog::FindBackupByName(const std::string& name) {
   Statement s(db_, (std::string(kBackupColumns) + "WHERE name=?1").c_str());
   s.Bind(1, name);

@@ -61,7 +61,6 @@ class Catalog {
   std::vector<SetRecord> Sets();
   std::vector<BackupRecord> Backups();  // oldest first
   std::vector<BackupRecord> BackupsOfSet(int64_t set_id);
-  std::optional<BackupRecord> FindBackup(int64_t id);
   std::optional<BackupRecord> FindBackupByName(const std::string& name);
 
   // The tree as of backup (set_id, max_seq): for every path, its latest entry

@@ -23,6 +23,8 @@ int ExitCodeFor(Code code) {
       return kExitNoSpace;
     case Code::kCancelled:
       return kExitInterrupted;
+    case Code::kPending:
+      return kExitPending;
     case Code::kInternal:
       return kExitFailure;
   }

@@ -27,6 +27,8 @@ const char* CodeName(Code code) {
       return "no space";
     case Code::kCancelled:
       return "cancelled";
+    case Code::kPending:
+      return "pending";
     case Code::kInternal:
       return "internal error";
   }

@@ -18,6 +18,7 @@ enum class Code {
   kLocked,           // another run holds the state lock
   kNoSpace,          // the vault size cap cannot be honoured
   kCancelled,        // interrupted by a signal or the user
+  kPending,          // waiting on the vault (a job has not finished): run again later
   kInternal,         // a bug
 };
 

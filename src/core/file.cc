@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include "core/error.h"
@@ -163,17 +164,28 @@ void SyncDir(const std::string& dir) {
   if (rc != 0 && err != EINVAL) ThrowErrno("fsync directory " + dir, err);
 }
 
+std::vector<std::string> ListDirNames(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) ThrowErrno("open directory " + dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  if (errno != 0) ThrowErrno("read directory " + dir);
+  return names;
+}
+
 int RemoveStaleTemps(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return 0;
+  if (!PathExists(dir)) return 0;
   int removed = 0;
-  size_t plen = std::strlen(AtomicFile::kTempPrefix);
-  while (dirent* e = ::readdir(d)) {
-    if (std::strncmp(e->d_name, AtomicFile::kTempPrefix, plen) == 0) {
-      if (::unlink(JoinPath(dir, e->d_name).c_str()) == 0) ++removed;
+  for (const std::string& name : ListDirNames(dir)) {
+    if (name.starts_with(AtomicFile::kTempPrefix) &&
+        ::unlink(JoinPath(dir, name).c_str()) == 0) {
+      ++removed;
     }
   }
-  ::closedir(d);
   return removed;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/stream.h"
 
@@ -105,6 +106,9 @@ void MakeDirs(const std::string& path, mode_t mode = 0755);
 void SyncDir(const std::string& dir);
 // Removes leftover AtomicFile temporaries in dir; returns how many.
 int RemoveStaleTemps(const std::string& dir);
+// The names in dir (not "." or ".."), unsorted. Throws kNotFound when dir does
+// not exist, kIOError when it cannot be read.
+std::vector<std::string> ListDirNames(const std::string& dir);
 // "~" and "~/..." expand to $HOME.
 std::string ExpandUser(const std::string& path);
 std::string Dirname(const std::string& path);

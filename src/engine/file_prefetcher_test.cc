@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <memory>
+#include <thread>
 
 #include "core/sha256.h"
 
@@ -76,13 +80,24 @@ TEST_F(FilePrefetcherTest, KeepsOrderAndReadsWithinTheBound) {
 
 // Dropping the prefetcher half-way stops its thread without waiting for the rest.
 TEST_F(FilePrefetcherTest, StopsWhenDroppedEarly) {
-  EntrySpool spool(root_.string());
+  // Owned by shared pointers so that a destructor that hangs (the failure this
+  // test looks for) cannot touch freed memory after the test gives up on it.
+  auto spool = std::make_shared<EntrySpool>(root_.string());
   for (int i = 0; i < 100; ++i)
-    spool.Append(FileEntry("f" + std::to_string(i), std::string(3000, 'x')));
-  spool.Rewind();
-  FilePrefetcher prefetcher(spool, 1024);
+    spool->Append(FileEntry("f" + std::to_string(i), std::string(3000, 'x')));
+  spool->Rewind();
+  auto prefetcher = std::make_shared<FilePrefetcher>(*spool, 1024);
   PrefetchedEntry p;
-  ASSERT_TRUE(prefetcher.Next(&p));
+  ASSERT_TRUE(prefetcher->Next(&p));
+
+  auto dropped = std::make_shared<std::promise<void>>();
+  std::future<void> done = dropped->get_future();
+  std::thread([spool, prefetcher = std::move(prefetcher), dropped]() mutable {
+    prefetcher.reset();  // the reading thread is blocked on a full queue here
+    dropped->set_value();
+  }).detach();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "dropping the prefetcher did not stop its reading thread";
 }
 
 }  // namespace

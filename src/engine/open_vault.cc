@@ -15,7 +15,9 @@ std::unique_ptr<Vault> OpenConfiguredVault(const Config& config, Progress& progr
   o.endpoint = config.endpoint;
   o.profile = config.profile;
   o.storage_class = config.storage_class;
+  // Retry notices and one line per vault call, shown as notes (with -v).
   o.log = [&progress](const std::string& line) { progress.Notice("vault", line, false); };
+  o.log_calls = true;
   return OpenVault(config.vault_url, o);
 }
 

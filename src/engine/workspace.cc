@@ -1,6 +1,5 @@
 #include "engine/workspace.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -24,15 +23,12 @@ void Workspace::CleanCache(Progress& progress) {
     progress.Notice(config_.cache_dir,
                     "removed " + std::to_string(temps) + " temporary file(s) of an interrupted run",
                     false);
-  DIR* d = ::opendir(config_.cache_dir.c_str());
-  if (!d) return;
+  if (!PathExists(config_.cache_dir)) return;
   std::vector<std::string> orphans;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
+  for (const std::string& name : ListDirNames(config_.cache_dir)) {
     if (!ArchiveName::Parse(name) || name.find(kArchiveSuffix) == std::string::npos) continue;
     if (!catalog_->FindBackupByName(name)) orphans.push_back(name);
   }
-  ::closedir(d);
   for (const auto& name : orphans) {
     std::string path = ArchivePath(name);
     if (::unlink(path.c_str()) == 0)

@@ -4,8 +4,10 @@
 // A callable signals "worth another try" by throwing gb::Error with
 // Code::kTransient (HttpClient does for network failures; AwsError does for
 // throttling and 5xx). Any other exception ends the run at once.
-// Only wrap operations that are safe to repeat: Glacier UploadArchive is not
-// (a retry after a lost response stores a second archive).
+// Repeating an operation must be harmless or detectable: a retried Glacier
+// UploadArchive after a lost response stores a second archive, which
+// RetryingVault accepts because every upload carries a unique token in its
+// description and sync finds and deletes such duplicates (see README).
 #pragma once
 
 #include <cstdint>

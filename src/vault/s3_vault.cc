@@ -7,10 +7,12 @@
 #include <random>
 #include <thread>
 
+#include "core/decimal.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "core/tree_hash.h"
 #include "net/aws_credentials.h"
+#include "vault/s3_listing.h"
 #include "vault/vault_factory.h"
 
 namespace gb {
@@ -80,16 +82,6 @@ bool IsArchiveId(std::string_view id) {
          });
 }
 
-std::optional<uint64_t> ParseU64(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
-
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -99,22 +91,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
     if (at == std::string_view::npos) return parts;
     start = at + 1;
   }
-}
-
-// The inverse of FormatRange: "all", "5-", "5+10". The outer nullopt means malformed.
-std::optional<std::optional<ByteRange>> ParseRange(std::string_view s) {
-  if (s == "all") return std::optional<ByteRange>();
-  if (s.ends_with('-')) {
-    auto offset = ParseU64(s.substr(0, s.size() - 1));
-    if (!offset) return std::nullopt;
-    return std::optional<ByteRange>(ByteRange{*offset, ByteRange::kToEnd});
-  }
-  size_t plus = s.find('+');
-  if (plus == std::string_view::npos) return std::nullopt;
-  auto offset = ParseU64(s.substr(0, plus));
-  auto length = ParseU64(s.substr(plus + 1));
-  if (!offset || !length) return std::nullopt;
-  return std::optional<ByteRange>(ByteRange{*offset, *length});
 }
 
 // Reads exactly buf.size() bytes or throws kIOError.
@@ -309,26 +285,21 @@ std::vector<S3Vault::Listed> S3Vault::ListOurObjects(const std::string& what) {
     if (!token.empty()) req.query.emplace("continuation-token", token);
     HttpResponse resp = client_.Send(req);
     if (!Ok(resp)) client_.Fail(resp, what);
-    pugi::xml_document doc = ParseXml(resp.body, what);
-    pugi::xml_node result = doc.child("ListBucketResult");
-    if (!result) throw Error(Code::kTransient, "S3 answered a listing of " + what + " oddly");
-    for (pugi::xml_node c : result.children("Contents")) {
-      std::string key = c.child_value("Key");
-      if (!key.starts_with(dir) || !IsArchiveId(std::string_view(key).substr(dir.size()))) continue;
+    S3ObjectPage page = ParseS3ObjectPage(resp.body, what);
+    for (S3ListedObject& o : page.objects) {
+      if (!o.key.starts_with(dir) || !IsArchiveId(std::string_view(o.key).substr(dir.size()))) {
+        continue;
+      }
       Listed l;
-      l.id = key.substr(dir.size());
-      l.key = std::move(key);
-      l.etag = c.child_value("ETag");
-      l.size = ParseU64(c.child_value("Size")).value_or(0);
-      l.created = ParseS3XmlDate(c.child_value("LastModified")).value_or(0);
+      l.id = o.key.substr(dir.size());
+      l.key = std::move(o.key);
+      l.etag = std::move(o.etag);
+      l.size = o.size.value_or(0);
+      l.created = o.modified.value_or(0);
       out.push_back(std::move(l));
     }
-    if (std::string_view(result.child_value("IsTruncated")) != "true") return out;
-    token = result.child_value("NextContinuationToken");
-    if (token.empty()) {
-      throw Error(Code::kTransient,
-                  "S3 cut a listing of " + what + " short without a continuation token");
-    }
+    if (!page.truncated) return out;
+    token = page.next_token;
   }
 }
 
@@ -337,7 +308,7 @@ std::optional<S3Vault::ObjectHead> S3Vault::Head(const std::string& key) {
   if (resp.status == 404) return std::nullopt;
   if (!Ok(resp)) client_.Fail(resp, "s3://" + client_.bucket() + "/" + key);
   ObjectHead h;
-  h.size = ParseU64(resp.headers.Get("Content-Length").value_or("")).value_or(0);
+  h.size = ParseDecimalU64(resp.headers.Get("Content-Length").value_or("")).value_or(0);
   h.storage_class = resp.headers.Get("x-amz-storage-class").value_or("STANDARD");
   h.etag = resp.headers.Get("ETag").value_or("");
   auto d = resp.headers.Get(kDescriptionHeader);
@@ -445,14 +416,11 @@ std::vector<std::pair<std::string, std::string>> S3Vault::ListUploads(
     if (!id_marker.empty()) req.query.emplace("upload-id-marker", id_marker);
     HttpResponse resp = client_.Send(req);
     if (!Ok(resp)) client_.Fail(resp, "bucket " + client_.bucket());
-    pugi::xml_document doc = ParseXml(resp.body, "bucket " + client_.bucket());
-    pugi::xml_node result = doc.child("ListMultipartUploadsResult");
-    for (pugi::xml_node u : result.children("Upload")) {
-      out.emplace_back(u.child_value("Key"), u.child_value("UploadId"));
-    }
-    if (std::string_view(result.child_value("IsTruncated")) != "true") return out;
-    key_marker = result.child_value("NextKeyMarker");
-    id_marker = result.child_value("NextUploadIdMarker");
+    S3UploadPage page = ParseS3UploadPage(resp.body, "bucket " + client_.bucket());
+    for (S3Upload& u : page.uploads) out.emplace_back(std::move(u.key), std::move(u.upload_id));
+    if (!page.truncated) return out;
+    key_marker = page.next_key_marker;
+    id_marker = page.next_upload_id_marker;
     if (key_marker.empty() && id_marker.empty()) return out;
   }
 }
@@ -647,7 +615,7 @@ std::optional<S3Vault::JobSpec> S3Vault::ParseJobId(const std::string& job_id) {
   std::vector<std::string_view> f = Split(job_id, '.');
   JobSpec spec;
   if (f.size() == 3 && f[0] == "inventory" && f[2].size() == 8) {
-    auto created = ParseU64(f[1]);
+    auto created = ParseDecimalU64(f[1]);
     if (!created) return std::nullopt;
     spec.created = static_cast<int64_t>(*created);
     return spec;
@@ -655,7 +623,7 @@ std::optional<S3Vault::JobSpec> S3Vault::ParseJobId(const std::string& job_id) {
   if (f.size() != 5 || f[0] != "restore" || !IsArchiveId(f[1])) return std::nullopt;
   auto tier = ParseTier(f[2]);
   auto range = ParseRange(f[3]);
-  auto created = ParseU64(f[4]);
+  auto created = ParseDecimalU64(f[4]);
   if (!tier || !range || !created) return std::nullopt;
   spec.kind = JobKind::kRetrieval;
   spec.archive_id = std::string(f[1]);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/decimal.h"
 
 namespace gb {
 
@@ -80,6 +81,21 @@ std::string FormatRange(const std::optional<ByteRange>& range) {
   std::string s = std::to_string(range->offset);
   if (range->length == ByteRange::kToEnd) return s + "-";
   return s + "+" + std::to_string(range->length);
+}
+
+std::optional<std::optional<ByteRange>> ParseRange(std::string_view s) {
+  if (s == "all") return std::optional<ByteRange>();
+  if (s.ends_with('-')) {
+    auto offset = ParseDecimalU64(s.substr(0, s.size() - 1));
+    if (!offset) return std::nullopt;
+    return std::optional<ByteRange>(ByteRange{*offset, ByteRange::kToEnd});
+  }
+  size_t plus = s.find('+');
+  if (plus == std::string_view::npos) return std::nullopt;
+  auto offset = ParseDecimalU64(s.substr(0, plus));
+  auto length = ParseDecimalU64(s.substr(plus + 1));
+  if (!offset || !length) return std::nullopt;
+  return std::optional<ByteRange>(ByteRange{*offset, *length});
 }
 
 void ValidateDescription(std::string_view description) {

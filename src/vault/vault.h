@@ -46,6 +46,8 @@ struct ResolvedRange {
 };
 ResolvedRange ResolveRange(const std::optional<ByteRange>& range, uint64_t size);
 std::string FormatRange(const std::optional<ByteRange>& range);  // "all", "5-", "5+10"
+// The inverse of FormatRange; the outer nullopt means malformed.
+std::optional<std::optional<ByteRange>> ParseRange(std::string_view text);
 
 enum class JobKind { kInventory, kRetrieval };
 enum class JobStatus { kInProgress, kSucceeded, kFailed };
@@ -129,12 +131,12 @@ struct VaultCapabilities {
 };
 
 // Thrown by ReadJobOutput for a job that exists but has not succeeded yet. Its
-// code is kPermanent, so it is never retried by RetryingVault; catch the type to
+// code is kPending (exit 10, never retried by RetryingVault); catch the type to
 // tell "not ready yet, poll later" from kNotFound ("no such job, start again").
 class JobNotReadyError : public Error {
  public:
   explicit JobNotReadyError(const std::string& job_id)
-      : Error(Code::kPermanent, "vault job " + job_id + " has not finished yet; try again later") {}
+      : Error(Code::kPending, "vault job " + job_id + " has not finished yet; try again later") {}
 };
 
 // Archive descriptions are at most 1024 printable ASCII characters (0x20-0x7E).

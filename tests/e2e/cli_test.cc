@@ -113,6 +113,23 @@ TEST_F(CliTest, JsonOutputParsesForEveryCommand) {
   EXPECT_TRUE(init.is_object());
 }
 
+// -v shows one line per vault call, with what it returned; without -v, none.
+TEST_F(CliTest, VerboseShowsEachVaultCall) {
+  MakeSmallTree();
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}, "max_incrementals = 0"));
+  Result r = tool_.Run({"vault", "create"});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  r = tool_.Run({"backup"});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  r = tool_.Run({"sync", "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  EXPECT_EQ(r.err.find("vault Describe"), std::string::npos) << r.Show();
+  r = tool_.Run({"-v", "sync"});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  EXPECT_NE(r.err.find("vault Upload \""), std::string::npos) << r.Show();
+  EXPECT_NE(r.err.find(" bytes -> "), std::string::npos) << "the result of each call" << r.Show();
+}
+
 // File names need not be UTF-8 (Latin-1 names from old systems are common);
 // `ls --json` must still list them, as valid JSON.
 TEST_F(CliTest, JsonLsListsNamesThatAreNotUtf8) {
