@@ -165,7 +165,7 @@ TEST(Age, ScryptMustBeAlone) {
 
 TEST(Age, NoRecipientsIsAnError) {
   BufferSink out;
-  EXPECT_THROW(Encryptor({}, out), Error);
+  EXPECT_THROW(Encryptor(std::vector<const Recipient*>{}, out), Error);
 }
 
 TEST(Age, WrongIdentityIsNoKey) {
