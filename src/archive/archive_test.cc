@@ -45,7 +45,9 @@ TEST(Zstd, RoundTripSingleAndMultiThreaded) {
     EXPECT_EQ(Decompress(Compress(data, 0)), data) << n;
     Bytes mt = Compress(data, 2);
     EXPECT_EQ(Decompress(mt), data) << n;
-    if (n > 1000) EXPECT_LT(mt.size(), n / 2);
+    if (n > 1000) {
+      EXPECT_LT(mt.size(), n / 2);
+    }
   }
 }
 
