@@ -101,7 +101,9 @@ TEST(EntrySpool, RoundTripsManyEntries) {
     ASSERT_EQ(e.path, "dir/file" + std::to_string(n) + std::string(n % 300, 'x'));
     ASSERT_EQ(e.size, static_cast<uint64_t>(n));
     ASSERT_EQ(e.has_hash, n % 2 == 1);
-    if (e.has_hash) ASSERT_EQ(e.hash[0], static_cast<uint8_t>(n));
+    if (e.has_hash) {
+      ASSERT_EQ(e.hash[0], static_cast<uint8_t>(n));
+    }
     ++n;
   }
   EXPECT_EQ(n, 20000);
