@@ -1,6 +1,9 @@
 #include "cli/cli_context.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <iostream>
 
 namespace gb {
 
@@ -26,11 +29,28 @@ const Config& CliContext::config() {
   return *config_;
 }
 
+std::string CliContext::VaultHint(Code code) const {
+  if (!config_ || code != Code::kTransient) return "";
+  const Config& c = *config_;
+  std::string what = c.endpoint.empty() ? "[vault] url = \"" + c.vault_url + "\""
+                                        : "[vault] endpoint = \"" + c.endpoint + "\"";
+  return " (check " + what + " in " + ConfigPath() + ", and the network)";
+}
+
 void CliContext::Say(const std::string& line) {
   if (g_.json || g_.quiet) return;
   progress().Done();
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
+}
+
+bool CliContext::Confirm(const std::string& question) {
+  if (g_.json || !::isatty(STDIN_FILENO)) return false;
+  progress().Done();
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 void CliContext::Json(const nlohmann::json& j) {

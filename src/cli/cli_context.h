@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/terminal_progress.h"
+#include "core/error.h"
 #include "engine/config.h"
 
 namespace gb {
@@ -29,9 +30,16 @@ class CliContext {
   const GlobalOptions& opts() const { return g_; }
   std::string ConfigPath() const;
   const Config& config();
+  // For a vault that could not be reached (kTransient after the retries): which
+  // setting to check, e.g. " (check [vault] endpoint = \"http://...\" in PATH)"; "" when no
+  // config was loaded.
+  std::string VaultHint(Code code) const;
   TerminalProgress& progress();
   // Prints a human line on stdout unless --json or --quiet.
   void Say(const std::string& line);
+  // Asks `question` [y/N] on a terminal (never with --json); false when there is
+  // no terminal to ask on.
+  bool Confirm(const std::string& question);
   // Prints the JSON result when --json.
   void Json(const nlohmann::json& j);
 
@@ -40,6 +48,11 @@ class CliContext {
   std::optional<Config> config_;
   std::unique_ptr<TerminalProgress> progress_;
 };
+
+// The help of every --at option.
+inline constexpr const char* kAtHelp =
+    "Backup point: latest (default), a backup id (or a prefix), or a UTC time such as "
+    "2026-11-27T03:07:00Z; a bare date such as 2026-11-27 means the end of that day";
 
 // Subcommands, each registered on the CLI11 app by its Add function; the
 // callback stores the command's exit status in exit_code.

@@ -28,7 +28,8 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                         {"changed_bytes", r.changed_bytes},
                         {"deleted", r.deleted},
                         {"skipped", r.skipped},
-                        {"ignored", r.ignored}};
+                        {"ignored", r.ignored},
+                        {"lost_archives", r.lost_archives}};
     if (r.dry_run) {
       ctx.Say(std::string("dry run: a ") + (r.full ? "full" : "incremental") +
               " backup would store " + std::to_string(r.changed) + " entries (" +

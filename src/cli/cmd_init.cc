@@ -5,11 +5,13 @@
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "crypto/identity_file.h"
 #include "crypto/x25519.h"
 #include "engine/config_template.h"
+#include "engine/open_vault.h"
 #include "engine/selector.h"
 #include "engine/workspace.h"
 
@@ -25,6 +27,17 @@ std::string Absolute(const std::string& p) {
   std::string e = ExpandUser(p);
   if (!e.empty() && e[0] == '/') return NormalizePath(e);
   return NormalizePath(std::filesystem::current_path().string() + "/" + e);
+}
+
+// The default local directory vault: created by init so that the first `run` has
+// somewhere to upload. Other vaults (a NAS mount, a cloud account) are left to
+// `vault create`: creating a directory under an unmounted mount point would hide
+// the backups on the wrong disk.
+void CreateBuiltInVault(CliContext& ctx) {
+  Config builtin;
+  builtin.vault_url = DefaultVaultUrl();
+  OpenConfiguredVault(builtin, ctx.progress(), SystemClock())->Create();
+  ctx.Say("local vault " + builtin.vault_url.substr(7) + " ready");
 }
 
 }  // namespace
@@ -44,7 +57,8 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->callback([&ctx, &exit_code, opts] {
     (void)exit_code;
     std::string path = Absolute(ctx.ConfigPath());
-    if (!PathExists(path)) {
+    bool wrote = !PathExists(path);
+    if (wrote) {
       std::string identity = opts->identity.empty() ? JoinPath(Dirname(path), "identity.txt")
                                                     : Absolute(opts->identity);
       std::string recipient = opts->recipient;
@@ -81,6 +95,8 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       cfg = LoadConfig(path);
     } catch (const Error& e) {
       if (!PathExists(path)) throw;
+      // The built-in vault is needed as soon as the config is complete.
+      if (wrote && opts->vault.empty()) CreateBuiltInVault(ctx);
       ctx.Say(std::string("the config is not complete yet: ") + e.what());
       ctx.Say("edit it, then run `glacier-backup backup`");
       ctx.Json({{"config", path}, {"ready", false}, {"problem", e.what()}});
@@ -88,6 +104,12 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     }
     Workspace ws(cfg);
     ctx.Say("catalog " + ws.catalog().path() + " ready; archives go to " + cfg.cache_dir);
+    if (cfg.vault_url == DefaultVaultUrl())
+      CreateBuiltInVault(ctx);
+    else
+      ctx.Say("vault " + cfg.vault_url +
+              ": create it with `glacier-backup vault create` (fine if "
+              "it exists)");
     if (cfg.passphrase_file.empty() && !PathExists(cfg.identity_file))
       ctx.Say("note: identity file " + cfg.identity_file +
               " is not on this machine; backups work, restores need it");
@@ -95,7 +117,8 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
               {"ready", true},
               {"catalog", ws.catalog().path()},
               {"cache_dir", cfg.cache_dir},
-              {"identity_file", cfg.identity_file}});
+              {"identity_file", cfg.identity_file},
+              {"vault", cfg.vault_url}});
   });
 }
 

@@ -16,6 +16,7 @@ struct RecoverCliOptions {
   RecoverOptions engine;
   std::string from_archives;
   std::string tier;
+  bool yes = false;
 };
 
 std::string Money(double usd) {
@@ -60,7 +61,8 @@ nlohmann::json ToJson(const RecoverResult& r) {
   return j;
 }
 
-void ReportVault(CliContext& ctx, const RecoverResult& r) {
+// The inventory and what recovering from it takes; with `plan_only` nothing more.
+void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false) {
   if (r.inventory_pending) {
     ctx.Say(
         "waiting for the vault inventory (Glacier prepares it in about 4 hours); run "
@@ -81,6 +83,7 @@ void ReportVault(CliContext& ctx, const RecoverResult& r) {
         "bundle's catalog copy holds only its own set, so each is read), " +
         TierName(r.tier) + " tier, about " + Money(r.retrieval_cost) +
         (r.typical_hours > 0 ? ", typically ready in " + Hours(r.typical_hours) : std::string()));
+  if (plan_only) return;
   if (!r.sets_recovered.empty()) ctx.Say("recovered set(s) " + Sets(r.sets_recovered));
   if (!r.need_archives.empty())
     ctx.Say(std::to_string(r.need_archives.size()) +
@@ -114,6 +117,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_flag("--include-archives", opts->engine.include_archives,
                 "Also retrieve archives uploaded one by one (upload = \"each\") and read their "
                 "manifests; costly: every byte is retrieved");
+  cmd->add_flag("--yes", opts->yes, "Start the retrievals without asking");
   cmd->add_flag("--force", opts->engine.force,
                 "Add to a catalog that already holds sets (they are kept as they are)");
   cmd->add_option("--from-archives", opts->from_archives,
@@ -138,8 +142,23 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
               "; archives copied into " + cfg.cache_dir);
     } else {
       auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-      r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), opts->engine);
+      // Like restore: the plan and its cost first; retrievals start on --yes or a "y".
+      RecoverOptions plan = opts->engine;
+      plan.start_retrievals = opts->yes;
+      r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), plan);
       ctx.progress().Done();
+      if (r.unstarted > 0) {
+        ReportVault(ctx, r, /*plan_only=*/true);
+        if (!ctx.Confirm("Start the retrievals?")) {
+          ctx.Say("nothing started; run again with --yes to start the retrievals");
+          nlohmann::json j = ToJson(r);
+          j["started"] = false;
+          ctx.Json(j);
+          return;
+        }
+        r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), opts->engine);
+        ctx.progress().Done();
+      }
       ReportVault(ctx, r);
     }
     if (r.problems)

@@ -1,9 +1,6 @@
 // glacier-backup restore [--at WHEN] [--to DIR] [--overwrite] [PATH...]
 //                        [--tier T] [--wait] [--yes] [--list-jobs]
-#include <unistd.h>
-
 #include <cstdio>
-#include <iostream>
 
 #include "catalog/vault_state.h"
 #include "cli/cli_context.h"
@@ -92,7 +89,7 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto o = std::make_shared<RestoreCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "restore", "Restore the tree as it was at a backup point (from the cache or the vault)");
-  cmd->add_option("--at", o->restore.at, "Backup point: latest (default), an id, or a time");
+  cmd->add_option("--at", o->restore.at, kAtHelp);
   cmd->add_option("--to", o->restore.target_dir,
                   "Directory to restore into (default ./glacier-restore-<id>)");
   cmd->add_flag("--overwrite", o->restore.overwrite, "Replace files that already exist");
@@ -123,10 +120,9 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         throw Error(Code::kInvalidArgument,
                     "--tier " + tier_name + ": expected Expedited, Standard or Bulk");
       if (!PricesFor(cfg.vault_url, cfg.storage_class).tier_available[static_cast<int>(*tier)]) {
-        ctx.progress().Notice("vault",
-                              std::string(TierName(*tier)) + " retrievals are not offered for " +
-                                  cfg.storage_class + "; using Standard",
-                              false);
+        // Part of the plan: the user asked for another tier than the one planned.
+        ctx.Say(std::string("note: ") + cfg.storage_class + " offers no " + TierName(*tier) +
+                " retrievals; the plan uses the Standard tier");
         tier = Tier::kStandard;
       }
       vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
@@ -135,14 +131,7 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       bool to_start = false;
       for (const auto& p : plan->retrievals) to_start |= p.state == "to start";
       if (to_start && !o->yes) {
-        bool go = false;
-        if (!ctx.opts().json && ::isatty(STDIN_FILENO)) {
-          std::fprintf(stderr, "Start the retrieval? [y/N] ");
-          std::string answer;
-          std::getline(std::cin, answer);
-          go = answer == "y" || answer == "Y" || answer == "yes";
-        }
-        if (!go) {
+        if (!ctx.Confirm("Start the retrieval?")) {
           ctx.Say("nothing started; run again with --yes to start the retrieval");
           nlohmann::json j = PlanJson(*plan);
           j["complete"] = false;

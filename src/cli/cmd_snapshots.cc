@@ -46,6 +46,8 @@ void AddSnapshotsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                     static_cast<long long>(b.set_id), static_cast<unsigned long long>(b.files),
                     HumanBytes(b.bytes).c_str(), HumanBytes(b.archive_size).c_str());
     }
+    if (arr.empty() && !ctx.opts().quiet)
+      std::fprintf(stderr, "glacier-backup: %s\n", kNoBackupsYet);
     ctx.Json(arr);
   });
 }
@@ -54,7 +56,7 @@ void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto at = std::make_shared<std::string>();
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("ls", "List the files as of a backup point");
-  cmd->add_option("--at", *at, "Backup point: latest (default), an id, or a time");
+  cmd->add_option("--at", *at, kAtHelp);
   cmd->add_option("path", *path, "Only this path and what lies below it");
   cmd->callback([&ctx, &exit_code, at, path] {
     (void)exit_code;

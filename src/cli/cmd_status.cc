@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "engine/lost_archives.h"
 #include "engine/open_vault.h"
 #include "engine/point.h"
 #include "engine/prices.h"
@@ -76,19 +77,22 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         bytes += b.archive_size;
         local |= PathExists(ws.ArchivePath(b.name));
       }
+      std::vector<std::string> lost = LostArchives(ws, s);
       std::string where = in_vault.count(s.id)    ? "in vault"
+                          : !lost.empty()         ? "broken"
                           : uploading.count(s.id) ? "uploading"
                           : s.completed           ? "complete, ready to upload"
                                                   : "open";
-      if (s.completed && !s.uploaded) ready_bytes += bytes;
+      if (s.completed && !s.uploaded && lost.empty()) ready_bytes += bytes;
       int64_t newest = 0;
       for (const auto& a : in_vault[s.id]) newest = std::max(newest, a.created);
       std::string line = "  set " + std::to_string(s.id) + ": " + std::to_string(bs.size()) +
                          " backup(s), " + HumanBytes(bytes) + ", " + where +
                          (local ? ", cached locally" : "") + ", started " + Day(s.created);
-      nlohmann::json sj = {{"id", s.id},     {"backups", bs.size()},
-                           {"bytes", bytes}, {"state", where},
-                           {"local", local}, {"created", FormatIsoUtc(s.created)}};
+      nlohmann::json sj = {{"id", s.id},           {"backups", bs.size()},
+                           {"bytes", bytes},       {"state", where},
+                           {"local", local},       {"created", FormatIsoUtc(s.created)},
+                           {"lost_archives", lost}};
       if (newest) {
         int64_t deletable = newest + static_cast<int64_t>(min_days) * 86400;
         line +=
@@ -96,6 +100,10 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
             (deletable <= now ? std::string("deletable now") : "deletable from " + Day(deletable));
         sj["uploaded"] = FormatIsoUtc(newest);
         sj["deletable_from"] = FormatIsoUtc(deletable);
+      }
+      if (!lost.empty()) {
+        line += "\n    " + LostArchivesAdvice(s.id, lost);
+        if (!s.completed) line += "; the next backup starts a new set";
       }
       ctx.Say(line);
       sets.push_back(sj);
@@ -175,6 +183,9 @@ void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                      {"description", a.description},
                      {"origin", a.origin}});
     }
+    if (arr.empty())
+      ctx.Say("vault " + ctx.config().vault_url +
+              " is empty as far as the local inventory knows (`glacier-backup sync` refreshes it)");
     ctx.Json(arr);
   });
 }

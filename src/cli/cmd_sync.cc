@@ -5,6 +5,7 @@
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "engine/backup.h"
+#include "engine/lost_archives.h"
 #include "engine/open_vault.h"
 #include "engine/point.h"
 #include "engine/state_lock.h"
@@ -37,7 +38,9 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
     usage += "; this run: " + Money(r.upload_cost) + " in requests, " +
              Money(r.early_deletion_cost) + " early-deletion fees";
   ctx.Say(usage);
+  for (const std::string& line : r.unuploadable) ctx.Say("not uploaded: " + line);
   return {{"dry_run", r.dry_run},
+          {"unuploadable_sets", r.unuploadable_sets},
           {"uploaded", r.uploaded},
           {"uploaded_bytes", r.uploaded_bytes},
           {"pruned_sets", r.pruned_sets},
@@ -63,15 +66,27 @@ void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       "complete sets");
   cmd->add_flag("--dry-run", opts->dry_run,
                 "Show what would be uploaded and deleted, and the cost");
-  cmd->callback([&ctx, &exit_code, opts] {
-    (void)exit_code;
+  auto drop = std::make_shared<std::vector<int64_t>>();
+  cmd->add_option("--drop-set", *drop,
+                  "First discard set N, which lost an archive from the cache and can never be "
+                  "uploaded: its backups are forgotten (repeatable)")
+      ->excludes("--dry-run");
+  cmd->callback([&ctx, &exit_code, opts, drop] {
     const Config& cfg = ctx.config();
     Workspace ws(cfg);
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    for (int64_t set_id : *drop) {
+      int forgotten = DropSet(ws, set_id, SystemClock().NowSeconds());
+      ctx.Say("dropped set " + std::to_string(set_id) + ": its " + std::to_string(forgotten) +
+              " backup(s) are forgotten and removed from the cache");
+    }
     auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), opts->dry_run);
     SyncResult r = RunSync(ws, *vault, ctx.progress(), SystemClock(), *opts);
     ctx.progress().Done();
-    ctx.Json(ReportSync(ctx, r));
+    nlohmann::json j = ReportSync(ctx, r);
+    j["dropped_sets"] = *drop;
+    ctx.Json(j);
+    if (!r.unuploadable.empty()) exit_code = kExitNotFound;
   });
 }
 
@@ -95,12 +110,11 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     SyncResult s = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
     ctx.progress().Done();
     nlohmann::json j = ReportSync(ctx, s);
-    j["backup"] = {{"id", BackupId(b.record)},
-                   {"kind", b.full ? "full" : "incremental"},
-                   {"files", b.record.files},
-                   {"bytes", b.record.bytes},
-                   {"skipped", b.skipped}};
+    j["backup"] = {{"id", BackupId(b.record)}, {"kind", b.full ? "full" : "incremental"},
+                   {"files", b.record.files},  {"bytes", b.record.bytes},
+                   {"skipped", b.skipped},     {"lost_archives", b.lost_archives}};
     ctx.Json(j);
+    if (!s.unuploadable.empty()) exit_code = kExitNotFound;
   });
 }
 

@@ -31,9 +31,11 @@ void VerifyVault(CliContext& ctx, const VaultVerifyOptions& opts, int& exit_code
   if (r.mismatched) line += ", " + std::to_string(r.mismatched) + " with another size or tree hash";
   ctx.Say(line);
   if (opts.sample > 0) {
+    // "All good" only about archives that were checked, and only when none is still awaited.
+    bool all_good = !r.problems && r.complete() && !r.sampled.empty();
     ctx.Say("sample: " + std::to_string(r.sampled.size()) + " archive(s) retrieved (" +
             TierName(r.tier) + " tier, " + HumanBytes(r.sample_bytes) + ") and checked fully" +
-            (r.problems ? "" : ": all good"));
+            (all_good ? ": all good" : ""));
     if (!r.complete())
       ctx.Say("waiting for " + std::to_string(r.sample_waiting.size()) +
               " retrieval(s); run `glacier-backup verify --vault --sample " +
@@ -61,6 +63,8 @@ void VerifyVault(CliContext& ctx, const VaultVerifyOptions& opts, int& exit_code
     exit_code = kExitCorrupt;
   else if (r.problems)
     exit_code = kExitNotFound;
+  else if (!r.complete())
+    exit_code = kExitPending;
 }
 
 }  // namespace

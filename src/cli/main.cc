@@ -49,11 +49,17 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : gb::kExitUsage;
   } catch (const gb::Error& e) {
     ctx.progress().Done();
-    std::fprintf(stderr, "glacier-backup: %s\n", e.what());
-    return gb::ExitCodeFor(e.code());
+    std::string message = e.what() + ctx.VaultHint(e.code());
+    std::fprintf(stderr, "glacier-backup: %s\n", message.c_str());
+    int code = gb::ExitCodeFor(e.code());
+    ctx.Json(
+        {{"error", {{"code", gb::CodeName(e.code())}, {"message", message}}}, {"exit_code", code}});
+    return code;
   } catch (const std::exception& e) {
     ctx.progress().Done();
     std::fprintf(stderr, "glacier-backup: unexpected error: %s\n", e.what());
+    ctx.Json({{"error", {{"code", "unexpected"}, {"message", e.what()}}},
+              {"exit_code", gb::kExitFailure}});
     return gb::kExitFailure;
   }
   return exit_code;

@@ -22,6 +22,7 @@
 #include "engine/entry_spool.h"
 #include "engine/file_prefetcher.h"
 #include "engine/file_reader.h"
+#include "engine/lost_archives.h"
 #include "engine/selector.h"
 #include "engine/walker.h"
 
@@ -256,8 +257,15 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
 
   std::optional<SetRecord> open = catalog.OpenSet();
   int incrementals = open ? open->backups - 1 : 0;
-  bool full =
-      opts.force_full || !open || open->backups == 0 || incrementals >= cfg.max_incrementals;
+  if (open) result.lost_archives = LostArchives(ws, *open);
+  if (!result.lost_archives.empty()) result.lost_set = open->id;
+  bool full = opts.force_full || !open || open->backups == 0 ||
+              incrementals >= cfg.max_incrementals || !result.lost_archives.empty();
+  if (result.lost_set)
+    progress.Notice("set " + std::to_string(result.lost_set),
+                    LostArchivesAdvice(result.lost_set, result.lost_archives) +
+                        "; this backup starts a new set with a full",
+                    true);
   result.full = full;
   int64_t now = clock.NowSeconds();
 

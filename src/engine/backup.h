@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
@@ -21,7 +22,7 @@ struct BackupResult {
   BackupRecord record;  // the committed backup (name/size empty on a dry run)
   bool full = false;
   bool set_completed = false;           // this backup completed its set
-  bool previous_set_completed = false;  // --full closed the previous set
+  bool previous_set_completed = false;  // --full (or a lost archive) closed the previous set
   uint64_t files_scanned = 0;           // entries walked
   uint64_t bytes_scanned = 0;           // file bytes walked
   uint64_t changed = 0;                 // entries to store (new or changed)
@@ -30,6 +31,10 @@ struct BackupResult {
   uint64_t skipped = 0;  // not backed up: unreadable or changing; retried next run
   uint64_t ignored = 0;  // sockets, fifos, devices
   bool dry_run = false;
+  // Archives the open set had lost (see lost_archives.h): this backup is a full
+  // that starts a new set, and set `lost_set` cannot be uploaded.
+  std::vector<std::string> lost_archives;
+  int64_t lost_set = 0;
 };
 
 // REQUIRES: the state lock is held. Throws on failure, leaving the catalog and

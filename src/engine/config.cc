@@ -716,7 +716,7 @@ std::string DefaultVaultUrl() { return "file://" + DefaultStateDir() + "/vault";
 Config LoadConfig(const std::string& path) {
   std::string expanded = ExpandUser(path);
   if (!PathExists(expanded)) {
-    throw Error(Code::kNotFound,
+    throw Error(Code::kInvalidArgument,
                 "no config at " + path + ": run `glacier-backup init` or pass --config");
   }
   std::string absolute = NormalizePath(std::filesystem::absolute(expanded).string());

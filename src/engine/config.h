@@ -73,8 +73,8 @@ struct Config {
 };
 
 // Reads and validates a config file. Throws gb::Error:
-//   kNotFound        the file does not exist ("no config at PATH: run ...").
-//   kInvalidArgument anything wrong inside it or in its spec file, as one line
+//   kInvalidArgument the file does not exist ("no config at PATH: run ..."), or
+//                    anything wrong inside it or in its spec file, as one line
 //                    naming the file, the line and the key.
 //   kIOError         the file exists but cannot be read.
 Config LoadConfig(const std::string& path);

@@ -301,13 +301,13 @@ TEST_F(ConfigTest, SpecFileErrors) {
               StartsWith(ConfigPath() + ":2: [source] spec file cannot be read: " + spec));
 }
 
-TEST_F(ConfigTest, MissingFileIsNotFound) {
+TEST_F(ConfigTest, MissingFileIsAConfigurationError) {
   std::string path = dir_ + "/nope.toml";
   try {
     LoadConfig(path);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Code::kNotFound);
+    EXPECT_EQ(e.code(), Code::kInvalidArgument);
     EXPECT_EQ(std::string(e.what()),
               "no config at " + path + ": run `glacier-backup init` or pass --config");
   }

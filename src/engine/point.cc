@@ -17,8 +17,7 @@ std::string BackupId(const BackupRecord& b) {
 
 BackupRecord ResolvePoint(Catalog& catalog, const std::string& when) {
   std::vector<BackupRecord> all = catalog.Backups();
-  if (all.empty())
-    throw Error(Code::kNotFound, "the catalog has no backups yet: run `glacier-backup backup`");
+  if (all.empty()) throw Error(Code::kNotFound, kNoBackupsYet);
   if (when.empty() || when == "latest") return all.back();
   std::vector<const BackupRecord*> matches;
   for (const auto& b : all) {
@@ -28,11 +27,15 @@ BackupRecord ResolvePoint(Catalog& catalog, const std::string& when) {
   }
   if (matches.size() == 1) return *matches[0];
   if (auto t = ParseUtc(when)) {
+    // A bare date ("2026-11-27") means the whole day: up to its last second.
+    const bool whole_day = when.find_first_of("T :@") == std::string::npos;
+    if (whole_day) *t += 86400 - 1;
     const BackupRecord* best = nullptr;
     for (const auto& b : all)
       if (b.time <= *t) best = &b;
     if (!best)
-      throw Error(Code::kNotFound, "no backup at or before " + FormatIsoUtc(*t) +
+      throw Error(Code::kNotFound, (whole_day ? "no backup on or before " + when + " (UTC)"
+                                              : "no backup at or before " + FormatIsoUtc(*t)) +
                                        "; the oldest is " + BackupId(all.front()));
     return *best;
   }

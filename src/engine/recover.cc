@@ -365,7 +365,7 @@ class Recoverer {
       Pass();
       r_.passes = ++passes;
       r_.complete = !r_.inventory_pending && r_.sets_waiting.empty() && r_.archives_waiting.empty();
-      if (r_.complete || !opts_.wait) break;
+      if (r_.complete || !opts_.wait || r_.unstarted) break;
       int64_t every = opts_.poll_seconds > 0      ? opts_.poll_seconds
                       : tier_ == Tier::kExpedited ? 60
                                                   : 900;
@@ -583,6 +583,10 @@ class Recoverer {
   bool Retrieved(const RetrievalRequest& req) {
     r_.retrievals++;
     r_.retrieval_bytes += req.range.length;
+    if (!opts_.start_retrievals && !RetrievalRequested(ws_, req)) {
+      ++r_.unstarted;
+      return false;
+    }
     RetrievalState st = AdvanceRetrieval(ws_, vault_, req, progress_, clock_);
     if (st == RetrievalState::kWaiting && !caps_.jobs_lag)
       st = AdvanceRetrieval(ws_, vault_, req, progress_, clock_);

@@ -39,8 +39,12 @@ struct RecoverOptions {
   // upload = "each": retrieve the archives whole and read their manifests
   // (costly: every byte is retrieved). Without it they are only reported.
   bool include_archives = false;
-  bool force = false;        // add to a catalog that already holds sets (kept as they are)
-  bool wait = false;         // poll until done instead of returning while jobs run
+  bool force = false;  // add to a catalog that already holds sets (kept as they are)
+  bool wait = false;   // poll until done instead of returning while jobs run
+  // false: plan only. Retrievals not started before are counted (retrievals,
+  // retrieval_bytes, unstarted) but not started; what is already retrieved is
+  // still read in. The inventory is fetched either way.
+  bool start_retrievals = true;
   int64_t poll_seconds = 0;  // 0: every minute for Expedited, every 15 minutes otherwise
 };
 
@@ -59,6 +63,7 @@ struct RecoverResult {
   Tier tier = Tier::kBulk;
   double retrieval_cost = 0;  // USD, estimate
   double typical_hours = 0;   // until a started retrieval is readable
+  int unstarted = 0;          // retrievals the plan needs that were not started (plan only)
   // Progress.
   std::vector<int64_t> sets_recovered;        // this pass
   std::vector<int64_t> sets_waiting;          // catalog part still being retrieved

@@ -139,6 +139,11 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
                                        "retrieves it when the vault is reachable)");
   }
 
+  // The key must open the archives before anything is written: a missing or wrong
+  // identity leaves no empty tree behind.
+  for (size_t j = 0; j < chain.size(); ++j)
+    if (needed[j]) ArchiveReader(ws.config(), paths[j]);
+
   DiskWriter disk(target, opts.overwrite);
   auto problem = [&](const std::string& path, const std::string& err) {
     if (IsExistsError(err)) {
@@ -167,6 +172,30 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     }
   }
 
+  // A damaged archive ends the restore. Before it does, every wanted path left
+  // unrestored is named (the files of archive j from key `from` on, the later
+  // archives' files, the symlinks) and the error says how much was restored.
+  auto damaged = [&](size_t j, const std::string& from, bool inclusive, const Error& e) {
+    uint64_t left = 0;
+    auto cur = catalog.State(set_id, point_seq);
+    while (cur->Next()) {
+      const Entry& e2 = cur->entry();
+      if (!filter.Wanted(e2.path)) continue;
+      size_t seq = static_cast<size_t>(cur->seq());
+      std::string key = PathKey(e2.path);
+      bool data = e2.type == EntryType::kFile || e2.type == EntryType::kHardlink;
+      if (!(e2.type == EntryType::kSymlink ||
+            (data && (seq > j || (seq == j && (inclusive ? key >= from : key > from))))))
+        continue;
+      ++left;
+      progress.Notice(JoinPath(target, e2.path),
+                      "not restored: archive " + chain[j].name + " is damaged", true);
+    }
+    return Error(e.code(), std::string(e.what()) + "; " + std::to_string(result.files) +
+                               " file(s) were restored into " + target + " and verified, the " +
+                               std::to_string(left) + " path(s) listed above were not");
+  };
+
   // Pass 3: file data, archive by archive, in lockstep with the catalog.
   uint64_t done_files = 0, done_bytes = 0;
   for (size_t j = 0; j < chain.size(); ++j) {
@@ -181,10 +210,20 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path)) missing.insert(e.path);
     };
     TarMember m;
-    while (reader.tar().Next(&m)) {
+    std::string last_key;  // of the last file member reached
+    auto next_member = [&] {
+      try {
+        return reader.tar().Next(&m);
+      } catch (const Error& e) {
+        if (e.code() == Code::kCorruption) throw damaged(j, last_key, false, e);
+        throw;
+      }
+    };
+    while (next_member()) {
       const std::string& path = m.entry.path;
       if (m.other || m.entry.type != EntryType::kFile || path.rfind(".glacier-backup/", 0) == 0)
         continue;
+      last_key = PathKey(path);
       if (!IsSafeRelativePath(path)) {
         problem(path, "archive member has an unsafe path; refused");
         continue;
@@ -225,8 +264,12 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
           pos = off + d.size();
           progress.Update(done_files, done_bytes + pos);
         });
-      } catch (...) {
+      } catch (const Error& e) {
         disk.Remove(first.path);  // a damaged or cut archive leaves no half-written file
+        if (e.code() == Code::kCorruption) throw damaged(j, PathKey(path), true, e);
+        throw;
+      } catch (...) {
+        disk.Remove(first.path);
         throw;
       }
       if (pos < meta.size) sha.UpdateZeros(meta.size - pos);

@@ -28,9 +28,10 @@ StateLock::StateLock(const std::string& state_dir, int wait_seconds)
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
       if (n > 0) holder.assign(buf, static_cast<size_t>(n));
       while (!holder.empty() && holder.back() == '\n') holder.pop_back();
-      throw Error(Code::kLocked, "state directory " + state_dir + " is locked by " +
-                                     (holder.empty() ? "another run" : holder) +
-                                     ": another glacier-backup is running; try again later");
+      throw Error(Code::kLocked, "another glacier-backup run" +
+                                     (holder.empty() ? "" : " (" + holder + ")") +
+                                     " holds the lock on " + state_dir +
+                                     "; try again later, or wait for it with --wait-lock SECONDS");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -14,6 +14,7 @@
 #include "core/hex.h"
 #include "core/tree_hash.h"
 #include "engine/bundle.h"
+#include "engine/lost_archives.h"
 #include "engine/point.h"
 #include "engine/prices.h"
 
@@ -76,6 +77,8 @@ class Syncer {
   }
 
   SyncResult Run() {
+    // A dry run changes nothing, so nothing else would notice a vault that is not there.
+    if (opts_.dry_run) vault_.Describe();
     PollJobs();
     RefreshInventory();
     FinishInterruptedPrunes();
@@ -279,6 +282,13 @@ class Syncer {
     }
     for (const SetRecord& s : ws_.catalog().Sets()) {
       if (!s.completed || s.uploaded || s.pruned || s.backups == 0) continue;
+      if (std::vector<std::string> lost = LostArchives(ws_, s); !lost.empty()) {
+        std::string advice = LostArchivesAdvice(s.id, lost);
+        Warn("set " + std::to_string(s.id), advice);
+        r_.unuploadable_sets.push_back(s.id);
+        r_.unuploadable.push_back("set " + std::to_string(s.id) + ": " + advice);
+        continue;
+      }
       // A dry run needs the bundle's size, hence its catalog copy, but leaves no trace.
       std::string copy = CatalogCopyPath(ws_, s.id);
       if (opts_.dry_run && !PathExists(copy)) dry_run_copies_.push_back(copy);

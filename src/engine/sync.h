@@ -39,6 +39,10 @@ struct SyncResult {
   uint64_t size_limit = 0;
   double upload_cost = 0, early_deletion_cost = 0, monthly_storage_cost = 0;
   int warnings = 0;  // each reported through Progress
+  // Complete sets that lost an archive and cannot be uploaded (see
+  // lost_archives.h), with the advice reported for each; the other sets went up.
+  std::vector<int64_t> unuploadable_sets;
+  std::vector<std::string> unuploadable;
 };
 
 // REQUIRES: the state lock is held. Throws kNoSpace (nothing uploaded) when

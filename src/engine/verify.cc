@@ -91,7 +91,19 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
   std::set<std::string> uploaded_archives;
   for (const UploadRecord& u : VaultState(ws.catalog()).Uploads("done"))
     if (!u.backup_name.empty()) uploaded_archives.insert(u.backup_name);
-  progress.Phase("verifying", backups.size(), 0);
+  // Progress counts what is checked: archives, or with --read-data the files inside them.
+  uint64_t total = 0, total_bytes = 0;
+  for (const BackupRecord& b : backups) {
+    if (!PathExists(ws.ArchivePath(b.name))) continue;
+    total_bytes += b.archive_size;
+    if (!opts.read_data) {
+      ++total;
+      continue;
+    }
+    for (auto cur = ws.catalog().EntriesOf(b.set_id, b.seq); cur->Next();)
+      if (cur->entry().type == EntryType::kFile) ++total;
+  }
+  progress.Phase("verifying", total, total_bytes);
   for (const BackupRecord& b : backups) {
     const std::string path = ws.ArchivePath(b.name);
     auto report = [&](const std::string& what) {
@@ -118,9 +130,13 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
       }
     }
     r.bytes += size;
-    if (size != b.archive_size || Hex(sha.Final()) != b.archive_sha256) {
-      report("archive differs from what was written (size " + std::to_string(size) + ", expected " +
-             std::to_string(b.archive_size) + "): damaged or replaced");
+    std::string sha256 = Hex(sha.Final());
+    if (size != b.archive_size || sha256 != b.archive_sha256) {
+      report(size != b.archive_size
+                 ? "archive is " + std::to_string(size) + " bytes, " +
+                       std::to_string(b.archive_size) + " were written: truncated or replaced"
+                 : "archive's SHA-256 is " + sha256 + ", " + b.archive_sha256 +
+                       " was written: damaged or replaced");
       r.corrupt = true;
       if (!opts.read_data) continue;
     }
@@ -133,7 +149,7 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
         if (e.code() == Code::kCorruption) r.corrupt = true;
       }
     }
-    progress.Update(r.archives, r.bytes);
+    progress.Update(opts.read_data ? r.files : r.archives, r.bytes);
   }
   return r;
 }

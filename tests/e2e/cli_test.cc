@@ -175,8 +175,9 @@ TEST_F(CliTest, ExitCodes) {
   EXPECT_EQ(r.code, 6) << r.Show();
   r = tool_.Run({"ls", "--at", "yesterday-ish"});
   EXPECT_EQ(r.code, 2) << r.Show();
+  // A config file that is not there is a configuration problem, like a bad one.
   r = Exec({Binary(), "--config", dir_ / "missing.toml", "snapshots"}, tool_.Options());
-  EXPECT_EQ(r.code, 6) << r.Show();
+  EXPECT_EQ(r.code, 2) << r.Show();
   EXPECT_NE(r.err.find(dir_ / "missing.toml"), std::string::npos) << r.Show();
 }
 

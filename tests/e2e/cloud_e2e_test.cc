@@ -474,7 +474,7 @@ TEST_P(CloudE2e, DisasterRecoveryFromTheVaultAlone) {
   // machine recovers. A first pass starts what it needs; while the vault works
   // it says so and exits 10.
   Tick(2 * kDay);
-  Result first = Gb({"recover", "--tier", FastTier()});
+  Result first = Gb({"recover", "--yes", "--tier", FastTier()});
   if (first.code == kExitPending) {
     EXPECT_NE(first.out.find("again"), std::string::npos) << first.Show();
   } else {
@@ -483,7 +483,8 @@ TEST_P(CloudE2e, DisasterRecoveryFromTheVaultAlone) {
                             << first.Show();
   }
   Tick();
-  nlohmann::json r = GbJson({"recover", "--wait", "--poll-interval", "1", "--tier", FastTier()});
+  nlohmann::json r =
+      GbJson({"recover", "--yes", "--wait", "--poll-interval", "1", "--tier", FastTier()});
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["complete"], true) << r.dump(2);
   EXPECT_EQ(r["bundles"], 2) << r.dump(2);
@@ -716,6 +717,51 @@ TEST_P(CloudE2e, WrongCredentialsAndAMissingVaultSayWhatToCheck) {
   EXPECT_EQ(synced["uploaded"], nlohmann::json::array({"set 1", "set 2"})) << synced.dump(2);
   EXPECT_EQ(SetsIn(VaultListing()), (std::set<int64_t>{1, 2}));
   EXPECT_TRUE(CachedArchives().empty());
+}
+
+// verify --vault --sample while the retrieval is still running: exit 10 ("run it
+// again later"), never "all good" about archives not checked; once the vault has
+// the data, the same command checks it and says so.
+TEST_P(CloudE2e, SampleVerifyWaitsForItsRetrieval) {
+  ASSERT_NO_FATAL_FAILURE(
+      Configure("max_incrementals = 1\ncompression_level = 1", "keep_local_sets = 0\n"));
+  ASSERT_EQ(RunGenerations(2).size(), 2u);
+  Tick();
+  Result first = Gb({"verify", "--vault", "--sample", "1"});
+  if (Glacier()) {
+    EXPECT_EQ(first.code, kExitPending) << "Glacier retrievals take time\n" << first.Show();
+  }
+  Result last = first;
+  for (int i = 0; i < 120 && last.code == kExitPending; ++i) {
+    EXPECT_EQ(last.out.find("all good"), std::string::npos) << last.Show();
+    EXPECT_NE(last.out.find("again"), std::string::npos) << last.Show();
+    ::sleep(1);
+    Tick();
+    last = Gb({"verify", "--vault", "--sample", "1"});
+  }
+  EXPECT_EQ(last.code, 0) << last.Show();
+  EXPECT_NE(last.out.find("1 archive(s) retrieved"), std::string::npos) << last.Show();
+  EXPECT_NE(last.out.find("all good"), std::string::npos) << last.Show();
+}
+
+// restore --tier Expedited where the storage class has no Expedited tier: the plan
+// says which tier it uses instead, and why.
+TEST_P(CloudE2e, RestorePlanSaysWhenTheTierIsNotOffered) {
+  ASSERT_NO_FATAL_FAILURE(
+      Configure("max_incrementals = 1\ncompression_level = 1", "keep_local_sets = 0\n"));
+  std::vector<std::string> ids = RunGenerations(2);
+  ASSERT_EQ(ids.size(), 2u);
+  Tick();
+  Result plan =
+      Gb({"restore", "--at", ids.front(), "--to", dir_ / "target", "--tier", "Expedited"});
+  EXPECT_EQ(plan.code, 0) << plan.Show();
+  EXPECT_NE(plan.out.find("nothing started"), std::string::npos) << plan.Show();
+  if (Glacier()) {
+    EXPECT_NE(plan.out.find("Expedited tier"), std::string::npos) << plan.Show();
+  } else {
+    EXPECT_NE(plan.out.find("DEEP_ARCHIVE offers no Expedited"), std::string::npos) << plan.Show();
+    EXPECT_NE(plan.out.find("Standard tier"), std::string::npos) << plan.Show();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CloudE2e,

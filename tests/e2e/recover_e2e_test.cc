@@ -118,7 +118,7 @@ TEST_F(RecoverE2e, RecoverFromTheVaultThenEveryPointRestores) {
   ASSERT_NO_FATAL_FAILURE(LoseTheMachine());
 
   Tick();
-  nlohmann::json r = tool_.Json({"recover"});
+  nlohmann::json r = tool_.Json({"recover", "--yes"});
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["complete"], true) << r.dump(2);
   EXPECT_EQ(r["bundles"], 2);
@@ -133,6 +133,29 @@ TEST_F(RecoverE2e, RecoverFromTheVaultThenEveryPointRestores) {
   // Restore from the vault (the cache is empty).
   for (const std::string& id : uploaded)
     ASSERT_NO_FATAL_FAILURE(ExpectRestores(id, {"--yes", "--wait"}));
+}
+
+// Like restore, recover shows its plan and its cost and starts no retrieval
+// without --yes (or a "y" at the prompt).
+TEST_F(RecoverE2e, RecoverAsksBeforeItRetrieves) {
+  ASSERT_EQ(Backups(2, {2}).size(), 2u);
+  ASSERT_NO_FATAL_FAILURE(LoseTheMachine());
+  Tick();
+  Result plan = tool_.Run({"recover"});
+  EXPECT_EQ(plan.code, 0) << plan.Show();
+  EXPECT_NE(plan.out.find("plan: 1 retrieval(s)"), std::string::npos) << plan.Show();
+  EXPECT_NE(plan.out.find("$"), std::string::npos) << "no cost in the plan\n" << plan.Show();
+  EXPECT_NE(plan.out.find("--yes"), std::string::npos) << plan.Show();
+  for (const std::string& job : ListDir(vault_ + "/jobs")) {
+    if (!job.ends_with(".json")) continue;
+    EXPECT_EQ(ReadFile(vault_ + "/jobs/" + job).find("ArchiveId"), std::string::npos)
+        << "a retrieval was started without asking: " << job;
+  }
+  EXPECT_TRUE(SnapshotIds().empty());
+  Tick();
+  Result go = tool_.Run({"recover", "--yes"});
+  EXPECT_EQ(go.code, 0) << go.Show();
+  EXPECT_EQ(SnapshotIds().size(), 2u) << go.Show();
 }
 
 TEST_F(RecoverE2e, RecoverRefusesAnExistingCatalog) {
