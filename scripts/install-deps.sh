@@ -9,6 +9,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev age zstd tar python3 sqlite3
+  acl attr libcap2-bin  # tests and contrib/extract-archive.py: setfacl, setfattr, setcap
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup time)

@@ -1,5 +1,8 @@
 #include "engine/restore.h"
 
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 
@@ -61,6 +64,34 @@ std::string LocateArchive(Workspace& ws, const RestoreOptions& opts, const std::
   return "";
 }
 
+// Reports what libarchive could not apply (xattrs on a file system without
+// them, security.* as a user) and, for a restore that is not run as root, the
+// owners it could not give back (one line, not one per file).
+void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
+                               const PathFilter& filter, const DiskWriter& disk, Progress& progress,
+                               RestoreResult* result) {
+  for (const auto& m : disk.metadata_not_restored()) {
+    progress.Notice(JoinPath(disk.target(), m.path), "metadata not restored: " + m.what, true);
+    ++result->metadata_not_restored;
+  }
+  if (::geteuid() == 0) return;
+  uint64_t others = 0;
+  std::string example;
+  auto cur = catalog.State(set_id, point_seq);
+  while (cur->Next()) {
+    const Entry& e = cur->entry();
+    if (!filter.Wanted(e.path) || e.uid == ::geteuid()) continue;
+    if (others++ == 0) example = e.path;
+  }
+  if (!others) return;
+  progress.Notice(JoinPath(disk.target(), example),
+                  "owner not restored: " + std::to_string(others) +
+                      " entries belong to other users; they are now yours (restoring owners "
+                      "needs root)",
+                  true);
+  result->metadata_not_restored += others;
+}
+
 }  // namespace
 
 std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions& opts) {
@@ -76,7 +107,7 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
     if (!filter.Wanted(e.path)) continue;
     any = true;
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
-      needed[static_cast<size_t>(cur->seq())] = true;
+      needed[static_cast<size_t>(cur->data_seq())] = true;
   }
   if (!any) {
     std::string what = filter.all() ? "nothing" : "no path matching";
@@ -111,7 +142,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       if (!filter.Wanted(e.path)) continue;
       any = true;
       if (e.type == EntryType::kFile) {
-        needed[static_cast<size_t>(cur->seq())] = true;
+        needed[static_cast<size_t>(cur->data_seq())] = true;
         ++total_files;
         total_bytes += e.size;
       } else if (e.type == EntryType::kHardlink) {
@@ -177,6 +208,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     auto cur = catalog.State(set_id, point_seq);
     bool have = cur->Next();
     std::set<std::string> missing;  // wanted data this archive should hold
+    // `s`: the backup that holds the entry's data (data_seq).
     auto pass = [&](const Entry& e, int s) {
       if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path)) missing.insert(e.path);
     };
@@ -191,10 +223,12 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
       std::string key = PathKey(path);
       while (have && PathKey(cur->entry().path) < key) {
-        pass(cur->entry(), cur->seq());
+        pass(cur->entry(), cur->data_seq());
         have = cur->Next();
       }
-      bool current = have && cur->entry().path == path && cur->seq() == seq &&
+      // For a metadata-only entry the data is an earlier archive's, the
+      // metadata (mode, owner, xattrs, ACLs) the entry's own.
+      bool current = have && cur->entry().path == path && cur->data_seq() == seq &&
                      cur->entry().type == EntryType::kFile;
       Entry meta = current ? cur->entry() : Entry{};
       if (current && have) have = cur->Next();
@@ -253,14 +287,33 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
     }
     while (have) {
-      pass(cur->entry(), cur->seq());
+      pass(cur->entry(), cur->data_seq());
       have = cur->Next();
     }
     for (const auto& p : missing)
       problem(p, "archive " + chain[j].name + " holds no data for this file");
   }
 
-  // Pass 4: symlinks last, so nothing is ever written through one.
+  // Pass 4: FIFOs and devices, then symlinks last, so nothing is ever written
+  // through one.
+  const bool root = ::geteuid() == 0;
+  {
+    auto cur = catalog.State(set_id, point_seq);
+    while (cur->Next()) {
+      const Entry& e = cur->entry();
+      bool device = e.type == EntryType::kCharDevice || e.type == EntryType::kBlockDevice;
+      if ((!device && e.type != EntryType::kFifo) || !filter.Wanted(e.path)) continue;
+      std::string err;
+      if (device && !root)
+        problem(e.path, std::string(EntryTypeName(e.type)) + " " + std::to_string(major(e.rdev)) +
+                            "," + std::to_string(minor(e.rdev)) +
+                            " not restored: creating a device node needs root");
+      else if (disk.Special(e, &err))
+        ++result.specials;
+      else
+        problem(e.path, err);
+    }
+  }
   {
     auto cur = catalog.State(set_id, point_seq);
     while (cur->Next()) {
@@ -274,6 +327,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     }
   }
   disk.Close();
+  ReportMetadataNotRestored(catalog, set_id, point_seq, filter, disk, progress, &result);
   return result;
 }
 

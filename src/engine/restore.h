@@ -33,6 +33,9 @@ struct RestoreResult {
   uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0, hardlinks = 0;
   uint64_t existing = 0;  // left alone because they exist (no --overwrite)
   uint64_t failed = 0;    // could not be restored (reported through Progress)
+  uint64_t specials = 0;  // FIFOs and device nodes
+  // Restored, but without some of their metadata (xattrs, ACLs, owner): reported.
+  uint64_t metadata_not_restored = 0;
   std::vector<std::string> archives_read;
 };
 
