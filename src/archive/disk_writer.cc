@@ -57,11 +57,21 @@ DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
 void DiskWriter::SetOptions() {
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
               ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE |
-              ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS;
+              ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS;
+  if (xattrs_) flags |= ARCHIVE_EXTRACT_XATTR;
   if (!no_symlinks_yet_) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   flags |= overwrite_ ? ARCHIVE_EXTRACT_UNLINK : ARCHIVE_EXTRACT_NO_OVERWRITE;
   archive_write_disk_set_options(a_, flags);
+}
+
+void DiskWriter::SetMetadataOptions(bool xattrs, bool numeric_owner) {
+  xattrs_ = xattrs;
+  SetOptions();
+  if (numeric_owner) {  // no lookup: libarchive uses the entry's ids
+    archive_write_disk_set_user_lookup(a_, nullptr, nullptr, nullptr);
+    archive_write_disk_set_group_lookup(a_, nullptr, nullptr, nullptr);
+  }
 }
 
 DiskWriter::~DiskWriter() {

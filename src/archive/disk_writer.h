@@ -29,6 +29,11 @@ class DiskWriter {
   DiskWriter(const DiskWriter&) = delete;
   DiskWriter& operator=(const DiskWriter&) = delete;
 
+  // Without `xattrs` extended attributes are not restored; with
+  // `numeric_owner` owners and ACL entries are the recorded ids, not the
+  // recorded names looked up here (restoring from a rescue system).
+  void SetMetadataOptions(bool xattrs, bool numeric_owner);
+
   // Each returns false and sets *err when this one entry cannot be written.
   bool Dir(const Entry& e, std::string* err);
   bool Symlink(const Entry& e, std::string* err);
@@ -60,6 +65,7 @@ class DiskWriter {
   std::string target_;
   bool overwrite_;
   bool no_symlinks_yet_;  // the target started empty and no symlink was written since
+  bool xattrs_ = true;
   Fd target_fd_, old_cwd_;
   std::vector<DirTime> dirs_;  // restored directories, their times set again at Close()
   std::string current_;        // the entry being written

@@ -229,8 +229,7 @@ class ArchiveBuilder {
                  FileTime::Of(st.st_mtim) == e->mtime && FileTime::Of(st.st_ctim) == e->ctime &&
                  st.st_ino == e->ino;
     try {
-      if (quiet && on_change_ == OnChange::kStore)
-        return StoreLargeFile(fd.get(), abs, st, e, problem);
+      if (quiet && on_change_ == OnChange::kStore) return StoreLargeFile(fd.get(), abs, st, e);
       return StoreThroughTemp(fd.get(), abs, e, problem);
     } catch (const Error& err) {
       *problem = err.what();
@@ -301,8 +300,7 @@ class ArchiveBuilder {
   // Streams a large file. Its header (and size) is written first, so if the
   // file changes meanwhile the member holds the version read: it is recorded
   // as such (changed_while_read), never left in the archive unrecorded.
-  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e,
-                      std::string* problem) {
+  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e) {
     ApplyStat(st1, e);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     SparseMap regions;
@@ -346,7 +344,6 @@ class ArchiveBuilder {
     tar_.End();
     struct stat st2;
     if (::fstat(fd, &st2) != 0) ThrowErrno("stat " + abs);
-    (void)problem;
     e->changed_while_read = short_read || !SameVersion(st1, st2);
     e->hash = sha.Final();
     e->has_hash = true;
@@ -472,11 +469,14 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
         changed = e.mode != old.mode || e.uid != old.uid || e.gid != old.gid;
       } else {
         Difference d = Compare(e, old, cfg.change_detection);
-        bool plain_file = e.type == EntryType::kFile && old.type == EntryType::kFile &&
-                          e.nlink == 1 && old.has_hash;
+        bool comparable = e.type == EntryType::kFile && old.has_hash;
+        // Only a file of one name whose data the previous entry holds can
+        // become a metadata entry.
+        bool plain_file = comparable && old.type == EntryType::kFile && e.nlink == 1;
         bool same_content = false;
-        if (d != Difference::kContent && plain_file &&
-            (d == Difference::kMetadata || cfg.change_detection == ChangeDetection::kContent)) {
+        if (d != Difference::kContent &&
+            ((d == Difference::kMetadata && plain_file) ||
+             (comparable && cfg.change_detection == ChangeDetection::kContent))) {
           try {
             same_content = HashFile(Walker::AbsPath(e.path)) == old.hash;
           } catch (const Error&) {
@@ -487,7 +487,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
         if (d == Difference::kMetadata) {
           read_metadata(e);
           metadata_read = true;
-          if (same_content) {
+          if (same_content && plain_file) {
             // A metadata entry: the data stays in the archive that stored it.
             e.content_unchanged = true;
             e.hash = old.hash;

@@ -171,6 +171,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
   }
 
   DiskWriter disk(target, opts.overwrite);
+  disk.SetMetadataOptions(opts.xattrs, opts.numeric_owner);
   auto problem = [&](const std::string& path, const std::string& err) {
     if (IsExistsError(err)) {
       ++result.existing;

@@ -17,6 +17,8 @@ struct RestoreOptions {
   std::string target_dir;          // created if missing
   std::vector<std::string> paths;  // only these (and what lies below); empty = everything
   bool overwrite = false;          // replace existing files instead of skipping them
+  bool xattrs = true;              // restore extended attributes
+  bool numeric_owner = false;      // owners by the recorded uid/gid, not by name
   // Where else archives may be found (after the cache): the staging area of a
   // restore from the vault.
   std::vector<std::string> archive_dirs;

@@ -234,6 +234,28 @@ TEST_F(MetadataTest, AsAUserWhatCannotBeRestoredIsListedAndExits3) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+// --no-xattrs leaves extended attributes out (and says nothing about them);
+// --numeric-owner restores the recorded ids.
+TEST_F(MetadataTest, NoXattrsAndNumericOwner) {
+  MakeTree();
+  Must("chown 4321:4322 " + Quote(S("shared/inherited.txt")));  // ids without names
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  Backup();
+  std::string target = dir_ / "plain";
+  Result r = tool_.Run({"restore", "--no-xattrs", "--numeric-owner", "--to", target});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  Result x = Bash("getfattr -d -m - " + Quote(Restored(target, S("docs/report.txt"))) + " " +
+                  Quote(Restored(target, S("bin/ping"))));
+  EXPECT_EQ(x.out.find("user.comment"), std::string::npos) << x.Show();
+  EXPECT_EQ(x.out.find("security.capability"), std::string::npos) << x.Show();
+  struct stat st;
+  ASSERT_EQ(::lstat(Restored(target, S("shared/inherited.txt")).c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4321u);
+  EXPECT_EQ(st.st_gid, 4322u);
+  ASSERT_EQ(::lstat(Restored(target, S("docs")).c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
 // ------------------------------------------------------------------ changing files
 
 class ChangingFileTest : public E2eTest {
