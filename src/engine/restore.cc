@@ -1,5 +1,7 @@
 #include "engine/restore.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -64,32 +66,70 @@ std::string LocateArchive(Workspace& ws, const RestoreOptions& opts, const std::
   return "";
 }
 
+bool UserKnown(const std::string& name) {
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  return ::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
+bool GroupKnown(const std::string& name) {
+  struct group gr, *res = nullptr;
+  char buf[4096];
+  return ::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res;
+}
+
 // Reports what libarchive could not apply (xattrs on a file system without
-// them, security.* as a user) and, for a restore that is not run as root, the
-// owners it could not give back (one line, not one per file).
+// them, security.* as a user) and the owners the restore could not give back:
+// as a user, those of other users; as root, user and group names unknown here
+// (restored by the recorded id). One line per cause, not one per file.
 void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
-                               const PathFilter& filter, const DiskWriter& disk, Progress& progress,
+                               const PathFilter& filter, const DiskWriter& disk,
+                               const RestoreOptions& opts, Progress& progress,
                                RestoreResult* result) {
   for (const auto& m : disk.metadata_not_restored()) {
     progress.Notice(JoinPath(disk.target(), m.path), "metadata not restored: " + m.what, true);
     ++result->metadata_not_restored;
   }
-  if (::geteuid() == 0) return;
-  uint64_t others = 0;
-  std::string example;
+  if (::geteuid() == 0 && opts.numeric_owner) return;
+  struct Cause {
+    uint64_t count = 0;
+    std::string example;
+  };
+  std::map<std::string, Cause> causes;
+  std::map<std::string, bool> known;  // "u:name" / "g:name"
+  auto note = [&](const std::string& cause, const std::string& path) {
+    Cause& c = causes[cause];
+    if (c.count++ == 0) c.example = path;
+  };
   auto cur = catalog.State(set_id, point_seq);
   while (cur->Next()) {
     const Entry& e = cur->entry();
-    if (!filter.Wanted(e.path) || e.uid == ::geteuid()) continue;
-    if (others++ == 0) example = e.path;
+    if (!filter.Wanted(e.path)) continue;
+    if (::geteuid() != 0) {
+      if (e.uid != ::geteuid())
+        note(
+            "owner not restored: entries of other users are now yours (restoring owners needs "
+            "root)",
+            e.path);
+      continue;
+    }
+    auto check = [&](bool user, const std::string& name, uint32_t id) {
+      if (name.empty()) return;
+      auto [it, fresh] = known.try_emplace((user ? "u:" : "g:") + name, false);
+      if (fresh) it->second = user ? UserKnown(name) : GroupKnown(name);
+      if (!it->second)
+        note(std::string(user ? "user " : "group ") + name + " is unknown here: restored as " +
+                 (user ? "uid " : "gid ") + std::to_string(id) + " (the recorded id)",
+             e.path);
+    };
+    check(true, e.uname, e.uid);
+    check(false, e.gname, e.gid);
   }
-  if (!others) return;
-  progress.Notice(JoinPath(disk.target(), example),
-                  "owner not restored: " + std::to_string(others) +
-                      " entries belong to other users; they are now yours (restoring owners "
-                      "needs root)",
-                  true);
-  result->metadata_not_restored += others;
+  for (const auto& [what, c] : causes) {
+    progress.Notice(JoinPath(disk.target(), c.example),
+                    what + "; " + std::to_string(c.count) + " entries", true);
+    result->metadata_not_restored += c.count;
+  }
 }
 
 }  // namespace
@@ -328,7 +368,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     }
   }
   disk.Close();
-  ReportMetadataNotRestored(catalog, set_id, point_seq, filter, disk, progress, &result);
+  ReportMetadataNotRestored(catalog, set_id, point_seq, filter, disk, opts, progress, &result);
   return result;
 }
 

@@ -256,6 +256,26 @@ TEST_F(MetadataTest, NoXattrsAndNumericOwner) {
   EXPECT_EQ(st.st_uid, 65534u);
 }
 
+// A user name the restoring host does not know: restored by the recorded id,
+// said so, exit 3.
+TEST_F(MetadataTest, UnknownUserIsRestoredByIdAndReported) {
+  WriteFile(S("f.txt"), "owned by someone\n");
+  Must("chown 4321 " + Quote(S("f.txt")));
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  Backup();
+  // As if the backed-up host had called uid 4321 "gb-departed".
+  Must("sqlite3 " + Quote(tool_.state() + "/catalog.db") +
+       " \"UPDATE entries SET uname='gb-departed' WHERE uid=4321\"");
+  std::string target = dir_ / "r";
+  Result r = tool_.Run({"restore", "--to", target});
+  EXPECT_EQ(r.code, 3) << r.Show();
+  EXPECT_NE(r.err.find("user gb-departed is unknown here: restored as uid 4321"), std::string::npos)
+      << r.Show();
+  struct stat st;
+  ASSERT_EQ(::lstat(Restored(target, S("f.txt")).c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4321u);
+}
+
 // ------------------------------------------------------------------ changing files
 
 class ChangingFileTest : public E2eTest {
