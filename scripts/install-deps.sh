@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev age zstd tar python3 sqlite3
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
+  acl attr libcap2-bin  # tests and contrib/extract-archive.py: setfacl, setfattr, setcap
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup time)

@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <random>
 
 #include "archive/disk_writer.h"
+#include "archive/entry_metadata.h"
 #include "archive/manifest.h"
 #include "archive/tar_reader.h"
 #include "archive/tar_writer.h"
@@ -37,6 +39,63 @@ Bytes Decompress(const Bytes& in) {
   BufferSink out;
   Pump(z, out);
   return out.bytes;
+}
+
+// Extended attributes and ACLs are written as the pax headers GNU tar and
+// bsdtar read, and FIFOs and devices as their tar types; all read back exact.
+TEST(TarMetadata, XattrsAclsAndSpecialFilesRoundTripAsSchilyHeaders) {
+  Entry f;
+  f.path = "srv/bin/ping";
+  f.mode = 0755;
+  f.size = 3;
+  f.xattrs = {{"security.capability", std::string("\x01\0\0\x02\0\x20\0\0", 8)},
+              {"user.comment", "hello"}};
+  f.acl_access = "user::rwx,group::r-x,other::r-x,user:alice:r--:1000,mask::r-x";
+  Entry d;
+  d.path = "srv/shared";
+  d.type = EntryType::kDir;
+  d.mode = 0775;
+  d.acl_default = "user::rwx,group::r-x,other::r-x,user:bob:rwx:1001,mask::rwx";
+  Entry fifo;
+  fifo.path = "srv/pipe";
+  fifo.type = EntryType::kFifo;
+  fifo.mode = 0620;
+  Entry dev;
+  dev.path = "srv/null";
+  dev.type = EntryType::kCharDevice;
+  dev.mode = 0666;
+  dev.rdev = makedev(1, 3);
+
+  BufferSink out;
+  {
+    TarWriter w(out);
+    w.Begin(f);
+    w.WriteData(AsBytes(std::string("abc")));
+    w.End();
+    for (const Entry* e : {&d, &fifo, &dev}) {
+      w.Begin(*e);
+      w.End();
+    }
+    w.Close();
+  }
+  std::string raw(out.bytes.begin(), out.bytes.end());
+  for (const char* header : {"SCHILY.xattr.security.capability", "SCHILY.xattr.user.comment",
+                             "SCHILY.acl.access", "SCHILY.acl.default"})
+    EXPECT_NE(raw.find(header), std::string::npos) << header;
+
+  SpanSource in(out.bytes);
+  TarReader r(in);
+  TarMember m;
+  std::vector<Entry> got;
+  while (r.Next(&m)) got.push_back(m.entry);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].xattrs, f.xattrs);
+  EXPECT_EQ(got[0].acl_access, f.acl_access);
+  EXPECT_EQ(got[1].acl_default, d.acl_default);
+  EXPECT_TRUE(got[1].acl_access.empty());
+  EXPECT_EQ(got[2].type, EntryType::kFifo);
+  EXPECT_EQ(got[3].type, EntryType::kCharDevice);
+  EXPECT_EQ(got[3].rdev, dev.rdev);
 }
 
 TEST(Zstd, RoundTripSingleAndMultiThreaded) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "archive/entry_metadata.h"
 #include "core/error.h"
 
 namespace gb {
@@ -55,11 +56,22 @@ DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
 // before, or one this writer made.
 void DiskWriter::SetOptions() {
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE;
+              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE |
+              ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS;
+  if (xattrs_) flags |= ARCHIVE_EXTRACT_XATTR;
   if (!no_symlinks_yet_) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   flags |= overwrite_ ? ARCHIVE_EXTRACT_UNLINK : ARCHIVE_EXTRACT_NO_OVERWRITE;
   archive_write_disk_set_options(a_, flags);
+}
+
+void DiskWriter::SetMetadataOptions(bool xattrs, bool numeric_owner) {
+  xattrs_ = xattrs;
+  SetOptions();
+  if (numeric_owner) {  // no lookup: libarchive uses the entry's ids
+    archive_write_disk_set_user_lookup(a_, nullptr, nullptr, nullptr);
+    archive_write_disk_set_group_lookup(a_, nullptr, nullptr, nullptr);
+  }
 }
 
 DiskWriter::~DiskWriter() {
@@ -82,6 +94,7 @@ static archive_entry* MakeEntry(const Entry& e) {
   if (!e.uname.empty()) archive_entry_copy_uname(ae, e.uname.c_str());
   if (!e.gname.empty()) archive_entry_copy_gname(ae, e.gname.c_str());
   archive_entry_set_mtime(ae, e.mtime.sec, e.mtime.nsec);
+  PutMetadata(e, ae);
   return ae;
 }
 
@@ -100,14 +113,11 @@ bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string
   }
   archive_entry* ae = MakeEntry(e);
   switch (e.type) {
-    case EntryType::kDir:
-      archive_entry_set_filetype(ae, AE_IFDIR);
-      break;
     case EntryType::kSymlink:
-      archive_entry_set_filetype(ae, AE_IFLNK);
       archive_entry_copy_symlink(ae, e.target.c_str());
       break;
-    default:
+    case EntryType::kFile:
+    case EntryType::kHardlink:
       archive_entry_set_filetype(ae, AE_IFREG);
       if (hardlink) {
         archive_entry_copy_hardlink(ae, hardlink->c_str());
@@ -115,6 +125,9 @@ bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string
       } else {
         archive_entry_set_size(ae, static_cast<la_int64_t>(e.size));
       }
+      break;
+    default:
+      break;
   }
   int rc = archive_write_header(a_, ae);
   archive_entry_free(ae);
@@ -124,6 +137,8 @@ bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string
     if (rc == ARCHIVE_FATAL) throw Error(Code::kIOError, "restoring " + e.path + ": " + *err);
     return false;
   }
+  current_ = e.path;
+  if (rc == ARCHIVE_WARN) NoteWarning();
   if (e.type == EntryType::kDir) dirs_.push_back({e.path, e.mtime});
   return true;
 }
@@ -151,7 +166,18 @@ bool DiskWriter::HardLink(const Entry& e, const std::string& existing, std::stri
   return EndFile(err);
 }
 
+bool DiskWriter::Special(const Entry& e, std::string* err) {
+  if (!Header(e, nullptr, err)) return false;
+  return EndFile(err);
+}
+
 bool DiskWriter::BeginFile(const Entry& e, std::string* err) { return Header(e, nullptr, err); }
+
+void DiskWriter::NoteWarning() {
+  const char* m = archive_error_string(a_);
+  not_restored_.push_back({current_, m ? m : "some metadata could not be restored"});
+  archive_clear_error(a_);
+}
 
 void DiskWriter::WriteBlock(uint64_t offset, std::span<const uint8_t> data) {
   la_ssize_t n =
@@ -170,6 +196,7 @@ bool DiskWriter::EndFile(std::string* err) {
     if (rc == ARCHIVE_FATAL) throw Error(Code::kIOError, "restoring: " + *err);
     return false;
   }
+  if (rc == ARCHIVE_WARN) NoteWarning();
   return true;
 }
 

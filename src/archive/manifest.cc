@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/entry_extras.h"
 #include "core/error.h"
 #include "core/hex.h"
 
@@ -97,6 +98,7 @@ nlohmann::json EntryToJson(const Entry& e) {
     if (e.sparse) j["sparse"] = true;
     if (!e.target.empty()) PutName(j, "target", e.target);
     if (e.has_hash) j["sha256"] = Hex(e.hash);
+    PutExtras(e, j);
   }
   return j;
 }
@@ -130,6 +132,7 @@ Entry EntryFromJson(const nlohmann::json& j) {
       std::copy(h->begin(), h->end(), e.hash.begin());
       e.has_hash = true;
     }
+    GetExtras(j, &e);
   }
   if (!IsSafeRelativePath(e.path))
     throw Error(Code::kCorruption, "manifest: unsafe path " + e.path);
@@ -142,10 +145,15 @@ std::string ChecksumsHead() {
   return "{\"format\":\"" + std::string(kManifestFormat) + "\",\"files\":[\n";
 }
 
-std::string ChecksumLine(const std::string& path, const Digest& hash, bool first) {
+std::string ChecksumLine(const std::string& path, const Digest& hash, bool first,
+                         const ChecksumMark& mark) {
   json j;
   PutName(j, "path", path);
   j["sha256"] = Hex(hash);
+  if (mark.changed_while_read) {
+    j["changed_while_read"] = true;
+    j["size"] = mark.size;
+  }
   return (first ? "" : ",") + j.dump() + "\n";
 }
 
@@ -179,8 +187,9 @@ BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry
   return m;
 }
 
-void ParseChecksums(const std::string& text,
-                    const std::function<void(const std::string&, const Digest&)>& file) {
+void ParseChecksums(
+    const std::string& text,
+    const std::function<void(const std::string&, const Digest&, const ChecksumMark&)>& file) {
   try {
     ForEachLine(text, [&](std::string_view l) {
       json j = json::parse(l);
@@ -188,7 +197,10 @@ void ParseChecksums(const std::string& text,
       if (!h || h->size() != 32) throw Error(Code::kCorruption, "checksums: bad hash");
       Digest d;
       std::copy(h->begin(), h->end(), d.begin());
-      file(GetName(j, "path"), d);
+      ChecksumMark mark;
+      mark.changed_while_read = j.value("changed_while_read", false);
+      mark.size = j.value("size", uint64_t{0});
+      file(GetName(j, "path"), d, mark);
     });
   } catch (const json::exception& ex) {
     throw Error(Code::kCorruption, std::string("checksums: malformed JSON: ") + ex.what());

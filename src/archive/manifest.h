@@ -37,13 +37,23 @@ nlohmann::json EntryToJson(const Entry& e);
 Entry EntryFromJson(const nlohmann::json& j);  // kCorruption on bad or unsafe input
 std::string ManifestTail();
 
+// The manifest is written before any data is read, so what is learned while
+// reading a file travels in its checksums line: that it kept changing while
+// it was read, and the size of the version stored.
+struct ChecksumMark {
+  bool changed_while_read = false;
+  uint64_t size = 0;
+};
+
 std::string ChecksumsHead();
-std::string ChecksumLine(const std::string& path, const Digest& hash, bool first);
+std::string ChecksumLine(const std::string& path, const Digest& hash, bool first,
+                         const ChecksumMark& mark = {});
 std::string ChecksumsTail();
 
 // Streaming parsers; throw kCorruption naming the member on malformed text.
 BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry&&)>& entry);
-void ParseChecksums(const std::string& text,
-                    const std::function<void(const std::string&, const Digest&)>& file);
+void ParseChecksums(
+    const std::string& text,
+    const std::function<void(const std::string&, const Digest&, const ChecksumMark&)>& file);
 
 }  // namespace gb

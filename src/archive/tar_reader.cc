@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "archive/entry_metadata.h"
 #include "core/error.h"
 
 namespace gb {
@@ -55,6 +56,7 @@ bool TarReader::Next(TarMember* m) {
   e.mtime = {static_cast<int64_t>(archive_entry_mtime(ae)),
              static_cast<uint32_t>(archive_entry_mtime_nsec(ae))};
   e.size = static_cast<uint64_t>(archive_entry_size(ae));
+  GetMetadata(ae, &e);
   if (const char* h = archive_entry_hardlink(ae)) {
     e.type = EntryType::kHardlink;
     e.target = h;
@@ -70,6 +72,15 @@ bool TarReader::Next(TarMember* m) {
     case AE_IFLNK:
       e.type = EntryType::kSymlink;
       if (const char* s = archive_entry_symlink(ae)) e.target = s;
+      break;
+    case AE_IFIFO:
+      e.type = EntryType::kFifo;
+      break;
+    case AE_IFCHR:
+      e.type = EntryType::kCharDevice;
+      break;
+    case AE_IFBLK:
+      e.type = EntryType::kBlockDevice;
       break;
     default:
       m->other = true;

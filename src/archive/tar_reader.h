@@ -15,8 +15,8 @@ struct archive_entry;
 namespace gb {
 
 struct TarMember {
-  Entry entry;                   // path, type (kFile/kDir/kSymlink/kHardlink), metadata, size
-  bool other = false;            // a member type glacier-backup never writes (device, fifo...)
+  Entry entry;                   // path, type, metadata (xattrs, ACLs included), size
+  bool other = false;            // a member type glacier-backup never writes (a socket...)
   archive_entry* raw = nullptr;  // valid until the next Next()
 };
 

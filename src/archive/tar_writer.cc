@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include "archive/entry_metadata.h"
 #include "core/error.h"
 
 namespace gb {
@@ -56,9 +57,12 @@ void TarWriter::Begin(const Entry& e, const SparseMap* sparse) {
   if (!e.uname.empty()) archive_entry_copy_uname(h.e, e.uname.c_str());
   if (!e.gname.empty()) archive_entry_copy_gname(h.e, e.gname.c_str());
   archive_entry_set_mtime(h.e, e.mtime.sec, e.mtime.nsec);
+  if (e.type == EntryType::kDeleted)
+    throw Error(Code::kInternal, "deleted entries have no tar member: " + e.path);
+  PutMetadata(e, h.e);
+  archive_entry_set_size(h.e, 0);
   switch (e.type) {
     case EntryType::kFile:
-      archive_entry_set_filetype(h.e, AE_IFREG);
       archive_entry_set_size(h.e, static_cast<la_int64_t>(e.size));
       if (sparse) {
         for (auto& [off, len] : *sparse)
@@ -66,22 +70,14 @@ void TarWriter::Begin(const Entry& e, const SparseMap* sparse) {
                                          static_cast<la_int64_t>(len));
       }
       break;
-    case EntryType::kDir:
-      archive_entry_set_filetype(h.e, AE_IFDIR);
-      archive_entry_set_size(h.e, 0);
-      break;
     case EntryType::kSymlink:
-      archive_entry_set_filetype(h.e, AE_IFLNK);
       archive_entry_copy_symlink(h.e, e.target.c_str());
-      archive_entry_set_size(h.e, 0);
       break;
     case EntryType::kHardlink:
-      archive_entry_set_filetype(h.e, AE_IFREG);
       archive_entry_copy_hardlink(h.e, e.target.c_str());
-      archive_entry_set_size(h.e, 0);
       break;
-    case EntryType::kDeleted:
-      throw Error(Code::kInternal, "deleted entries have no tar member: " + e.path);
+    default:
+      break;
   }
   Check(archive_write_header(a_, h.e), e.path);
 }

@@ -27,6 +27,7 @@ class TarWriter {
   // For kFile, the caller then writes exactly e.size bytes of logical content
   // with WriteData (holes of `sparse` as zeros; they are not stored).
   // kDeleted entries are never written to tar; they live in the manifest.
+  // Extended attributes and ACLs become SCHILY.xattr.* / SCHILY.acl.* headers.
   void Begin(const Entry& e, const SparseMap* sparse = nullptr);
   void WriteData(std::span<const uint8_t> data);
   void End();

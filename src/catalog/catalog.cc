@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/entry_extras.h"
 #include "core/error.h"
 
 namespace gb {
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS entries(
   mode INTEGER, uid INTEGER, gid INTEGER, uname TEXT, gname TEXT,
   size INTEGER, mtime INTEGER, mtime_nsec INTEGER, ctime INTEGER, ctime_nsec INTEGER, dev INTEGER, ino INTEGER, nlink INTEGER,
   target BLOB, hash BLOB, sparse INTEGER,
+  extra TEXT,  -- JSON of what stat does not give (xattrs, ACLs, rdev...); NULL for most entries
   PRIMARY KEY(set_id, key, seq)
 ) WITHOUT ROWID;
 )sql";
@@ -98,10 +100,16 @@ UPDATE entries SET mtime = (mtime - mtime_nsec) / 1000000000,
                    ctime = (ctime - ctime_nsec) / 1000000000;
 )sql";
 
+// Extended attributes, ACLs, device numbers and the metadata-only and
+// changed-while-read marks, in one column that is NULL for an entry without any.
+const char* kSchemaV4 = R"sql(
+ALTER TABLE entries ADD COLUMN extra TEXT;
+)sql";
+
 constexpr const char* kEntryColumns =
     "key, seq, type, mode, uid, gid, uname, gname, size, mtime, mtime_nsec, ctime, ctime_nsec, "
     "dev, ino, nlink, "
-    "target, hash, sparse";
+    "target, hash, sparse, extra";
 
 void ReadEntry(Statement& s, Entry* e, int* seq) {
   e->path = KeyPath(s.Blob(0));
@@ -123,6 +131,7 @@ void ReadEntry(Statement& s, Entry* e, int* seq) {
   e->has_hash = h.size() == 32;
   if (e->has_hash) std::memcpy(e->hash.data(), h.data(), 32);
   e->sparse = s.Int(18) != 0;
+  ExtrasFromText(s.IsNull(19) ? std::string() : s.Text(19), e);
 }
 
 // Emits the highest-seq row of each key: rows arrive ordered by (key, seq).
@@ -143,14 +152,16 @@ class StateCursorImpl : public EntryCursor {
     while (have_row_) {
       int seq;
       ReadEntry(stmt_, &cur_, &seq);
-      cur_seq_ = seq;
+      cur_seq_ = cur_data_seq_ = seq;
       std::string key = stmt_.Blob(0);
-      // Skip to the last row for this key.
+      // Skip to the last row for this key; a metadata-only row keeps the data
+      // of the row before it.
       for (;;) {
         have_row_ = stmt_.Step();
         if (!have_row_ || stmt_.Blob(0) != key) break;
         ReadEntry(stmt_, &cur_, &seq);
         cur_seq_ = seq;
+        if (!cur_.content_unchanged) cur_data_seq_ = seq;
       }
       if (cur_.type != EntryType::kDeleted || include_deleted_) return true;
     }
@@ -158,6 +169,7 @@ class StateCursorImpl : public EntryCursor {
   }
   const Entry& entry() const override { return cur_; }
   int seq() const override { return cur_seq_; }
+  int data_seq() const override { return cur_data_seq_; }
 
  private:
   static std::string Sql(bool ranged) {
@@ -168,7 +180,7 @@ class StateCursorImpl : public EntryCursor {
   bool include_deleted_;
   bool have_row_ = false;
   Entry cur_;
-  int cur_seq_ = 0;
+  int cur_seq_ = 0, cur_data_seq_ = 0;
 };
 
 class ExactCursor : public EntryCursor {
@@ -252,7 +264,9 @@ void Catalog::Migrate() {
                     ", newer than this glacier-backup understands (" +
                     std::to_string(kSchemaVersion) + "): upgrade glacier-backup");
   if (version < 2) db_.Exec(kSchemaV2);
-  if (version == 1 || version == 2) db_.Exec(kSchemaV3);  // 0: just created in the new shape
+  // 0: just created in the new shape
+  if (version == 1 || version == 2) db_.Exec(kSchemaV3);
+  if (version >= 1 && version <= 3) db_.Exec(kSchemaV4);
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)")
       .Bind(1, std::to_string(kSchemaVersion))
       .Run();
@@ -317,8 +331,9 @@ Catalog::Writer::Writer(Catalog& c)
       insert_entry_(
           c.db_,
           "INSERT INTO entries(set_id, key, seq, type, mode, uid, gid, uname, gname, "
-          "size, mtime, mtime_nsec, ctime, ctime_nsec, dev, ino, nlink, target, hash, sparse) "
-          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)") {}
+          "size, mtime, mtime_nsec, ctime, ctime_nsec, dev, ino, nlink, target, hash, sparse, "
+          "extra) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)") {}
 
 int64_t Catalog::Writer::CreateSet(int64_t created) {
   Statement(c_.db_, "INSERT INTO sets(created) VALUES(?1)").Bind(1, created).Run();
@@ -345,6 +360,7 @@ void Catalog::Writer::AddEntry(int64_t set_id, int seq, const Entry& e) {
     if (!e.target.empty()) s.BindBlob(18, e.target);
     if (e.has_hash) s.BindBlob(19, e.hash);
     s.Bind(20, e.sparse ? 1 : 0);
+    if (HasExtras(e)) s.Bind(21, ExtrasText(e));
   }
   s.Run();
 }

@@ -46,11 +46,14 @@ class EntryCursor {
   virtual bool Next() = 0;
   virtual const Entry& entry() const = 0;
   virtual int seq() const = 0;  // the backup (within the set) that recorded it
+  // The backup whose archive holds the entry's data: seq(), or for a
+  // metadata-only entry (content_unchanged) the one that stored the content.
+  virtual int data_seq() const { return seq(); }
 };
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   static constexpr const char* kFileName = "catalog.db";
 
   // Opens or creates the catalog, migrating an older schema.

@@ -1,10 +1,12 @@
 #include "catalog/catalog.h"
 
 #include <gtest/gtest.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "core/error.h"
 
@@ -137,6 +139,7 @@ TEST_F(CatalogTest, MigratesNanosecondTimesOfSchema2) {
       ALTER TABLE entries DROP COLUMN ctime_nsec;
       ALTER TABLE entries RENAME COLUMN mtime TO mtime_ns;
       ALTER TABLE entries RENAME COLUMN ctime TO ctime_ns;
+      ALTER TABLE entries DROP COLUMN extra;
       UPDATE meta SET value='2' WHERE key='schema_version';
     )sql");
   }
@@ -149,6 +152,84 @@ TEST_F(CatalogTest, MigratesNanosecondTimesOfSchema2) {
   EXPECT_EQ(got["old"].ctime, old.ctime);
   EXPECT_EQ(got["recent"].mtime, recent.mtime);
   EXPECT_EQ(got["recent"].ctime, recent.ctime);
+}
+
+// Schema 3 had no column for extended attributes, ACLs and devices: its
+// entries open unchanged and new ones keep theirs.
+TEST_F(CatalogTest, MigratesSchema3AndKeepsExtendedMetadata) {
+  {
+    Catalog c(path_);
+    AddBackup(c, 0, 0, {E("plain")}, true);
+  }
+  {
+    Db db(path_);
+    db.Exec(R"sql(
+      ALTER TABLE entries DROP COLUMN extra;
+      UPDATE meta SET value='3' WHERE key='schema_version';
+    )sql");
+  }
+  Catalog c(path_);
+  Entry rich = E("rich"), dev = E("dev", EntryType::kCharDevice, 0);
+  rich.xattrs = {{"security.capability", std::string("\x01\0\0\x02", 4)}, {"user.k", "v"}};
+  rich.acl_access = "user::rw-,user:nobody:r--:65534,group::r--,mask::r--,other::r--";
+  dev.rdev = makedev(1, 3);
+  AddBackup(c, 1, 1, {rich, dev});
+  auto cur = c.State(1, 1);
+  std::map<std::string, Entry> got;
+  while (cur->Next()) got[cur->entry().path] = cur->entry();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(got["plain"].xattrs.empty());
+  EXPECT_EQ(got["rich"].xattrs, rich.xattrs);
+  EXPECT_EQ(got["rich"].acl_access, rich.acl_access);
+  EXPECT_EQ(got["dev"].type, EntryType::kCharDevice);
+  EXPECT_EQ(got["dev"].rdev, dev.rdev);
+  Statement n(c.db(), "SELECT COUNT(*) FROM entries WHERE extra IS NULL");
+  ASSERT_TRUE(n.Step());
+  EXPECT_EQ(n.Int(0), 1) << "an entry without extended metadata stores NULL";
+}
+
+// A metadata-only entry carries its data from the backup that stored it.
+TEST_F(CatalogTest, MetadataOnlyEntryPointsAtTheStoredData) {
+  Catalog c(path_);
+  AddBackup(c, 0, 0, {E("f"), E("g")}, true);
+  Entry meta = E("f");
+  meta.content_unchanged = true;
+  meta.mode = 0600;
+  AddBackup(c, 1, 1, {meta});
+  AddBackup(c, 1, 2, {meta});
+  auto cur = c.State(1, 2);
+  ASSERT_TRUE(cur->Next());
+  EXPECT_EQ(cur->entry().path, "f");
+  EXPECT_EQ(cur->entry().mode, 0600u);
+  EXPECT_EQ(cur->seq(), 2);
+  EXPECT_EQ(cur->data_seq(), 0);
+}
+
+// The column costs an entry without extended metadata next to nothing.
+TEST_F(CatalogTest, ExtendedMetadataColumnKeepsPlainCatalogsSmall) {
+  std::vector<Entry> entries;
+  for (int i = 0; i < 20000; ++i) {
+    Entry e = E("home/user/projects/some-directory/file-" + std::to_string(i));
+    e.uname = e.gname = "user";
+    e.mtime = {1795748820 + i, 123456789};
+    e.ctime = e.mtime;
+    e.ino = 1000000 + static_cast<uint64_t>(i);
+    e.has_hash = true;
+    entries.push_back(e);
+  }
+  { AddBackup(*std::make_unique<Catalog>(path_), 0, 0, entries, true); }
+  Db db(path_);
+  db.Exec("VACUUM");
+  auto pages = [&] {
+    Statement s(db, "SELECT SUM(pgsize) FROM dbstat WHERE name='entries'");
+    if (!s.Step()) return int64_t{0};
+    return s.Int(0);
+  };
+  int64_t with_column = pages();
+  db.Exec("ALTER TABLE entries DROP COLUMN extra; VACUUM;");
+  int64_t without = pages();
+  ASSERT_GT(without, 0);
+  EXPECT_LE(with_column, without * 105 / 100);
 }
 
 TEST_F(CatalogTest, GarbageFileIsCorruption) {

@@ -29,7 +29,9 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                         {"deleted", r.deleted},
                         {"skipped", r.skipped},
                         {"ignored", r.ignored},
-                        {"lost_archives", r.lost_archives}};
+                        {"lost_archives", r.lost_archives},
+                        {"changed_while_read", r.changed_while_read},
+                        {"metadata_unreadable", r.incomplete}};
     if (r.dry_run) {
       ctx.Say(std::string("dry run: a ") + (r.full ? "full" : "incremental") +
               " backup would store " + std::to_string(r.changed) + " entries (" +
@@ -55,6 +57,17 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     if (r.skipped) {
       ctx.Say(std::to_string(r.skipped) +
               " file(s) could not be backed up (see warnings); they are retried next run");
+      exit_code = kExitPartial;
+    }
+    if (r.changed_while_read) {
+      ctx.Say(std::to_string(r.changed_while_read) +
+              " file(s) kept changing while being read and were stored as read, marked "
+              "\"changed while read\" (see warnings)");
+      exit_code = kExitPartial;
+    }
+    if (r.incomplete) {
+      ctx.Say(std::to_string(r.incomplete) +
+              " entries were stored without some extended attributes or ACLs (see warnings)");
       exit_code = kExitPartial;
     }
     ctx.Json(j);

@@ -93,6 +93,9 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_option("--to", o->restore.target_dir,
                   "Directory to restore into (default ./glacier-restore-<id>)");
   cmd->add_flag("--overwrite", o->restore.overwrite, "Replace files that already exist");
+  cmd->add_flag("!--no-xattrs", o->restore.xattrs, "Do not restore extended attributes");
+  cmd->add_flag("--numeric-owner", o->restore.numeric_owner,
+                "Restore owners (and ACL entries) by uid/gid, not by user and group name");
   cmd->add_option("paths", o->restore.paths, "Only these paths (as backed up, e.g. /home/me/docs)");
   cmd->add_option("--tier", o->tier,
                   "Retrieval tier for archives in the vault: Expedited, Standard or Bulk "
@@ -165,17 +168,29 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     ctx.Say("restored backup " + BackupId(r.point) + " into " + r.target_dir + ": " +
             std::to_string(r.files) + " files (" + HumanBytes(r.bytes) + "), " +
             std::to_string(r.dirs) + " directories, " + std::to_string(r.symlinks) + " symlinks, " +
-            std::to_string(r.hardlinks) + " hard links; every file's hash checked");
+            std::to_string(r.hardlinks) + " hard links, " + std::to_string(r.specials) +
+            " fifos and devices; every file's hash checked");
     if (r.existing)
       ctx.Say(std::to_string(r.existing) + " existing file(s) left alone (use --overwrite)");
     if (r.failed)
       ctx.Say(std::to_string(r.failed) + " file(s) could not be restored (see warnings)");
-    if (r.failed || r.existing) exit_code = kExitPartial;
-    nlohmann::json j = {
-        {"id", BackupId(r.point)}, {"complete", true},           {"target", r.target_dir},
-        {"files", r.files},        {"bytes", r.bytes},           {"dirs", r.dirs},
-        {"symlinks", r.symlinks},  {"hardlinks", r.hardlinks},   {"existing", r.existing},
-        {"failed", r.failed},      {"archives", r.archives_read}};
+    if (r.metadata_not_restored)
+      ctx.Say(std::to_string(r.metadata_not_restored) +
+              " entries restored without some of their metadata (see warnings)");
+    if (r.failed || r.existing || r.metadata_not_restored) exit_code = kExitPartial;
+    nlohmann::json j = {{"id", BackupId(r.point)},
+                        {"complete", true},
+                        {"target", r.target_dir},
+                        {"files", r.files},
+                        {"bytes", r.bytes},
+                        {"dirs", r.dirs},
+                        {"symlinks", r.symlinks},
+                        {"hardlinks", r.hardlinks},
+                        {"existing", r.existing},
+                        {"failed", r.failed},
+                        {"archives", r.archives_read},
+                        {"specials", r.specials},
+                        {"metadata_not_restored", r.metadata_not_restored}};
     if (plan) j["retrieved_bytes"] = plan->retrieve_bytes;
     ctx.Json(j);
   });

@@ -105,7 +105,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     ctx.Say(std::string(b.full ? "full" : "incremental") + " backup " + BackupId(b.record) + ": " +
             std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) +
             ")");
-    if (b.skipped) exit_code = kExitPartial;
+    if (b.skipped || b.changed_while_read || b.incomplete) exit_code = kExitPartial;
     auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
     SyncResult s = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
     ctx.progress().Done();

@@ -16,13 +16,20 @@ const char* EntryTypeName(EntryType t) {
       return "symlink";
     case EntryType::kHardlink:
       return "hardlink";
+    case EntryType::kFifo:
+      return "fifo";
+    case EntryType::kCharDevice:
+      return "chardev";
+    case EntryType::kBlockDevice:
+      return "blockdev";
   }
   return "?";
 }
 
 bool ParseEntryType(const std::string& s, EntryType* out) {
-  for (auto t : {EntryType::kDeleted, EntryType::kFile, EntryType::kDir, EntryType::kSymlink,
-                 EntryType::kHardlink}) {
+  for (auto t :
+       {EntryType::kDeleted, EntryType::kFile, EntryType::kDir, EntryType::kSymlink,
+        EntryType::kHardlink, EntryType::kFifo, EntryType::kCharDevice, EntryType::kBlockDevice}) {
     if (s == EntryTypeName(t)) {
       *out = t;
       return true;

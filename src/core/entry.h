@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <ctime>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/sha256.h"
 
@@ -16,6 +18,9 @@ enum class EntryType : uint8_t {
   kDir = 2,
   kSymlink = 3,
   kHardlink = 4,  // another name for the file at `target` in the same backup
+  kFifo = 5,
+  kCharDevice = 6,
+  kBlockDevice = 7,
 };
 
 const char* EntryTypeName(EntryType t);  // "file", "dir", ...
@@ -47,6 +52,19 @@ struct Entry {
   Digest hash{};       // SHA-256 of a regular file's logical content
   bool has_hash = false;
   bool sparse = false;
+
+  // Beyond stat: empty for most files (see entry_extras.h for their encoding).
+  uint64_t rdev = 0;  // kCharDevice / kBlockDevice: the device number
+  // Extended attributes, sorted by name; POSIX ACLs are kept apart, below.
+  std::vector<std::pair<std::string, std::string>> xattrs;
+  // POSIX.1e ACLs in the text form of pax SCHILY.acl.access / SCHILY.acl.default
+  // ("user::rw-,user:alice:r--:1000,..."); "" = none (the mode says it all).
+  std::string acl_access, acl_default;
+  std::string fflags;  // file flags (chattr) as libarchive names them, "" = none
+  // A metadata-only entry: mode, owner, xattrs or ACLs changed, the content did
+  // not; the data is the previous entry's (same hash), this archive holds none.
+  bool content_unchanged = false;
+  bool changed_while_read = false;  // kept changing; stored as it was read
 };
 
 // The catalog's sort key for a path: '/' replaced by '\0', so that byte order

@@ -138,6 +138,17 @@ std::string ReadFileToString(const std::string& path) {
   return out;
 }
 
+Fd OpenAnonymousTemp(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::string tmpl = JoinPath(dir, ".tmp-spool-XXXXXX");
+    fd = ::mkstemp(tmpl.data());
+    if (fd < 0) ThrowErrno("create a temporary file in " + dir);
+    ::unlink(tmpl.c_str());
+  }
+  return Fd(fd);
+}
+
 bool PathExists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

@@ -101,6 +101,9 @@ inline void WriteFileAtomic(const std::string& path, const std::string& data, mo
 }
 std::string ReadFileToString(const std::string& path);
 bool PathExists(const std::string& path);
+// An unnamed read-write file in `dir` (O_TMPFILE, else created and unlinked at
+// once): gone when closed, whatever happens. Throws kIOError.
+Fd OpenAnonymousTemp(const std::string& dir);
 // mkdir -p; existing directories are fine.
 void MakeDirs(const std::string& path, mode_t mode = 0755);
 void SyncDir(const std::string& dir);

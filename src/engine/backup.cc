@@ -5,14 +5,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "archive/entry_metadata.h"
 #include "archive/manifest.h"
 #include "archive/tar_writer.h"
 #include "archive/zstd_stream.h"
+#include "core/entry_extras.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
@@ -45,23 +48,53 @@ std::string HostName() {
 
 bool IsFileLike(EntryType t) { return t == EntryType::kFile || t == EntryType::kHardlink; }
 
-// Whether `now` (from the walk) differs from `before` (the catalog).
-bool MetadataChanged(const Entry& now, const Entry& before, ChangeDetection mode) {
+// How a walked entry differs from the catalog's, judged from stat alone.
+enum class Difference {
+  kNone,
+  kContent,   // store it again (a file: its data too)
+  kMetadata,  // the owner or mode changed, or only the change time moved: an
+              // xattr or ACL may have changed, for a file maybe not its content
+};
+
+Difference Compare(const Entry& now, const Entry& before, ChangeDetection mode) {
   bool now_file = IsFileLike(now.type), before_file = IsFileLike(before.type);
-  if (now_file != before_file || (!now_file && now.type != before.type)) return true;
-  if (now.mode != before.mode || now.uid != before.uid || now.gid != before.gid) return true;
+  if (now_file != before_file || (!now_file && now.type != before.type))
+    return Difference::kContent;
   switch (now.type) {
     case EntryType::kSymlink:
-      return now.target != before.target || now.mtime != before.mtime;
+      if (now.target != before.target || now.mtime != before.mtime) return Difference::kContent;
+      break;
     case EntryType::kDir:
-      return now.mtime != before.mtime;
+      if (now.mtime != before.mtime) return Difference::kContent;
+      break;
+    case EntryType::kFifo:  // its times move whenever data passes through
+      break;
+    case EntryType::kCharDevice:
+    case EntryType::kBlockDevice:
+      if (now.rdev != before.rdev) return Difference::kContent;
+      break;
     default:
+      if (now.size != before.size) return Difference::kContent;
+      // With content detection the caller compares hashes.
+      if (mode == ChangeDetection::kMetadata &&
+          (now.mtime != before.mtime || now.ino != before.ino))
+        return Difference::kContent;
       break;
   }
-  if (now.size != before.size) return true;
-  if (mode == ChangeDetection::kContent) return false;  // the caller compares hashes
-  return now.mtime != before.mtime || now.ctime != before.ctime || now.ino != before.ino;
+  if (now.mode != before.mode || now.uid != before.uid || now.gid != before.gid ||
+      now.ctime != before.ctime)
+    return Difference::kMetadata;
+  return Difference::kNone;
 }
+
+bool SameMetadata(const Entry& a, const Entry& b) {
+  return a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && SameExtendedMetadata(a, b);
+}
+
+// Re-reading a file that changed while it was read, and the pause before each
+// new attempt (a writer often finishes within it).
+constexpr int kChangeAttempts = 3;
+constexpr auto kChangePause = std::chrono::milliseconds(200);
 
 const std::vector<uint8_t>& Zeros() {
   static const std::vector<uint8_t> zeros(kChunk, 0);
@@ -72,13 +105,15 @@ const std::vector<uint8_t>& Zeros() {
 class ArchiveBuilder {
  public:
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
-                 Progress& progress)
+                 Progress& progress, OnChange on_change, const std::string& temp_dir)
       : tar_(tar),
         cat_(cat),
         set_id_(set_id),
         seq_(seq),
         checksums_(checksums),
         progress_(progress),
+        on_change_(on_change),
+        temp_dir_(temp_dir),
         buf_(4 * kChunk) {}
 
   void Add(PrefetchedEntry&& p) {
@@ -102,6 +137,10 @@ class ArchiveBuilder {
         e.target.clear();
         [[fallthrough]];
       case EntryType::kFile: {
+        if (e.content_unchanged) {  // metadata only: the data is in an earlier archive
+          Record(e);
+          return;
+        }
         std::string problem;
         if (!StoreFile(&e, std::move(p.read), &problem)) {
           progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
@@ -110,7 +149,16 @@ class ArchiveBuilder {
           ++skipped;
           return;
         }
-        checksums_.Write(AsBytes(ChecksumLine(e.path, e.hash, first_checksum_)));
+        ChecksumMark mark;
+        if (e.changed_while_read) {
+          progress_.Notice(Walker::AbsPath(e.path),
+                           "kept changing while being read; stored as read (" +
+                               std::to_string(e.size) + " bytes), marked \"changed while read\"",
+                           true);
+          ++changing;
+          mark = {true, e.size};
+        }
+        checksums_.Write(AsBytes(ChecksumLine(e.path, e.hash, first_checksum_, mark)));
         first_checksum_ = false;
         bytes += e.size;
         if (e.nlink > 1) link_data_[e.path] = {e.hash, e.size};
@@ -119,6 +167,9 @@ class ArchiveBuilder {
       }
       case EntryType::kDir:
       case EntryType::kSymlink:
+      case EntryType::kFifo:
+      case EntryType::kCharDevice:
+      case EntryType::kBlockDevice:
         tar_.Begin(e);
         tar_.End();
         Record(e);
@@ -127,6 +178,7 @@ class ArchiveBuilder {
   }
 
   uint64_t files = 0, bytes = 0, deleted = 0, skipped = 0;
+  uint64_t changing = 0;  // stored as read while they kept changing
 
  private:
   void Record(const Entry& e) {
@@ -135,13 +187,21 @@ class ArchiveBuilder {
     progress_.Update(files + skipped, bytes);
   }
 
-  // Stores one regular file consistently, from `read` when it was read ahead;
-  // false with a reason if it cannot.
+  // Stores one regular file, from `read` when it was read ahead; false with a
+  // reason if it is not stored. Only the version finally kept reaches the
+  // archive, except that a large file which changes only while it is streamed
+  // is kept as read (marked).
   bool StoreFile(Entry* e, SmallFileRead read, std::string* problem) {
     std::string abs = Walker::AbsPath(e->path);
     if (read.outcome == SmallFileRead::Outcome::kLarge && e->size <= kSmallFile)
       read = ReadSmallFile(abs, e);
     switch (read.outcome) {
+      case SmallFileRead::Outcome::kChanging:
+        if (on_change_ == OnChange::kSkip) {
+          *problem = read.problem;
+          return false;
+        }
+        [[fallthrough]];
       case SmallFileRead::Outcome::kRead:
         tar_.Begin(*e);
         tar_.WriteData(read.data);
@@ -163,18 +223,85 @@ class ArchiveBuilder {
       *problem = "is no longer a regular file";
       return false;
     }
+    // A file that changed since the scan is probably being written: it is read
+    // into a temporary file until a read is consistent, so that only the
+    // version kept is written to the archive.
+    bool quiet = static_cast<uint64_t>(st.st_size) == e->size &&
+                 FileTime::Of(st.st_mtim) == e->mtime && FileTime::Of(st.st_ctim) == e->ctime &&
+                 st.st_ino == e->ino;
     try {
-      return StoreLargeFile(fd.get(), abs, st, e, problem);
+      if (quiet && on_change_ == OnChange::kStore) return StoreLargeFile(fd.get(), abs, st, e);
+      return StoreThroughTemp(fd.get(), abs, e, problem);
     } catch (const Error& err) {
       *problem = err.what();
       return false;
     }
   }
 
+  // Reads the file into a temporary file until two stats around a read agree
+  // (kChangeAttempts at most), then archives what was read last.
+  bool StoreThroughTemp(int fd, const std::string& abs, Entry* e, std::string* problem) {
+    Fd tmp = OpenAnonymousTemp(temp_dir_);
+    Sha256 sha;
+    struct stat st1, st2;
+    uint64_t got = 0;
+    bool consistent = false;
+    for (int attempt = 0; attempt < kChangeAttempts && !consistent; ++attempt) {
+      if (attempt) std::this_thread::sleep_for(kChangePause);
+      if (::fstat(fd, &st1) != 0) ThrowErrno("stat " + abs);
+      (void)sha.Final();  // resets
+      const uint64_t size = static_cast<uint64_t>(st1.st_size);
+      got = 0;
+      while (got < size) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(size - got, buf_.size()));
+        size_t n = PreadFull(fd, buf_.data(), want, got, abs);
+        WriteAllAt(tmp.get(), {buf_.data(), n}, got);
+        sha.Update(buf_.data(), n);
+        got += n;
+        progress_.Update(files + skipped, bytes + got);
+        if (n < want) break;
+      }
+      if (::fstat(fd, &st2) != 0) ThrowErrno("stat " + abs);
+      consistent = got == size && SameVersion(st1, st2);
+    }
+    if (!consistent && on_change_ == OnChange::kSkip) {
+      *problem = "kept changing while being read";
+      return false;
+    }
+    ApplyStat(st1, e);
+    e->size = got;  // a file that only grew: its first st_size bytes
+    e->sparse = false;
+    e->changed_while_read = !consistent;
+    e->hash = sha.Final();
+    e->has_hash = true;
+    tar_.Begin(*e);
+    for (uint64_t pos = 0; pos < got;) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(got - pos, buf_.size()));
+      size_t n = PreadFull(tmp.get(), buf_.data(), want, pos, "temporary copy of " + abs);
+      if (n < want) throw Error(Code::kIOError, "temporary copy of " + abs + " is short");
+      tar_.WriteData({buf_.data(), n});
+      pos += n;
+    }
+    tar_.End();
+    return true;
+  }
+
+  static void WriteAllAt(int fd, std::span<const uint8_t> d, uint64_t off) {
+    size_t done = 0;
+    while (done < d.size()) {
+      ssize_t n = ::pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowErrno("write a temporary copy");
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+
   // Streams a large file. Its header (and size) is written first, so if the
-  // file changes meanwhile the member stays in the tar but is not recorded.
-  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e,
-                      std::string* problem) {
+  // file changes meanwhile the member holds the version read: it is recorded
+  // as such (changed_while_read), never left in the archive unrecorded.
+  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e) {
     ApplyStat(st1, e);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     SparseMap regions;
@@ -218,10 +345,7 @@ class ArchiveBuilder {
     tar_.End();
     struct stat st2;
     if (::fstat(fd, &st2) != 0) ThrowErrno("stat " + abs);
-    if (short_read || !SameVersion(st1, st2)) {
-      *problem = "changed while being read";
-      return false;
-    }
+    e->changed_while_read = short_read || !SameVersion(st1, st2);
     e->hash = sha.Final();
     e->has_hash = true;
     return true;
@@ -233,6 +357,8 @@ class ArchiveBuilder {
   int seq_;
   ByteSink& checksums_;
   Progress& progress_;
+  OnChange on_change_;
+  std::string temp_dir_;
   std::vector<uint8_t> buf_;
   std::set<std::string> failed_;
   std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
@@ -315,6 +441,15 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     plan_entry(d);
   };
 
+  DiskMetadataReader metadata;
+  auto read_metadata = [&](Entry& e) {
+    std::string problem;
+    if (!metadata.Read(Walker::AbsPath(e.path), &e, &problem)) {
+      progress.Notice(Walker::AbsPath(e.path), problem, true);
+      ++result.incomplete;
+    }
+  };
+
   progress.Phase("scanning", 0, 0);
   Selector selector(cfg.includes, cfg.excludes);
   Walker walker(selector, [&](const std::string& path, const std::string& what, bool problem) {
@@ -333,7 +468,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       deleted_entry(before->entry());
       have_before = before->Next();
     }
-    bool changed = true;
+    bool changed = true, metadata_read = false;
     if (have_before && before->entry().path == e.path) {
       const Entry& old = before->entry();
       if (walker.AboveRoots() && old.type == EntryType::kDir) {
@@ -341,18 +476,42 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
         // reasons outside the backup; only their permissions and owner matter.
         changed = e.mode != old.mode || e.uid != old.uid || e.gid != old.gid;
       } else {
-        changed = MetadataChanged(e, old, cfg.change_detection);
-      }
-      if (!changed && cfg.change_detection == ChangeDetection::kContent &&
-          e.type == EntryType::kFile && old.has_hash) {
-        try {
-          changed = HashFile(Walker::AbsPath(e.path)) != old.hash;
-        } catch (const Error&) {
-          changed = true;  // phase 2 reports it
+        Difference d = Compare(e, old, cfg.change_detection);
+        bool comparable = e.type == EntryType::kFile && old.has_hash;
+        // Only a file of one name whose data the previous entry holds can
+        // become a metadata entry.
+        bool plain_file = comparable && old.type == EntryType::kFile && e.nlink == 1;
+        bool same_content = false;
+        if (d != Difference::kContent &&
+            ((d == Difference::kMetadata && plain_file) ||
+             (comparable && cfg.change_detection == ChangeDetection::kContent))) {
+          try {
+            same_content = HashFile(Walker::AbsPath(e.path)) == old.hash;
+          } catch (const Error&) {
+            // phase 2 reports it
+          }
+          if (!same_content) d = Difference::kContent;
         }
+        if (d == Difference::kMetadata) {
+          read_metadata(e);
+          metadata_read = true;
+          if (same_content && plain_file) {
+            // A metadata entry: the data stays in the archive that stored it.
+            e.content_unchanged = true;
+            e.hash = old.hash;
+            e.has_hash = true;
+            e.sparse = old.sparse;
+          } else if (IsFileLike(e.type)) {
+            d = Difference::kContent;  // a file that cannot be compared is stored again
+          } else {
+            d = SameMetadata(e, old) ? Difference::kNone : Difference::kContent;
+          }
+        }
+        changed = d != Difference::kNone;
       }
       have_before = before->Next();
     }
+    if (changed && !metadata_read) read_metadata(e);
     if (subtree_unknown) unknown_prefix = key + '\0';
     if (changed) plan_entry(e);
   }
@@ -414,7 +573,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   HashingSink checksum_bytes(&checksums.sink());
   checksum_bytes.Write(AsBytes(ChecksumsHead()));
   progress.Phase(full ? "full backup" : "incremental backup", result.changed, result.changed_bytes);
-  ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress);
+  ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress, cfg.on_change,
+                         cfg.cache_dir);
   plan.spool->Rewind();
   {
     FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
@@ -448,6 +608,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   rec.host = meta.host;
   rec.id = writer.AddBackup(rec);
   result.skipped = builder.skipped;
+  result.changed_while_read = builder.changing;
   if (seq >= cfg.max_incrementals) {
     writer.CompleteSet(set_id, now);
     result.set_completed = true;

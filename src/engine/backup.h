@@ -28,8 +28,10 @@ struct BackupResult {
   uint64_t changed = 0;                 // entries to store (new or changed)
   uint64_t changed_bytes = 0;
   uint64_t deleted = 0;
-  uint64_t skipped = 0;  // not backed up: unreadable or changing; retried next run
-  uint64_t ignored = 0;  // sockets, fifos, devices
+  uint64_t skipped = 0;             // not backed up: unreadable or changing; retried next run
+  uint64_t ignored = 0;             // sockets
+  uint64_t changed_while_read = 0;  // stored as read while they kept changing (marked)
+  uint64_t incomplete = 0;          // xattrs or ACLs that could not be read (reported)
   bool dry_run = false;
   // Archives the open set had lost (see lost_archives.h): this backup is a full
   // that starts a new set, and set `lost_set` cannot be uploaded.

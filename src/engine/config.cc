@@ -29,8 +29,8 @@ const std::vector<SectionKeys>& KnownKeys() {
   static const std::vector<SectionKeys> kKeys = {
       {"source", {"includes", "excludes", "spec"}},
       {"backup",
-       {"max_incrementals", "change_detection", "compression_level", "threads", "cache_dir",
-        "state_dir"}},
+       {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
+        "cache_dir", "state_dir"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file"}},
       {"vault",
        {"url", "endpoint", "region", "profile", "storage_class", "size_limit", "min_storage_days",
@@ -484,6 +484,8 @@ class Loader {
       config_.change_detection =
           *v == "content" ? ChangeDetection::kContent : ChangeDetection::kMetadata;
     }
+    if (auto v = GetChoice(sec, "backup", "on_change", {"store", "skip"}))
+      config_.on_change = *v == "skip" ? OnChange::kSkip : OnChange::kStore;
     if (auto v = GetInt(sec, "backup", "compression_level", 1, 19, "an integer from 1 to 19")) {
       config_.compression_level = *v;
     }

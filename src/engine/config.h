@@ -19,6 +19,12 @@ enum class ChangeDetection {
   kContent,   // every file is hashed
 };
 
+// What a backup does with a file that keeps changing while it is read.
+enum class OnChange {
+  kStore,  // store the version read, marked "changed while read"; warn
+  kSkip,   // do not store it; warn; the next run tries again
+};
+
 struct Config {
   std::string path;  // the file it was read from: absolute, normalised
 
@@ -33,6 +39,7 @@ struct Config {
   // [backup]
   int max_incrementals = 7;  // >= 0; incrementals after a full before the next full
   ChangeDetection change_detection = ChangeDetection::kMetadata;
+  OnChange on_change = OnChange::kStore;
   int compression_level = 3;  // zstd 1..19
   int threads = 0;            // 0 = number of cores; at most 1024
   std::string cache_dir;      // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup

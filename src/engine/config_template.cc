@@ -89,6 +89,13 @@ excludes = []
 # "content" (hash every file; slow, but sees changes that keep size and time).
 # change_detection = "metadata"
 
+# A file that keeps changing while it is read (a busy log, a mailbox) is read
+# again a few times; if it never holds still, "store" keeps the version read
+# (for a file that only grew: its first bytes up to the size it had), marked
+# "changed while read"; "skip" leaves it out until a run finds it still. Both
+# warn and exit with code 3. For live databases use a snapshot or a dump instead.
+# on_change = "store"
+
 # zstd compression level: 1 (fastest) to 19 (smallest).
 # compression_level = 3
 

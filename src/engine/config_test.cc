@@ -96,6 +96,7 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_THAT(c.excludes, ElementsAre());
   EXPECT_EQ(c.max_incrementals, 7);
   EXPECT_EQ(c.change_detection, ChangeDetection::kMetadata);
+  EXPECT_EQ(c.on_change, OnChange::kStore);
   EXPECT_EQ(c.compression_level, 3);
   EXPECT_EQ(c.threads, 0);
   EXPECT_EQ(c.cache_dir, home_ + "/.cache/glacier-backup");
@@ -126,6 +127,7 @@ excludes = ["*.tmp", ".git", "/etc/passwd", "**/node_modules"]
 [backup]
 max_incrementals = 0
 change_detection = "content"
+on_change = "skip"
 compression_level = 19
 threads = 8
 cache_dir = "/var/cache/gb"
@@ -155,6 +157,7 @@ retrieval_tier = "standard"
   EXPECT_THAT(c.excludes, ElementsAre("*.tmp", ".git", "/etc/passwd", "**/node_modules"));
   EXPECT_EQ(c.max_incrementals, 0);
   EXPECT_EQ(c.change_detection, ChangeDetection::kContent);
+  EXPECT_EQ(c.on_change, OnChange::kSkip);
   EXPECT_EQ(c.compression_level, 19);
   EXPECT_EQ(c.threads, 8);
   EXPECT_EQ(c.cache_dir, "/var/cache/gb");
@@ -360,6 +363,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "6: [backup] compression_level must be an integer from 1 to 19, got 3.5"},
       {s + e + "[backup]\nthreads = true\n",
        "6: [backup] threads must be an integer from 0 (one per core) to 1024, got true"},
+      {s + e + "[backup]\non_change = \"retry\"\n",
+       "6: [backup] on_change must be one of \"store\", \"skip\", got \"retry\""},
       {s + e + "[backup]\nchange_detection = \"hash\"\n",
        "6: [backup] change_detection must be one of \"metadata\", \"content\", got \"hash\""},
       {s + e + "[backup]\ncache_dir = \"\"\n",

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/entry_extras.h"
 #include "core/error.h"
 
 namespace gb {
@@ -25,14 +26,7 @@ void PutStr(Bytes& b, const std::string& s) {
 }  // namespace
 
 EntrySpool::EntrySpool(const std::string& dir) : dir_(dir) {
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    std::string tmpl = JoinPath(dir, ".tmp-spool-XXXXXX");
-    fd = ::mkstemp(tmpl.data());
-    if (fd < 0) ThrowErrno("create spool in " + dir);
-    ::unlink(tmpl.c_str());
-  }
-  fd_ = Fd(fd);
+  fd_ = OpenAnonymousTemp(dir);
   wbuf_.reserve(1 << 20);
 }
 
@@ -56,6 +50,7 @@ void EntrySpool::Append(const Entry& e) {
   PutStr(b, e.uname);
   PutStr(b, e.gname);
   PutStr(b, e.target);
+  PutStr(b, ExtrasText(e));
   ++count_;
   if (b.size() > (1 << 20) - 8192) FlushWrites();
 }
@@ -158,6 +153,9 @@ bool EntrySpool::Next(Entry* e) {
   get_str(e->uname);
   get_str(e->gname);
   get_str(e->target);
+  std::string extras;
+  get_str(extras);
+  ExtrasFromText(extras, e);
   return true;
 }
 

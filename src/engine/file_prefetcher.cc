@@ -26,7 +26,8 @@ void FilePrefetcher::Run() {
     while (spool_.Next(&p.entry)) {
       p.read = SmallFileRead{};
       p.read.outcome = SmallFileRead::Outcome::kLarge;
-      if (p.entry.type == EntryType::kFile && p.entry.size <= kSmallFile)
+      if (p.entry.type == EntryType::kFile && !p.entry.content_unchanged &&
+          p.entry.size <= kSmallFile)
         p.read = ReadSmallFile(Walker::AbsPath(p.entry.path), &p.entry);
       uint64_t size = p.read.data.size();
       std::unique_lock lock(mu_);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -82,6 +83,7 @@ SmallFileRead ReadSmallFile(const std::string& abs, Entry* e) {
     return r;
   }
   try {
+    size_t n = 0;
     for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
       if (static_cast<uint64_t>(st1.st_size) > kSmallFile) {
         r.outcome = SmallFileRead::Outcome::kLarge;
@@ -89,7 +91,7 @@ SmallFileRead ReadSmallFile(const std::string& abs, Entry* e) {
       }
       // One byte more than the size: a file that grew meanwhile reads longer.
       r.data.resize(static_cast<size_t>(st1.st_size) + 1);
-      size_t n = PreadFull(fd.get(), r.data.data(), r.data.size(), 0, abs);
+      n = PreadFull(fd.get(), r.data.data(), r.data.size(), 0, abs);
       if (::fstat(fd.get(), &st2) != 0) ThrowErrno("stat " + abs);
       if (SameVersion(st1, st2) && n == static_cast<size_t>(st1.st_size)) {
         r.data.resize(n);
@@ -100,9 +102,20 @@ SmallFileRead ReadSmallFile(const std::string& abs, Entry* e) {
         r.outcome = SmallFileRead::Outcome::kRead;
         return r;
       }
-      st1 = st2;
+      if (attempt + 1 < kSnapshotAttempts) st1 = st2;
     }
+    // The last version read, up to the size it had when the read began (for
+    // a file that only grew, a consistent prefix).
+    r.data.resize(std::min(n, static_cast<size_t>(st1.st_size)));
+    ApplyStat(st1, e);
+    e->size = r.data.size();
+    e->sparse = false;
+    e->hash = Sha256::Of(r.data);
+    e->has_hash = true;
+    e->changed_while_read = true;
+    r.outcome = SmallFileRead::Outcome::kChanging;
     r.problem = "kept changing while being read";
+    return r;
   } catch (const Error& err) {
     r.problem = err.what();
   }

@@ -36,9 +36,11 @@ SparseMap DataRegions(int fd, uint64_t size);
 // metadata from the stat that matched the content.
 struct SmallFileRead {
   enum class Outcome {
-    kRead,    // data and e->hash are set
-    kLarge,   // it is (now) larger than kSmallFile: stream it instead
-    kFailed,  // cannot be read, or kept changing; see problem
+    kRead,      // data and e->hash are set
+    kLarge,     // it is (now) larger than kSmallFile: stream it instead
+    kChanging,  // kept changing: data, e->hash and e->size are the last version
+                // read, e->changed_while_read is set; see problem
+    kFailed,    // cannot be read; see problem
   } outcome = Outcome::kFailed;
   std::vector<uint8_t> data;
   std::string problem;

@@ -260,6 +260,7 @@ class ArchiveImporter {
       e.hash = checksums.at(data_path);
       e.has_hash = true;
       e.size = c.stored.at(data_path);
+      e.changed_while_read = c.changed_while_read.count(data_path) > 0;
     };
     for (Entry& e : manifest) {
       switch (e.type) {
@@ -268,9 +269,16 @@ class ArchiveImporter {
           break;
         case EntryType::kDir:
         case EntryType::kSymlink:
+        case EntryType::kFifo:
+        case EntryType::kCharDevice:
+        case EntryType::kBlockDevice:
           ++rec.files;
           break;
         case EntryType::kFile:
+          if (e.content_unchanged && e.has_hash) {  // its data is in an earlier archive
+            ++rec.files;
+            break;
+          }
           if (!checksums.count(e.path)) {
             ++rec.skipped;
             continue;
@@ -808,7 +816,10 @@ ArchiveContents ReadArchiveContents(const Config& config, const std::string& pat
     if (m.entry.path == kChecksumsMember) {
       saw_checksums = true;
       ParseChecksums(tar.ReadAll(),
-                     [&](const std::string& p, const Digest& d) { c.checksums[p] = d; });
+                     [&](const std::string& p, const Digest& d, const ChecksumMark& mark) {
+                       c.checksums[p] = d;
+                       if (mark.changed_while_read) c.changed_while_read.insert(p);
+                     });
       continue;
     }
     if (m.entry.type != EntryType::kFile) continue;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,9 +99,10 @@ RecoverResult RecoverFromArchives(Workspace& ws, const std::string& dir, Progres
 // identity does not match.
 struct ArchiveContents {
   BackupMeta meta;
-  std::vector<Entry> manifest;              // every entry, deletions included
-  std::map<std::string, uint64_t> stored;   // file members: path -> size
-  std::map<std::string, Digest> checksums;  // path -> content hash
+  std::vector<Entry> manifest;               // every entry, deletions included
+  std::map<std::string, uint64_t> stored;    // file members: path -> size
+  std::map<std::string, Digest> checksums;   // path -> content hash
+  std::set<std::string> changed_while_read;  // stored as read while they kept changing
 };
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
 

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -155,6 +156,9 @@ class RecoverTest : public ::testing::Test {
         break;
       case 4:
         fs::rename(src_ + "/c.txt", src_ + "/e.txt");
+        // Metadata only: recorded without the content, which stays in the full.
+        ::chmod((src_ + "/d.txt").c_str(), 0640);
+        ::setxattr((src_ + "/d.txt").c_str(), "user.note", "kept", 4, 0);
         break;
       default:
         WriteText(src_ + "/f" + std::to_string(g) + ".txt", "generation " + std::to_string(g));
@@ -462,6 +466,12 @@ TEST_F(RecoverTest, FromArchivesRebuildsTheCatalogAndRestoreWorks) {
     BackupGenerations(ws, nullptr, 5, {});
     before = DumpCatalog(ws.catalog(), false);
   }
+  bool metadata_entry = false;  // generation 4's chmod and xattr of d.txt
+  for (const auto& line : before)
+    metadata_entry |= line.find("d.txt") != std::string::npos &&
+                      line.find("\"content_unchanged\":true") != std::string::npos &&
+                      line.find("user.note") != std::string::npos;
+  EXPECT_TRUE(metadata_entry) << "no metadata-only entry to recover";
   fs::remove_all(root_ + "/old");
   Workspace ws(MachineConfig("new"));
   RecordingProgress p;

@@ -1,5 +1,10 @@
 #include "engine/restore.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 
@@ -61,6 +66,72 @@ std::string LocateArchive(Workspace& ws, const RestoreOptions& opts, const std::
   return "";
 }
 
+bool UserKnown(const std::string& name) {
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  return ::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
+bool GroupKnown(const std::string& name) {
+  struct group gr, *res = nullptr;
+  char buf[4096];
+  return ::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res;
+}
+
+// Reports what libarchive could not apply (xattrs on a file system without
+// them, security.* as a user) and the owners the restore could not give back:
+// as a user, those of other users; as root, user and group names unknown here
+// (restored by the recorded id). One line per cause, not one per file.
+void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
+                               const PathFilter& filter, const DiskWriter& disk,
+                               const RestoreOptions& opts, Progress& progress,
+                               RestoreResult* result) {
+  for (const auto& m : disk.metadata_not_restored()) {
+    progress.Notice(JoinPath(disk.target(), m.path), "metadata not restored: " + m.what, true);
+    ++result->metadata_not_restored;
+  }
+  if (::geteuid() == 0 && opts.numeric_owner) return;
+  struct Cause {
+    uint64_t count = 0;
+    std::string example;
+  };
+  std::map<std::string, Cause> causes;
+  std::map<std::string, bool> known;  // "u:name" / "g:name"
+  auto note = [&](const std::string& cause, const std::string& path) {
+    Cause& c = causes[cause];
+    if (c.count++ == 0) c.example = path;
+  };
+  auto cur = catalog.State(set_id, point_seq);
+  while (cur->Next()) {
+    const Entry& e = cur->entry();
+    if (!filter.Wanted(e.path)) continue;
+    if (::geteuid() != 0) {
+      if (e.uid != ::geteuid())
+        note(
+            "owner not restored: entries of other users are now yours (restoring owners needs "
+            "root)",
+            e.path);
+      continue;
+    }
+    auto check = [&](bool user, const std::string& name, uint32_t id) {
+      if (name.empty()) return;
+      auto [it, fresh] = known.try_emplace((user ? "u:" : "g:") + name, false);
+      if (fresh) it->second = user ? UserKnown(name) : GroupKnown(name);
+      if (!it->second)
+        note(std::string(user ? "user " : "group ") + name + " is unknown here: restored as " +
+                 (user ? "uid " : "gid ") + std::to_string(id) + " (the recorded id)",
+             e.path);
+    };
+    check(true, e.uname, e.uid);
+    check(false, e.gname, e.gid);
+  }
+  for (const auto& [what, c] : causes) {
+    progress.Notice(JoinPath(disk.target(), c.example),
+                    what + "; " + std::to_string(c.count) + " entries", true);
+    result->metadata_not_restored += c.count;
+  }
+}
+
 }  // namespace
 
 std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions& opts) {
@@ -76,7 +147,7 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
     if (!filter.Wanted(e.path)) continue;
     any = true;
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
-      needed[static_cast<size_t>(cur->seq())] = true;
+      needed[static_cast<size_t>(cur->data_seq())] = true;
   }
   if (!any) {
     std::string what = filter.all() ? "nothing" : "no path matching";
@@ -111,7 +182,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       if (!filter.Wanted(e.path)) continue;
       any = true;
       if (e.type == EntryType::kFile) {
-        needed[static_cast<size_t>(cur->seq())] = true;
+        needed[static_cast<size_t>(cur->data_seq())] = true;
         ++total_files;
         total_bytes += e.size;
       } else if (e.type == EntryType::kHardlink) {
@@ -145,6 +216,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     if (needed[j]) ArchiveReader(ws.config(), paths[j]);
 
   DiskWriter disk(target, opts.overwrite);
+  disk.SetMetadataOptions(opts.xattrs, opts.numeric_owner);
   auto problem = [&](const std::string& path, const std::string& err) {
     if (IsExistsError(err)) {
       ++result.existing;
@@ -206,6 +278,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     auto cur = catalog.State(set_id, point_seq);
     bool have = cur->Next();
     std::set<std::string> missing;  // wanted data this archive should hold
+    // `s`: the backup that holds the entry's data (data_seq).
     auto pass = [&](const Entry& e, int s) {
       if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path)) missing.insert(e.path);
     };
@@ -230,10 +303,12 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
       std::string key = PathKey(path);
       while (have && PathKey(cur->entry().path) < key) {
-        pass(cur->entry(), cur->seq());
+        pass(cur->entry(), cur->data_seq());
         have = cur->Next();
       }
-      bool current = have && cur->entry().path == path && cur->seq() == seq &&
+      // For a metadata-only entry the data is an earlier archive's, the
+      // metadata (mode, owner, xattrs, ACLs) the entry's own.
+      bool current = have && cur->entry().path == path && cur->data_seq() == seq &&
                      cur->entry().type == EntryType::kFile;
       Entry meta = current ? cur->entry() : Entry{};
       if (current && have) have = cur->Next();
@@ -296,14 +371,33 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       }
     }
     while (have) {
-      pass(cur->entry(), cur->seq());
+      pass(cur->entry(), cur->data_seq());
       have = cur->Next();
     }
     for (const auto& p : missing)
       problem(p, "archive " + chain[j].name + " holds no data for this file");
   }
 
-  // Pass 4: symlinks last, so nothing is ever written through one.
+  // Pass 4: FIFOs and devices, then symlinks last, so nothing is ever written
+  // through one.
+  const bool root = ::geteuid() == 0;
+  {
+    auto cur = catalog.State(set_id, point_seq);
+    while (cur->Next()) {
+      const Entry& e = cur->entry();
+      bool device = e.type == EntryType::kCharDevice || e.type == EntryType::kBlockDevice;
+      if ((!device && e.type != EntryType::kFifo) || !filter.Wanted(e.path)) continue;
+      std::string err;
+      if (device && !root)
+        problem(e.path, std::string(EntryTypeName(e.type)) + " " + std::to_string(major(e.rdev)) +
+                            "," + std::to_string(minor(e.rdev)) +
+                            " not restored: creating a device node needs root");
+      else if (disk.Special(e, &err))
+        ++result.specials;
+      else
+        problem(e.path, err);
+    }
+  }
   {
     auto cur = catalog.State(set_id, point_seq);
     while (cur->Next()) {
@@ -317,6 +411,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     }
   }
   disk.Close();
+  ReportMetadataNotRestored(catalog, set_id, point_seq, filter, disk, opts, progress, &result);
   return result;
 }
 

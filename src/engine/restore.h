@@ -17,6 +17,8 @@ struct RestoreOptions {
   std::string target_dir;          // created if missing
   std::vector<std::string> paths;  // only these (and what lies below); empty = everything
   bool overwrite = false;          // replace existing files instead of skipping them
+  bool xattrs = true;              // restore extended attributes
+  bool numeric_owner = false;      // owners by the recorded uid/gid, not by name
   // Where else archives may be found (after the cache): the staging area of a
   // restore from the vault.
   std::vector<std::string> archive_dirs;
@@ -33,6 +35,9 @@ struct RestoreResult {
   uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0, hardlinks = 0;
   uint64_t existing = 0;  // left alone because they exist (no --overwrite)
   uint64_t failed = 0;    // could not be restored (reported through Progress)
+  uint64_t specials = 0;  // FIFOs and device nodes
+  // Restored, but without some of their metadata (xattrs, ACLs, owner): reported.
+  uint64_t metadata_not_restored = 0;
   std::vector<std::string> archives_read;
 };
 

@@ -33,8 +33,10 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
     report("manifest describes " + meta.name + ", not this backup");
   auto cur = ws.catalog().EntriesOf(b.set_id, b.seq);
   bool have = cur->Next();
+  // Files whose data this archive holds (a metadata-only entry's is earlier).
   auto next_file = [&]() {
-    while (have && cur->entry().type != EntryType::kFile) have = cur->Next();
+    while (have && (cur->entry().type != EntryType::kFile || cur->entry().content_unchanged))
+      have = cur->Next();
   };
   next_file();
   bool saw_checksums = false;

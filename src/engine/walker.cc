@@ -173,12 +173,24 @@ void Walker::FillEntry(const std::string& rel, const Child& c, Entry* e) {
   e->nlink = static_cast<uint32_t>(st.st_nlink);
   e->target.clear();
   e->has_hash = false;
+  e->rdev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+  e->xattrs.clear();
+  e->acl_access.clear();
+  e->acl_default.clear();
+  e->fflags.clear();
+  e->content_unchanged = e->changed_while_read = false;
   e->sparse = S_ISREG(st.st_mode) && st.st_size > (1 << 20) &&
               static_cast<uint64_t>(st.st_blocks) * 512 < static_cast<uint64_t>(st.st_size);
   if (S_ISREG(st.st_mode)) {
     e->type = EntryType::kFile;
   } else if (S_ISDIR(st.st_mode)) {
     e->type = EntryType::kDir;
+  } else if (S_ISFIFO(st.st_mode)) {
+    e->type = EntryType::kFifo;
+  } else if (S_ISCHR(st.st_mode)) {
+    e->type = EntryType::kCharDevice;
+  } else if (S_ISBLK(st.st_mode)) {
+    e->type = EntryType::kBlockDevice;
   } else {
     e->type = EntryType::kSymlink;
     e->target = c.link_target;
@@ -197,9 +209,8 @@ bool Walker::Next(Entry* e, bool* subtree_unknown) {
     std::string rel = f.rel.empty() ? c.name : f.rel + "/" + c.name;
     bool full = f.full;
     mode_t m = c.st.st_mode;
-    if (!S_ISREG(m) && !S_ISDIR(m) && !S_ISLNK(m)) {
-      const char* kind = S_ISSOCK(m) ? "socket" : S_ISFIFO(m) ? "fifo" : "device";
-      notice_(AbsPath(rel), std::string("skipped ") + kind, false);
+    if (S_ISSOCK(m)) {  // a socket is made by the program that listens on it
+      notice_(AbsPath(rel), "skipped socket", false);
       continue;
     }
     FillEntry(rel, c, e);

@@ -18,8 +18,8 @@ namespace gb {
 
 class Walker {
  public:
-  // Called for entries that are skipped (sockets, fifos, devices) or that
-  // cannot be examined (unreadable directory, vanished file).
+  // Called for entries that are skipped (sockets) or that cannot be examined
+  // (unreadable directory, vanished file).
   using NoticeFn =
       std::function<void(const std::string& abs_path, const std::string& what, bool is_problem)>;
 
@@ -27,7 +27,8 @@ class Walker {
   // that does not exist.
   Walker(const Selector& selector, NoticeFn notice);
 
-  // Produces the next entry (metadata from lstat; no content hash). When the
+  // Produces the next entry (metadata from lstat; no content hash, no xattrs
+  // or ACLs: the backup reads those only where it needs them). When the
   // entry is a directory whose contents could not be listed, *subtree_unknown
   // is set: its previous contents must be kept, not taken as deleted.
   bool Next(Entry* e, bool* subtree_unknown);

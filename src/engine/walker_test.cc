@@ -1,9 +1,12 @@
 #include "engine/walker.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -63,14 +66,22 @@ TEST_F(WalkerTest, ExcludesAndNestedRootsAndAncestors) {
   EXPECT_EQ(got, (std::vector<std::string>{"keep", "keep/a.txt", "keep/n", "keep/n/x"}));
 }
 
-TEST_F(WalkerTest, SkipsSpecialFilesWithNotice) {
+TEST_F(WalkerTest, KeepsFifosAndSkipsSocketsWithNotice) {
   Touch("f");
   ASSERT_EQ(mkfifo((root_ / "pipe").c_str(), 0600), 0);
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::string sock = (root_ / "sock").string();
+  ASSERT_LT(sock.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size());
+  ASSERT_EQ(::bind(s, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
   std::vector<std::string> notices;
   auto got = Walk({root_.string()}, {}, &notices);
-  EXPECT_EQ(got, (std::vector<std::string>{"f"}));
+  ::close(s);
+  EXPECT_EQ(got, (std::vector<std::string>{"f", "pipe"}));
   ASSERT_EQ(notices.size(), 1u);
-  EXPECT_NE(notices[0].find("fifo"), std::string::npos);
+  EXPECT_NE(notices[0].find("skipped socket"), std::string::npos);
 }
 
 TEST_F(WalkerTest, MissingIncludeIsAnError) {
