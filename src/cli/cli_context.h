@@ -28,6 +28,7 @@ class CliContext {
   explicit CliContext(const GlobalOptions& g);
   const GlobalOptions& opts() const { return g_; }
   std::string ConfigPath() const;
+  // The config; problems with its folders' modes are warned about once.
   const Config& config();
   TerminalProgress& progress();
   // Prints a human line on stdout unless --json or --quiet.
@@ -38,8 +39,14 @@ class CliContext {
  private:
   const GlobalOptions& g_;
   std::optional<Config> config_;
+  bool allow_unsigned_ = false;
+  friend void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
   std::unique_ptr<TerminalProgress> progress_;
 };
+
+// --allow-unsigned on a command that reads archives: archives without a
+// signature (written before signatures) are accepted, with a warning each.
+void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
 
 // Subcommands, each registered on the CLI11 app by its Add function; the
 // callback stores the command's exit status in exit_code.

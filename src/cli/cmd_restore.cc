@@ -96,6 +96,7 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_option("--to", o->restore.target_dir,
                   "Directory to restore into (default ./glacier-restore-<id>)");
   cmd->add_flag("--overwrite", o->restore.overwrite, "Replace files that already exist");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->add_option("paths", o->restore.paths, "Only these paths (as backed up, e.g. /home/me/docs)");
   cmd->add_option("--tier", o->tier,
                   "Retrieval tier for archives in the vault: Expedited, Standard or Bulk "

@@ -44,6 +44,7 @@ using test::FakeClock;
 using test::RandomText;
 using test::RecordingProgress;
 using test::ScanTree;
+using test::TrustedSigningKey;
 using test::WriteText;
 
 // Glacier accepts a retrieval range that ends at the archive's end; the test
@@ -121,8 +122,9 @@ class RecoverTest : public ::testing::Test {
     std::string path = root_ + "/" + name + ".toml";
     WriteText(path, "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\ncache_dir = \"" + root_ +
                         "/" + name + "/cache\"\nstate_dir = \"" + root_ + "/" + name +
-                        "/state\"\nmax_incrementals = 1\n[encryption]\nrecipients = [\"" +
-                        recipient_ + "\"]\nidentity_file = \"" + root_ +
+                        "/state\"\nmax_incrementals = 1\n[encryption]\n" +
+                        TrustedSigningKey(root_) + "recipients = [\"" + recipient_ +
+                        "\"]\nidentity_file = \"" + root_ +
                         "/identity.txt\"\n[vault]\nurl = \"file://" + vault_dir_ + "\"\n" + extra);
     return LoadConfig(path);
   }

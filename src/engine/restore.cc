@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
+#include "engine/archive_signature.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -138,6 +139,12 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
                                        " (it is in the vault: restore "
                                        "retrieves it when the vault is reachable)");
   }
+  // Who wrote them, before a byte of them is read.
+  for (size_t j = 0; j < chain.size(); ++j)
+    if (needed[j])
+      CheckSignatureBeside(ws.config(),
+                           SignedThing::Archive(chain[j].name, set_id, chain[j].archive_sha256),
+                           paths[j], progress);
 
   DiskWriter disk(target, opts.overwrite);
   auto problem = [&](const std::string& path, const std::string& err) {

@@ -30,6 +30,7 @@
 #include "engine/backup.h"
 #include "engine/catalog_copy.h"
 #include "engine/config.h"
+#include "engine/engine_test_util.h"
 #include "engine/point.h"
 #include "engine/restore.h"
 #include "engine/verify.h"
@@ -172,8 +173,8 @@ class SyncTest : public ::testing::Test {
     std::string toml = "[source]\nincludes = [\"" + src_ +
                        "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
                        "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + root_ +
-                       "/cache\"\nstate_dir = \"" + root_ +
-                       "/state\"\n[encryption]\nrecipients = [\"" + recipient_ +
+                       "/cache\"\nstate_dir = \"" + root_ + "/state\"\n[encryption]\n" +
+                       test::TrustedSigningKey(root_) + "recipients = [\"" + recipient_ +
                        "\"]\nidentity_file = \"" + identity_ + "\"\n[vault]\nurl = \"file://" +
                        vault_dir_ + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);

@@ -5,6 +5,7 @@
 
 #include "core/file.h"
 #include "engine/archive_name.h"
+#include "engine/archive_signature.h"
 
 namespace gb {
 
@@ -29,8 +30,12 @@ void Workspace::CleanCache(Progress& progress) {
   std::vector<std::string> orphans;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (!ArchiveName::Parse(name) || name.find(kArchiveSuffix) == std::string::npos) continue;
-    if (!catalog_->FindBackupByName(name)) orphans.push_back(name);
+    // NAME.minisig goes with NAME.
+    std::string archive = name;
+    if (archive.ends_with(kSignatureSuffix))
+      archive.resize(archive.size() - std::string_view(kSignatureSuffix).size());
+    if (!ArchiveName::Parse(archive) || archive.find(kArchiveSuffix) == std::string::npos) continue;
+    if (!catalog_->FindBackupByName(archive)) orphans.push_back(name);
   }
   ::closedir(d);
   for (const auto& name : orphans) {

@@ -28,6 +28,7 @@
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "crypto/identity_file.h"
+#include "crypto/minisign.h"
 #include "crypto/x25519.h"
 #include "vault/file_vault.h"
 
@@ -74,6 +75,9 @@ class SyncE2E : public ::testing::Test {
     auto id = age::X25519Identity::Generate();
     age::WriteIdentityFile(identity_, id);
     recipient_ = id.Recipient().ToString();
+    auto key = minisign::SecretKey::Generate();
+    minisign::WriteSecretKeyFile(root_ + "/signing.key", key);
+    signer_ = key.Public().ToString();
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -83,8 +87,8 @@ class SyncE2E : public ::testing::Test {
         "[source]\nincludes = [\"" + src_ +
         "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
         "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + cache_ + "\"\nstate_dir = \"" +
-        state_ + "\"\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\nidentity_file = \"" +
-        identity_ + "\"\n[vault]\nurl = \"" +
+        state_ + "\"\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\ntrusted_signers = [\"" +
+        signer_ + "\"]\nidentity_file = \"" + identity_ + "\"\n[vault]\nurl = \"" +
         (vault_url.empty() ? "file://" + vault_dir_ : vault_url) + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);
   }
@@ -287,7 +291,7 @@ class SyncE2E : public ::testing::Test {
     return sets;
   }
 
-  std::string root_, src_, vault_dir_, cache_, state_, identity_, recipient_;
+  std::string root_, src_, vault_dir_, cache_, state_, identity_, recipient_, signer_;
   int64_t test_clock_now_ = 0;
 };
 
