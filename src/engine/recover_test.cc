@@ -24,6 +24,7 @@
 #include "core/sha256.h"
 #include "crypto/identity_file.h"
 #include "engine/archive_name.h"
+#include "engine/archive_signature.h"
 #include "engine/backup.h"
 #include "engine/cold_restore.h"
 #include "engine/engine_test_util.h"
@@ -172,8 +173,11 @@ class RecoverTest : public ::testing::Test {
       clock_.AdvanceSeconds(3600);
       BackupResult b = RunBackup(ws, progress_, clock_, BackupOptions{});
       trees_[BackupId(b.record)] = ScanTree(src_);
-      for (const auto& name : ArchivesIn(ws.config().cache_dir))
+      for (const auto& name : ArchivesIn(ws.config().cache_dir)) {
         fs::copy_file(ws.ArchivePath(name), aside_ + "/" + name, fs::copy_options::skip_existing);
+        fs::copy_file(SignaturePath(ws.ArchivePath(name)), SignaturePath(aside_ + "/" + name),
+                      fs::copy_options::skip_existing);
+      }
       if (vault && sync_after.count(g)) RunSync(ws, *vault, progress_, clock_, SyncOptions{});
     }
   }
