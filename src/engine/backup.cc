@@ -256,7 +256,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   if (!opts.dry_run) ws.CleanCache(progress);
   // Loaded first: a signing key others can read stops the backup before any work.
   const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(cfg);
-  if (!signer) progress.Notice(cfg.signing_key_file, NoSigningKeyWarning(cfg), false);
+  if (!signer) progress.Notice(cfg.signing_key_file, NoSigningKeyWarning(cfg), true);
 
   std::optional<SetRecord> open = catalog.OpenSet();
   int incrementals = open ? open->backups - 1 : 0;

@@ -216,7 +216,7 @@ TEST_F(SignatureE2e, LooseIdentityAndSigningKeyAreRefusedWithTheChmod) {
   Result r = a_.Run({"restore", "--to", dir_ / "restored"});
   EXPECT_EQ(r.code, 2) << r.Show();
   EXPECT_NE(r.err.find("chmod 600 '" + a_.identity() + "'"), std::string::npos) << r.Show();
-  EXPECT_FALSE(Exists(dir_ / "restored"));
+  EXPECT_FALSE(Exists(Restored(dir_ / "restored", src_) + "/a.txt"));
 
   ASSERT_EQ(::chmod(a_.signing_key().c_str(), 0640), 0);
   Tick(a_);
