@@ -17,6 +17,15 @@ std::string CatalogCopyPath(const Workspace& ws, int64_t set_id) {
   return ws.ArchivePath("s" + std::to_string(set_id) + ".catalog.zst.age");
 }
 
+// Signs what has no signature yet (written before signatures; its SHA-256 is
+// checked first), then checks the signature as a reader would before upload.
+static void SignAndCheck(const Workspace& ws, const ArchiveSigner& signer, const std::string& path,
+                         const SignedThing& what) {
+  if (!PathExists(SignaturePath(path))) signer.SignFile(path, what);
+  Progress quiet;
+  CheckSignatureBeside(ws.config(), what, path, quiet);
+}
+
 static std::string MemberPrefix(int64_t set_id) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "glacier-backup-s%04lld/", static_cast<long long>(set_id));
@@ -40,12 +49,8 @@ UploadItem PrepareBundle(Workspace& ws, int64_t set_id) {
   }
   const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(ws.config());
   item.is_signed = signer.has_value();
-  Progress quiet;
-  // Signs what has no signature yet, then checks the signature like a reader would.
   auto sign_and_check = [&](const std::string& path, const SignedThing& what) {
-    if (!signer) return;
-    if (!PathExists(SignaturePath(path))) signer->SignFile(path, what);
-    CheckSignatureBeside(ws.config(), what, path, quiet);
+    if (signer) SignAndCheck(ws, *signer, path, what);
   };
   std::string prefix = MemberPrefix(set_id);
   ConcatSource& src = *item.source;
@@ -92,10 +97,7 @@ UploadItem PrepareSingle(Workspace& ws, const BackupRecord& b) {
   const std::string path = ws.ArchivePath(b.name);
   item.source->AddFile(path, b.archive_size);
   if (const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(ws.config())) {
-    SignedThing what = SignedThing::Archive(b.name, b.set_id, b.archive_sha256);
-    if (!PathExists(SignaturePath(path))) signer->SignFile(path, what);
-    Progress quiet;
-    CheckSignatureBeside(ws.config(), what, path, quiet);
+    SignAndCheck(ws, *signer, path, SignedThing::Archive(b.name, b.set_id, b.archive_sha256));
     // The signature after the archive, padded to one block.
     std::string sig = ReadFileToString(SignaturePath(path));
     sig.resize(kMaxSignatureSize, '\0');

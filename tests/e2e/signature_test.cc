@@ -135,6 +135,18 @@ TEST_F(SignatureE2e, ArchiveAlteredByOneByteAfterSigningIsRefused) {
   ExpectRefused(a_.Run({"restore", "--allow-unsigned", "--to", target}), {id});
 }
 
+TEST_F(SignatureE2e, AGenuineArchiveUnderAnotherNameIsRefused) {
+  std::string full = Backup(a_);
+  WriteFile(src_ + "/a.txt", "changed\n");
+  std::string inc = Backup(a_);
+  ASSERT_FALSE(inc.empty());
+  // The full backup and its genuine signature, put in the incremental's place.
+  Exec({"cp", ArchiveOf(a_, full), ArchiveOf(a_, inc)});
+  Exec({"cp", ArchiveOf(a_, full) + ".minisig", ArchiveOf(a_, inc) + ".minisig"});
+  ExpectRefused(a_.Run({"restore", "--at", inc, "--to", dir_ / "restored"}),
+                {inc, "for another archive", "backup=" + full});
+}
+
 TEST_F(SignatureE2e, ForgedArchivesAreRefusedAndASecondTrustedHostsAreAccepted) {
   // Host B writes archives that host A's identity can decrypt, signed with B's key.
   ASSERT_NO_FATAL_FAILURE(Configure(b_, {b_.signer()}, dir_ / "vault-b"));
