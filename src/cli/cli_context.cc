@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/file_modes.h"
+
 namespace gb {
 
 CliContext::CliContext(const GlobalOptions& g) : g_(g) {}
@@ -17,6 +19,12 @@ TerminalProgress& CliContext::progress() {
   return *progress_;
 }
 
+void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx) {
+  cmd.add_flag("--allow-unsigned", ctx.allow_unsigned_,
+               "Accept archives without a signature (written before glacier-backup signed "
+               "archives); a bad signature is never accepted");
+}
+
 std::string CliContext::ConfigPath() const {
   return g_.config_path.empty() ? DefaultConfigPath() : g_.config_path;
 }
@@ -25,6 +33,9 @@ const Config& CliContext::config() {
   if (!config_) {
     config_ = LoadConfig(ConfigPath());
     if (!g_.profile.empty()) config_->profile = g_.profile;
+    config_->allow_unsigned = allow_unsigned_;
+    for (const std::string& dir : {config_->state_dir, config_->cache_dir})
+      if (std::string w = LooseDirectoryWarning(dir); !w.empty()) progress().Notice(dir, w, true);
   }
   return *config_;
 }

@@ -29,6 +29,7 @@ class CliContext {
   explicit CliContext(const GlobalOptions& g);
   const GlobalOptions& opts() const { return g_; }
   std::string ConfigPath() const;
+  // The config; problems with its folders' modes are warned about once.
   const Config& config();
   // For a vault that could not be reached (kTransient after the retries): which
   // setting to check, e.g. " (check [vault] endpoint = \"http://...\" in PATH)"; "" when no
@@ -46,6 +47,8 @@ class CliContext {
  private:
   const GlobalOptions& g_;
   std::optional<Config> config_;
+  bool allow_unsigned_ = false;
+  friend void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
   std::unique_ptr<TerminalProgress> progress_;
 };
 
@@ -53,6 +56,10 @@ class CliContext {
 inline constexpr const char* kAtHelp =
     "Backup point: latest (default), a backup id (or a prefix), or a UTC time such as "
     "2026-11-27T03:07:00Z; a bare date such as 2026-11-27 means the end of that day";
+
+// --allow-unsigned on a command that reads archives: archives without a
+// signature (written before signatures) are accepted, with a warning each.
+void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
 
 // Subcommands, each registered on the CLI11 app by its Add function; the
 // callback stores the command's exit status in exit_code.

@@ -1,14 +1,21 @@
 // glacier-backup init [--include PATH]... [--recipient age1...] [--identity FILE] [--vault URL]
+// Also creates the host's signing key and trusts it (added to a config written
+// before signatures).
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_modes.h"
 #include "crypto/identity_file.h"
+#include "crypto/minisign.h"
 #include "crypto/x25519.h"
 #include "engine/config_template.h"
 #include "engine/open_vault.h"
@@ -40,6 +47,39 @@ void CreateBuiltInVault(CliContext& ctx) {
   ctx.Say("local vault " + builtin.vault_url.substr(7) + " ready");
 }
 
+// The public key ("RW...") of the signing key at `path`, generated when missing.
+std::string EnsureSigningKey(CliContext& ctx, const std::string& path) {
+  if (PathExists(path)) return minisign::ReadSecretKeyFile(path).Public().ToString();
+  minisign::SecretKey key = minisign::SecretKey::Generate();
+  minisign::WriteSecretKeyFile(path, key);
+  ctx.Say("generated signing key " + path +
+          " (mode 0600): every archive is signed with it; its public key is in trusted_signers");
+  return key.Public().ToString();
+}
+
+// A config written before signatures gets `trusted_signers` under [encryption];
+// one that has the key already is left for its owner to edit. True if changed.
+bool AddTrustedSigner(CliContext& ctx, const std::string& path, const std::string& signer) {
+  std::string text = ReadFileToString(path);
+  static const std::regex has_key(R"((^|\n)[ \t]*trusted_signers[ \t]*=)");
+  static const std::regex section(R"((^|\n)[ \t]*\[encryption\][^\n]*\n?)");
+  std::smatch m;
+  if (std::regex_search(text, has_key) || !std::regex_search(text, m, section)) {
+    ctx.Say("warning: " + path + " does not trust this host's signing key; add \"" + signer +
+            "\" to [encryption] trusted_signers");
+    return false;
+  }
+  size_t at = static_cast<size_t>(m.position(0) + m.length(0));
+  std::string line = "trusted_signers = [\"" + signer + "\"]  # added by glacier-backup init\n";
+  if (at > 0 && text[at - 1] != '\n') line = "\n" + line;
+  text.insert(at, line);
+  struct stat st;
+  mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0600;
+  WriteFileAtomic(path, text, mode);
+  ctx.Say("added this host's signing key to trusted_signers in " + path);
+  return true;
+}
+
 }  // namespace
 
 void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
@@ -65,6 +105,7 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       MakeDirs(Dirname(path), 0700);
       if (recipient.empty()) {
         if (PathExists(identity)) {
+          RequirePrivateFile(identity, "identity file");
           for (const auto& id : age::ReadIdentityFile(identity))
             if (auto* x = dynamic_cast<const age::X25519Identity*>(id.get());
                 x && recipient.empty())
@@ -83,6 +124,7 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ConfigTemplateParams p;
       for (const auto& inc : opts->includes) p.includes.push_back(Absolute(inc));
       p.recipient = recipient;
+      p.trusted_signer = EnsureSigningKey(ctx, JoinPath(Dirname(path), "signing.key"));
       if (identity != JoinPath(Dirname(path), "identity.txt")) p.identity_file = identity;
       p.vault_url = opts->vault;
       WriteFileAtomic(path, RenderConfigTemplate(p), 0600);
@@ -102,6 +144,12 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ctx.Json({{"config", path}, {"ready", false}, {"problem", e.what()}});
       return;
     }
+    // A config from before signatures: the signing key and its trust are added.
+    if (std::string signer = EnsureSigningKey(ctx, cfg.signing_key_file);
+        std::find(cfg.trusted_signers.begin(), cfg.trusted_signers.end(), signer) ==
+            cfg.trusted_signers.end() &&
+        AddTrustedSigner(ctx, path, signer))
+      cfg = LoadConfig(path);
     Workspace ws(cfg);
     ctx.Say("catalog " + ws.catalog().path() + " ready; archives go to " + cfg.cache_dir);
     if (cfg.vault_url == DefaultVaultUrl())
@@ -118,7 +166,9 @@ void AddInitCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
               {"catalog", ws.catalog().path()},
               {"cache_dir", cfg.cache_dir},
               {"identity_file", cfg.identity_file},
-              {"vault", cfg.vault_url}});
+              {"vault", cfg.vault_url},
+              {"signing_key_file", cfg.signing_key_file},
+              {"trusted_signers", cfg.trusted_signers}});
   });
 }
 

@@ -106,6 +106,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       "recover",
       "Rebuild the local catalog from the vault (or from archive files) after losing "
       "the machine");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->add_flag("--wait", opts->engine.wait,
                 "Keep polling the vault until everything is retrieved (Glacier: hours)");
   cmd->add_option("--poll-interval", opts->engine.poll_seconds,

@@ -96,6 +96,7 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_flag("!--no-xattrs", o->restore.xattrs, "Do not restore extended attributes");
   cmd->add_flag("--numeric-owner", o->restore.numeric_owner,
                 "Restore owners (and ACL entries) by uid/gid, not by user and group name");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->add_option("paths", o->restore.paths, "Only these paths (as backed up, e.g. /home/me/docs)");
   cmd->add_option("--tier", o->tier,
                   "Retrieval tier for archives in the vault: Expedited, Standard or Bulk "

@@ -64,6 +64,7 @@ void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       "sync",
       "Poll vault jobs, reconcile the inventory, keep under the size cap, upload "
       "complete sets");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->add_flag("--dry-run", opts->dry_run,
                 "Show what would be uploaded and deleted, and the cost");
   auto drop = std::make_shared<std::vector<int64_t>>();
@@ -94,6 +95,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto full = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("run", "backup, then sync: the one line for cron");
   cmd->add_flag("--full", *full, "Start a new set with a full backup");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->callback([&ctx, &exit_code, full] {
     const Config& cfg = ctx.config();
     Workspace ws(cfg);

@@ -75,6 +75,7 @@ void AddVerifyCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto vopts = std::make_shared<VaultVerifyOptions>();
   CLI::App* cmd = app.add_subcommand(
       "verify", "Check the cached archives against the catalog (--vault: the vault's)");
+  AddAllowUnsignedFlag(*cmd, ctx);
   cmd->add_flag("--read-data", opts->read_data,
                 "Decrypt and decompress every archive and check every file's hash "
                 "(needs the identity file)");

@@ -10,7 +10,7 @@ enum ExitCode : int {
   kExitFailure = 1,   // unexpected failure (local I/O error, bug)
   kExitUsage = 2,     // bad command line or configuration; nothing was changed
   kExitPartial = 3,   // finished, but some files were not backed up / restored (listed)
-  kExitCorrupt = 4,   // data failed an integrity check (damaged or tampered archive)
+  kExitCorrupt = 4,   // data failed an integrity or signature check (damaged or tampered archive)
   kExitNoKey = 5,     // the identity cannot decrypt the archives (wrong or missing key)
   kExitNotFound = 6,  // no such backup point, path or archive
   kExitLocked = 7,    // another glacier-backup run holds the state lock
@@ -29,7 +29,8 @@ inline constexpr const char* kExitCodeHelp =
     "  1  unexpected failure (local I/O error, bug)\n"
     "  2  bad command line or configuration (or no config file); nothing was changed\n"
     "  3  partial: finished, but some files were not backed up or restored (listed on stderr)\n"
-    "  4  integrity failure: an archive is damaged or was tampered with\n"
+    "  4  integrity failure: an archive is damaged or was tampered with, or not signed by a\n"
+    "     trusted signer\n"
     "  5  no key: the identity file cannot decrypt the archives\n"
     "  6  not found: no such backup point, path, archive or vault; a set that lost an archive\n"
     "     was not uploaded\n"

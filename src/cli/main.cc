@@ -1,4 +1,6 @@
 // glacier-backup: encrypted full and incremental backups for cold storage.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <clocale>
 #include <cstdio>
@@ -13,6 +15,9 @@
 
 int main(int argc, char** argv) {
   std::setlocale(LC_ALL, "C.UTF-8");
+  // Everything the tool creates (catalog, staging, cache, state, keys) is its
+  // owner's alone; restored files get their recorded modes explicitly.
+  ::umask(077);
   gb::GlobalOptions g;
   CLI::App app{"glacier-backup " GB_VERSION
                " - encrypted full and incremental backups for cold storage"};

@@ -21,6 +21,7 @@
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "engine/archive_name.h"
+#include "engine/archive_signature.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
 #include "engine/file_prefetcher.h"
@@ -380,6 +381,9 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   BackupResult result;
   result.dry_run = opts.dry_run;
   if (!opts.dry_run) ws.CleanCache(progress);
+  // Loaded first: a signing key others can read stops the backup before any work.
+  const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(cfg);
+  if (!signer) progress.Notice(cfg.signing_key_file, NoSigningKeyWarning(cfg), true);
 
   std::optional<SetRecord> open = catalog.OpenSet();
   int incrementals = open ? open->backups - 1 : 0;
@@ -606,6 +610,9 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   rec.deleted = builder.deleted;
   rec.skipped = builder.skipped;
   rec.host = meta.host;
+  // Signed before the catalog commit: a crash between the two leaves an
+  // orphan archive and signature, which the next run removes.
+  if (signer) signer->SignFile(path, SignedThing::Archive(rec.name, set_id, rec.archive_sha256));
   rec.id = writer.AddBackup(rec);
   result.skipped = builder.skipped;
   result.changed_while_read = builder.changing;

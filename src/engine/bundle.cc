@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "engine/archive_signature.h"
 #include "engine/catalog_copy.h"
 
 namespace gb {
@@ -14,6 +15,15 @@ using nlohmann::json;
 
 std::string CatalogCopyPath(const Workspace& ws, int64_t set_id) {
   return ws.ArchivePath("s" + std::to_string(set_id) + ".catalog.zst.age");
+}
+
+// Signs what has no signature yet (written before signatures; its SHA-256 is
+// checked first), then checks the signature as a reader would before upload.
+static void SignAndCheck(const Workspace& ws, const ArchiveSigner& signer, const std::string& path,
+                         const SignedThing& what) {
+  if (!PathExists(SignaturePath(path))) signer.SignFile(path, what);
+  Progress quiet;
+  CheckSignatureBeside(ws.config(), what, path, quiet);
 }
 
 static std::string MemberPrefix(int64_t set_id) {
@@ -37,22 +47,41 @@ UploadItem PrepareBundle(Workspace& ws, int64_t set_id) {
     WriteCatalogCopy(ws.config(), ws.catalog(), set_id, f.sink());
     f.Commit();
   }
-  uint64_t copy_size = FileSource(copy).Size();
+  const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(ws.config());
+  item.is_signed = signer.has_value();
+  auto sign_and_check = [&](const std::string& path, const SignedThing& what) {
+    if (signer) SignAndCheck(ws, *signer, path, what);
+  };
   std::string prefix = MemberPrefix(set_id);
   ConcatSource& src = *item.source;
+  // The signature member: one header and one block (kSignatureMemberSize).
+  auto add_signature = [&](const std::string& path, const std::string& member, int64_t time) {
+    if (!signer) return;
+    std::string sig = SignaturePath(path);
+    uint64_t size = FileSource(sig).Size();
+    if (size > kMaxSignatureSize) throw Error(Code::kCorruption, sig + ": not a signature");
+    src.AddBytes(UstarFileHeader(member + kSignatureSuffix, size, time));
+    src.AddFile(sig, size);
+    src.AddZeros(UstarPadding(size));
+  };
+  sign_and_check(copy, SignedThing::CatalogCopy(set_id));
+  uint64_t copy_size = FileSource(copy).Size();
   src.AddBytes(UstarFileHeader(prefix + "catalog.json.zst.age", copy_size, item.last_time));
   item.catalog_offset = src.Size();
   item.catalog_length = copy_size;
   src.AddFile(copy, copy_size);
   src.AddZeros(UstarPadding(copy_size));
+  add_signature(copy, prefix + "catalog.json.zst.age", item.last_time);
   for (const BackupRecord& b : backups) {
     std::string path = ws.ArchivePath(b.name);
     if (!PathExists(path))
       throw Error(Code::kNotFound, "archive " + path + " of set " + std::to_string(set_id) +
                                        " is missing from the cache; it cannot be uploaded");
+    sign_and_check(path, SignedThing::Archive(b.name, set_id, b.archive_sha256));
     src.AddBytes(UstarFileHeader(prefix + b.name, b.archive_size, b.time));
     src.AddFile(path, b.archive_size);
     src.AddZeros(UstarPadding(b.archive_size));
+    add_signature(path, prefix + b.name, b.time);
   }
   src.AddZeros(kUstarTrailer);
   return item;
@@ -65,14 +94,23 @@ UploadItem PrepareSingle(Workspace& ws, const BackupRecord& b) {
   item.first_time = item.last_time = b.time;
   item.backups = 1;
   item.source = std::make_unique<ConcatSource>();
-  item.source->AddFile(ws.ArchivePath(b.name), b.archive_size);
+  const std::string path = ws.ArchivePath(b.name);
+  item.source->AddFile(path, b.archive_size);
+  if (const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(ws.config())) {
+    SignAndCheck(ws, *signer, path, SignedThing::Archive(b.name, b.set_id, b.archive_sha256));
+    // The signature after the archive, padded to one block.
+    std::string sig = ReadFileToString(SignaturePath(path));
+    sig.resize(kMaxSignatureSize, '\0');
+    item.source->AddBytes(Bytes(sig.begin(), sig.end()));
+    item.is_signed = true;
+  }
   return item;
 }
 
 std::string DescribeUpload(const UploadItem& item, const std::string& host,
                            const std::string& token) {
   json j = {{"tool", kDescriptionTool},
-            {"format", kDescriptionFormat},
+            {"format", item.is_signed ? kSignedDescriptionFormat : kDescriptionFormat},
             {"kind", item.backup_name.empty() ? "bundle" : "archive"},
             {"host", host.substr(0, 64)},
             {"set", item.set_id},
@@ -95,6 +133,7 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
     json j = json::parse(description);
     if (!j.is_object() || j.value("tool", "") != kDescriptionTool) return std::nullopt;
     ParsedDescription p;
+    p.format = j.value("format", kDescriptionFormat);
     p.kind = j.value("kind", "");
     p.host = j.value("host", "");
     p.token = j.value("token", "");

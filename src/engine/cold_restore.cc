@@ -9,21 +9,37 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "engine/archive_signature.h"
+#include "engine/bundle.h"
 #include "engine/point.h"
 #include "engine/prices.h"
 
 namespace gb {
 namespace {
 
+// Whether each file in the vault archive is followed by its signature.
+bool HasSignatures(const VaultArchive& a) {
+  auto d = ParseDescription(a.description);
+  return d && d->format >= kSignedDescriptionFormat;
+}
+
+// Bytes between the end of an archive of `size` bytes and its signature's
+// text, and the bytes its signature takes in all (see PrepareBundle and PrepareSingle).
+uint64_t SignatureGap(bool bundle, uint64_t size) { return bundle ? UstarPadding(size) + 512 : 0; }
+uint64_t SignatureSpan(bool bundle, uint64_t size) {
+  return bundle ? UstarPadding(size) + kSignatureMemberSize : kMaxSignatureSize;
+}
+
 // Where each backup of a set sits inside its bundle (see PrepareBundle).
 std::map<std::string, uint64_t> BundleOffsets(Catalog& catalog, const VaultArchive& bundle) {
   std::map<std::string, uint64_t> out;
+  const uint64_t signature = HasSignatures(bundle) ? kSignatureMemberSize : 0;  // per file
   uint64_t off = bundle.catalog_offset.value_or(512) + bundle.catalog_length.value_or(0);
-  off += UstarPadding(bundle.catalog_length.value_or(0));
+  off += UstarPadding(bundle.catalog_length.value_or(0)) + signature;
   for (const BackupRecord& b : catalog.BackupsOfSet(*bundle.set_id)) {
     off += 512;
     out[b.name] = off;
-    off += b.archive_size + UstarPadding(b.archive_size);
+    off += b.archive_size + UstarPadding(b.archive_size) + signature;
   }
   return out;
 }
@@ -58,11 +74,13 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     }
     const VaultArchive* holder = nullptr;
     uint64_t offset = 0;
+    bool with_signature = false;
     for (const VaultArchive& a : archives) {
       if (a.origin != "here" || !a.set_id || *a.set_id != b.set_id) continue;
       if (a.backup_name == b.name) {
         holder = &a;
         offset = 0;
+        with_signature = HasSignatures(a);
         break;
       }
       if (a.backup_name.empty()) {
@@ -70,6 +88,7 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
         if (offs.count(b.name)) {
           holder = &a;
           offset = offs[b.name];
+          with_signature = HasSignatures(a);
         }
       }
     }
@@ -80,11 +99,14 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     auto& piece = pieces[holder->archive_id];
     piece.request.archive_id = holder->archive_id;
     piece.archives.emplace_back(b, offset);
-    // Grow the covering range; aligned below.
+    piece.signed_archives = with_signature;
+    piece.bundle = holder->backup_name.empty();
+    // Grow the covering range (signatures included); aligned below.
     uint64_t lo = piece.archives.front().second, hi = 0;
     for (auto& [rec, off] : piece.archives) {
       lo = std::min(lo, off);
-      hi = std::max(hi, off + rec.archive_size);
+      hi = std::max(hi, off + rec.archive_size +
+                            (with_signature ? SignatureSpan(piece.bundle, rec.archive_size) : 0));
     }
     piece.request.range = AlignRange(lo, hi - lo, caps.retrieval_range_alignment, holder->size);
   }
@@ -162,6 +184,12 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
                         "SHA-256 recorded when it was written (damaged or tampered); the download "
                         "was discarded and is fetched again on the next run");
       }
+      // Its signature goes beside it; RunRestore checks it before reading it.
+      if (piece.signed_archives)
+        WriteFileAtomic(SignaturePath(dest),
+                        ReadSignatureBlock(part, off - piece.request.range.offset + b.archive_size +
+                                                     SignatureGap(piece.bundle, b.archive_size)),
+                        0600);
       out.Commit();
       CrashPoint("restore-after-stage");
     }
@@ -173,7 +201,10 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
 
 void CleanStaging(Workspace& ws, const ColdRestorePlan& plan) {
   for (const auto& piece : plan.retrievals) ::unlink(StagingPath(ws, piece.request).c_str());
-  for (const BackupRecord& b : plan.needed) ::unlink(StagedArchive(ws, b.name).c_str());
+  for (const BackupRecord& b : plan.needed) {
+    ::unlink(StagedArchive(ws, b.name).c_str());
+    ::unlink(SignaturePath(StagedArchive(ws, b.name)).c_str());
+  }
 }
 
 }  // namespace gb

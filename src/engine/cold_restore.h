@@ -27,8 +27,10 @@ struct ColdRestorePlan {
   struct Piece {
     RetrievalRequest request;
     std::vector<std::pair<BackupRecord, uint64_t>>
-        archives;       // and their offset in the vault archive
-    std::string state;  // "to start", "in progress", "downloaded"
+        archives;                  // and their offset in the vault archive
+    std::string state;             // "to start", "in progress", "downloaded"
+    bool bundle = false;           // the vault archive is a bundle, not a single archive
+    bool signed_archives = false;  // a signature follows each archive in it
   };
   std::vector<Piece> retrievals;
   // The tier asked for; when every retrieval was already started by an earlier

@@ -27,6 +27,7 @@ using test::FakeClock;
 using test::RandomText;
 using test::RecordingProgress;
 using test::ScanTree;
+using test::TrustedSigningKey;
 using test::WriteText;
 
 // The vault as the restore sees it, with what it was asked for counted and
@@ -98,9 +99,9 @@ class ColdRestoreTest : public ::testing::Test {
     WriteText(root_ + "/config.toml",
               "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\ncache_dir = \"" + root_ +
                   "/cache\"\nstate_dir = \"" + root_ + "/state\"\nmax_incrementals = 2\n" +
-                  "[encryption]\nrecipients = [\"" + id.Recipient().ToString() +
-                  "\"]\nidentity_file = \"" + root_ + "/identity.txt\"\n[vault]\nurl = \"file://" +
-                  root_ + "/vault\"\n");
+                  "[encryption]\n" + TrustedSigningKey(root_) + "recipients = [\"" +
+                  id.Recipient().ToString() + "\"]\nidentity_file = \"" + root_ +
+                  "/identity.txt\"\n[vault]\nurl = \"file://" + root_ + "/vault\"\n");
     ws_ = std::make_unique<Workspace>(LoadConfig(root_ + "/config.toml"));
     auto file = std::make_unique<FileVault>(root_ + "/vault", clock_);
     file->Create();

@@ -14,6 +14,8 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_modes.h"
+#include "crypto/minisign.h"
 #include "crypto/x25519.h"
 #include "engine/selector.h"
 
@@ -31,7 +33,8 @@ const std::vector<SectionKeys>& KnownKeys() {
       {"backup",
        {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
         "cache_dir", "state_dir"}},
-      {"encryption", {"recipients", "identity_file", "passphrase_file"}},
+      {"encryption",
+       {"recipients", "identity_file", "passphrase_file", "signing_key_file", "trusted_signers"}},
       {"vault",
        {"url", "endpoint", "region", "profile", "storage_class", "size_limit", "min_storage_days",
         "upload", "keep_local_sets", "inventory_max_age_days", "inventory_min_interval_days",
@@ -516,6 +519,19 @@ class Loader {
     config_.identity_file = GetPath(sec, "encryption", "identity_file")
                                 .value_or(NormalizePath(JoinPath(dir_, "identity.txt")));
     config_.passphrase_file = GetPath(sec, "encryption", "passphrase_file").value_or("");
+    config_.signing_key_file = GetPath(sec, "encryption", "signing_key_file")
+                                   .value_or(NormalizePath(JoinPath(dir_, "signing.key")));
+    const auto signers =
+        GetStrings(sec, "encryption", "trusted_signers", "trusted_signers = [\"RW...\"]");
+    for (size_t i = 0; i < signers.size(); ++i) {
+      const auto& [node, text] = signers[i];
+      try {
+        config_.trusted_signers.push_back(minisign::PublicKey::Parse(text).ToString());
+      } catch (const Error& e) {
+        Fail(node->source(), "[encryption] trusted_signers[" + std::to_string(i) + "]: " +
+                                 e.what() + "; use the \"RW...\" line of a minisign public key");
+      }
+    }
     if (!config_.recipients.empty() && !config_.passphrase_file.empty()) {
       Fail(Where(sec, "passphrase_file"),
            "[encryption] passphrase_file and recipients cannot be used together (age cannot mix a "
@@ -722,6 +738,7 @@ Config LoadConfig(const std::string& path) {
                 "no config at " + path + ": run `glacier-backup init` or pass --config");
   }
   std::string absolute = NormalizePath(std::filesystem::absolute(expanded).string());
+  RequireNotWritableByOthers(expanded, "config");
   std::string text = ReadFileToString(expanded);
   return Loader(path, absolute).Load(text);
 }

@@ -49,6 +49,15 @@ struct Config {
   std::vector<std::string> recipients;  // age X25519 public keys "age1...", checksum verified
   std::string identity_file;            // default <dir of config>/identity.txt; restore/verify
   std::string passphrase_file;          // age scrypt passphrase read from this file
+  // Signatures (minisign format). The backup host signs every archive and
+  // catalog copy with signing_key_file (default <dir of config>/signing.key);
+  // restore, recover, verify and sync accept only what one of
+  // trusted_signers ("RW..." public keys, normalised) signed.
+  std::string signing_key_file;
+  std::vector<std::string> trusted_signers;
+  // Not from the file: --allow-unsigned accepts archives without a signature
+  // (written before signatures); a bad signature is never accepted.
+  bool allow_unsigned = false;
 
   // [vault]
   // "file:///ABS/DIR" (file:// URLs are stored with the path absolute and
@@ -80,9 +89,10 @@ struct Config {
 };
 
 // Reads and validates a config file. Throws gb::Error:
-//   kInvalidArgument the file does not exist ("no config at PATH: run ..."), or
+//   kInvalidArgument the file does not exist ("no config at PATH: run ..."),
 //                    anything wrong inside it or in its spec file, as one line
-//                    naming the file, the line and the key.
+//                    naming the file, the line and the key; or the file is
+//                    writable by group or others.
 //   kIOError         the file exists but cannot be read.
 Config LoadConfig(const std::string& path);
 

@@ -125,6 +125,20 @@ excludes = []
 )";
   out += StringKey("identity_file", p.identity_file, "identity.txt");
   out += R"(
+# Public keys ("RW...", minisign format) whose signatures are trusted. Every archive
+# and catalog copy is signed; restore, recover, verify and sync refuse what none of
+# these signed. One per host writing to the vault; keep this list with the identity.
+)";
+  if (p.trusted_signer.empty()) {
+    out += "trusted_signers = []  # e.g. [\"RW...\"]\n";
+  } else {
+    out += "trusted_signers = [" + TomlString(p.trusted_signer) + "]\n";
+  }
+  out += R"(
+# This host's secret signing key (minisign format, mode 0600; `minisign -G -W`
+# makes one too). Only backup hosts need it; it never leaves this machine.
+# signing_key_file = "signing.key"
+
 # Instead of recipients: encrypt with an age passphrase read from this file.
 # Cannot be combined with recipients.
 # passphrase_file = "passphrase.txt"

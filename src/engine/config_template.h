@@ -10,6 +10,7 @@ namespace gb {
 struct ConfigTemplateParams {
   std::vector<std::string> includes;  // empty: `includes = []`, which LoadConfig rejects
   std::string recipient;              // "age1..."; empty: `recipients = []`, rejected likewise
+  std::string trusted_signer;         // "RW...": this host's signing key; empty: `[]`
   // Each empty one is written commented out, i.e. left at LoadConfig's default.
   std::string identity_file;
   std::string vault_url;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_modes.h"
 #include "crypto/decryptor.h"
 #include "crypto/encryptor.h"
 #include "crypto/identity_file.h"
@@ -58,6 +59,7 @@ class ArchiveDecryptor : public ByteSource {
         throw Error(Code::kNoKey, "identity file " + c.identity_file +
                                       " does not exist: reading archives needs the secret key "
                                       "(set [encryption] identity_file)");
+      RequirePrivateFile(c.identity_file, "identity file");
       ids_ = age::ReadIdentityFile(c.identity_file);
     }
     try {

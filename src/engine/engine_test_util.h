@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "crypto/minisign.h"
 #include "engine/progress.h"
 
 namespace gb::test {
@@ -36,6 +37,15 @@ inline void WriteText(const std::string& path, const std::string& text, mode_t m
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
   ::chmod(path.c_str(), mode);
+}
+
+// A signing key at dir/signing.key (where a config in dir finds it by
+// default); returns the [encryption] line that trusts it.
+inline std::string TrustedSigningKey(const std::string& dir) {
+  minisign::SecretKey key = minisign::SecretKey::Generate();
+  if (!PathExists(dir + "/signing.key")) minisign::WriteSecretKeyFile(dir + "/signing.key", key);
+  return "trusted_signers = [\"" +
+         minisign::ReadSecretKeyFile(dir + "/signing.key").Public().ToString() + "\"]\n";
 }
 
 inline std::string RandomText(size_t n, uint64_t seed) {

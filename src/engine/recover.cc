@@ -11,6 +11,7 @@
 #include <set>
 
 #include "archive/manifest.h"
+#include "archive/ustar.h"
 #include "archive/zstd_stream.h"
 #include "catalog/vault_state.h"
 #include "core/error.h"
@@ -20,6 +21,7 @@
 #include "core/tree_hash.h"
 #include "engine/archive_name.h"
 #include "engine/archive_reader.h"
+#include "engine/archive_signature.h"
 #include "engine/bundle.h"
 #include "engine/catalog_copy.h"
 #include "engine/encryption.h"
@@ -217,6 +219,11 @@ class ArchiveImporter {
     const bool in_place = SameFile(file.path, cached);
     std::optional<ScannedArchive> s;
     try {
+      // Who wrote it, before its name, size or a byte of it is used.
+      const std::optional<std::string> signature = ReadSignatureBeside(file.path);
+      CheckSignature(cfg_, SignedThing::Archive(file.name, set_id), signature, file.path,
+                     progress_);
+      if (signature && !in_place) WriteFileAtomic(SignaturePath(cached), *signature, 0600);
       FileDigest d = CopyHashed(file.path, in_place ? "" : cached);
       s = Scan(cached, file.name);
       if (s) {
@@ -237,7 +244,10 @@ class ArchiveImporter {
               e.code() == Code::kCorruption);
       s.reset();
     }
-    if (!s && !in_place) ::unlink(cached.c_str());
+    if (!s && !in_place) {
+      ::unlink(cached.c_str());
+      ::unlink(SignaturePath(cached).c_str());
+    }
     return s;
   }
 
@@ -317,6 +327,16 @@ std::vector<std::string> AllBackupIds(Catalog& c) {
   std::vector<std::string> ids;
   for (const BackupRecord& b : c.Backups()) ids.push_back(BackupId(b));
   return ids;
+}
+
+// A single archive retrieved with the signature block after it (see
+// PrepareSingle): the signature goes beside it, where the importer checks it.
+void SplitSignature(const std::string& path) {
+  const uint64_t size = FileSource(path).Size();
+  if (size < kMaxSignatureSize) return;  // then it is unsigned: refused by the importer
+  WriteFileAtomic(SignaturePath(path), ReadSignatureBlock(path, size - kMaxSignatureSize), 0600);
+  if (::truncate(path.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
+    ThrowErrno("truncate " + path);
 }
 
 // The set id in a catalog copy's head line, read without touching the catalog.
@@ -641,10 +661,18 @@ class Recoverer {
       Problem("archive " + a.archive_id, "its description records no usable catalog part");
       return;
     }
+    // A signed bundle's catalog copy is followed by its signature member.
+    const bool with_signature = d.format >= kSignedDescriptionFormat;
+    const uint64_t signature_bytes =
+        with_signature ? UstarPadding(*d.catalog_length) + kSignatureMemberSize : 0;
+    if (*d.catalog_offset + *d.catalog_length + signature_bytes > a.size) {
+      Problem("archive " + a.archive_id, "its description records no usable catalog part");
+      return;
+    }
     RetrievalRequest req;
     req.archive_id = a.archive_id;
-    req.range =
-        AlignRange(*d.catalog_offset, *d.catalog_length, caps_.retrieval_range_alignment, a.size);
+    req.range = AlignRange(*d.catalog_offset, *d.catalog_length + signature_bytes,
+                           caps_.retrieval_range_alignment, a.size);
     req.tier = tier_;
     req.purpose = "recover";
     if (!Retrieved(req)) {
@@ -654,6 +682,13 @@ class Recoverer {
     const std::string staged = StagingPath(ws_, req);
     const uint64_t at = *d.catalog_offset - req.range.offset;
     try {
+      // Who wrote it, before a byte of it is decrypted or its set number believed.
+      std::optional<std::string> signature;
+      if (with_signature)
+        signature = ReadSignatureBlock(
+            staged, at + *d.catalog_length + UstarPadding(*d.catalog_length) + 512);
+      CheckSignature(cfg_, SignedThing::CatalogCopy(d.set_id), signature, staged, progress_, at,
+                     *d.catalog_length);
       FileSource head(staged, at, *d.catalog_length);
       int64_t copy_set = PeekCatalogCopySet(cfg_, head);
       if (copy_set != d.set_id)
@@ -757,6 +792,7 @@ class Recoverer {
                 true);
         continue;
       }
+      if (d->format >= kSignedDescriptionFormat) SplitSignature(path);
       staged.push_back(path);
       downloaded.push_back({path, d->backup_name, *an});
     }
@@ -775,7 +811,10 @@ class Recoverer {
     }
     r_.problems += imported.problems;
     r_.corrupt |= imported.corrupt;
-    for (const std::string& p : staged) ::unlink(p.c_str());
+    for (const std::string& p : staged) {
+      ::unlink(p.c_str());
+      ::unlink(SignaturePath(p).c_str());
+    }
   }
 
   Workspace& ws_;

@@ -25,6 +25,7 @@
 #include "core/sha256.h"
 #include "crypto/identity_file.h"
 #include "engine/archive_name.h"
+#include "engine/archive_signature.h"
 #include "engine/backup.h"
 #include "engine/cold_restore.h"
 #include "engine/engine_test_util.h"
@@ -45,6 +46,7 @@ using test::FakeClock;
 using test::RandomText;
 using test::RecordingProgress;
 using test::ScanTree;
+using test::TrustedSigningKey;
 using test::WriteText;
 
 // Glacier accepts a retrieval range that ends at the archive's end; the test
@@ -122,8 +124,9 @@ class RecoverTest : public ::testing::Test {
     std::string path = root_ + "/" + name + ".toml";
     WriteText(path, "[source]\nincludes = [\"" + src_ + "\"]\n[backup]\ncache_dir = \"" + root_ +
                         "/" + name + "/cache\"\nstate_dir = \"" + root_ + "/" + name +
-                        "/state\"\nmax_incrementals = 1\n[encryption]\nrecipients = [\"" +
-                        recipient_ + "\"]\nidentity_file = \"" + root_ +
+                        "/state\"\nmax_incrementals = 1\n[encryption]\n" +
+                        TrustedSigningKey(root_) + "recipients = [\"" + recipient_ +
+                        "\"]\nidentity_file = \"" + root_ +
                         "/identity.txt\"\n[vault]\nurl = \"file://" + vault_dir_ + "\"\n" + extra);
     return LoadConfig(path);
   }
@@ -174,8 +177,11 @@ class RecoverTest : public ::testing::Test {
       clock_.AdvanceSeconds(3600);
       BackupResult b = RunBackup(ws, progress_, clock_, BackupOptions{});
       trees_[BackupId(b.record)] = ScanTree(src_);
-      for (const auto& name : ArchivesIn(ws.config().cache_dir))
+      for (const auto& name : ArchivesIn(ws.config().cache_dir)) {
         fs::copy_file(ws.ArchivePath(name), aside_ + "/" + name, fs::copy_options::skip_existing);
+        fs::copy_file(SignaturePath(ws.ArchivePath(name)), SignaturePath(aside_ + "/" + name),
+                      fs::copy_options::skip_existing);
+      }
       if (vault && sync_after.count(g)) RunSync(ws, *vault, progress_, clock_, SyncOptions{});
     }
   }

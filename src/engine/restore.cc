@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
+#include "engine/archive_signature.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -209,6 +210,12 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
                                        " (it is in the vault: restore "
                                        "retrieves it when the vault is reachable)");
   }
+  // Who wrote them, before a byte of them is read.
+  for (size_t j = 0; j < chain.size(); ++j)
+    if (needed[j])
+      CheckSignatureBeside(ws.config(),
+                           SignedThing::Archive(chain[j].name, set_id, chain[j].archive_sha256),
+                           paths[j], progress);
 
   // The key must open the archives before anything is written: a missing or wrong
   // identity leaves no empty tree behind.

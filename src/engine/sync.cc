@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/tree_hash.h"
+#include "engine/archive_signature.h"
 #include "engine/bundle.h"
 #include "engine/lost_archives.h"
 #include "engine/point.h"
@@ -73,7 +74,10 @@ class Syncer {
   }
 
   ~Syncer() {
-    for (const std::string& p : dry_run_copies_) ::unlink(p.c_str());
+    for (const std::string& p : dry_run_copies_) {
+      ::unlink(p.c_str());
+      ::unlink(SignaturePath(p).c_str());
+    }
   }
 
   SyncResult Run() {
@@ -422,8 +426,10 @@ class Syncer {
     Note("set " + std::to_string(s.set_id),
          opts_.dry_run ? "would be deleted from the vault" : "deleted from the vault to make room");
     if (opts_.dry_run) return;
-    for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.set_id))
+    for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.set_id)) {
       ::unlink(ws_.ArchivePath(b.name).c_str());
+      ::unlink(SignaturePath(ws_.ArchivePath(b.name)).c_str());
+    }
     state_.MarkSetPruned(s.set_id, now_);
   }
 
@@ -550,8 +556,12 @@ class Syncer {
         if (!s.uploaded && !uploaded_names.count(b.name)) continue;
         std::string p = ws_.ArchivePath(b.name);
         if (::unlink(p.c_str()) == 0) Note(p, "removed from the cache (safely in the vault)");
+        ::unlink(SignaturePath(p).c_str());
       }
-      if (s.uploaded) ::unlink(CatalogCopyPath(ws_, s.id).c_str());
+      if (s.uploaded) {
+        ::unlink(CatalogCopyPath(ws_, s.id).c_str());
+        ::unlink(SignaturePath(CatalogCopyPath(ws_, s.id)).c_str());
+      }
     }
     CrashPoint("sync-after-local-delete");
   }

@@ -27,9 +27,11 @@
 #include "core/sha256.h"
 #include "crypto/identity_file.h"
 #include "crypto/x25519.h"
+#include "engine/archive_signature.h"
 #include "engine/backup.h"
 #include "engine/catalog_copy.h"
 #include "engine/config.h"
+#include "engine/engine_test_util.h"
 #include "engine/point.h"
 #include "engine/restore.h"
 #include "engine/verify.h"
@@ -114,6 +116,7 @@ struct Bundle {
   std::string catalog_copy;
   std::vector<std::pair<std::string, std::string>> archives;  // name, bytes, in order
   std::vector<std::string> members;
+  std::map<std::string, std::string> signatures;  // file name -> its signature member
 };
 
 Bundle RetrieveBundle(Vault& vault, const std::string& archive_id) {
@@ -128,7 +131,9 @@ Bundle RetrieveBundle(Vault& vault, const std::string& archive_id) {
     std::string data = tar.ReadAll();
     b.members.push_back(m.entry.path);
     std::string base = m.entry.path.substr(m.entry.path.rfind('/') + 1);
-    if (base == "catalog.json.zst.age")
+    if (base.ends_with(kSignatureSuffix))
+      b.signatures[base.substr(0, base.size() - std::string(kSignatureSuffix).size())] = data;
+    else if (base == "catalog.json.zst.age")
       b.catalog_copy = data;
     else
       b.archives.emplace_back(base, std::move(data));
@@ -172,8 +177,8 @@ class SyncTest : public ::testing::Test {
     std::string toml = "[source]\nincludes = [\"" + src_ +
                        "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
                        "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + root_ +
-                       "/cache\"\nstate_dir = \"" + root_ +
-                       "/state\"\n[encryption]\nrecipients = [\"" + recipient_ +
+                       "/cache\"\nstate_dir = \"" + root_ + "/state\"\n[encryption]\n" +
+                       test::TrustedSigningKey(root_) + "recipients = [\"" + recipient_ +
                        "\"]\nidentity_file = \"" + identity_ + "\"\n[vault]\nurl = \"file://" +
                        vault_dir_ + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);
@@ -237,8 +242,10 @@ class SyncTest : public ::testing::Test {
         EXPECT_EQ(Hex(Sha256::Of(b.archives[i].second)), backups[i].archive_sha256)
             << backups[i].name;
         std::string path = ws_->ArchivePath(backups[i].name);
+        EXPECT_TRUE(b.signatures.count(backups[i].name)) << "unsigned " << backups[i].name;
         if (!PathExists(path)) {
           WriteFileAtomic(path, b.archives[i].second, 0600);
+          WriteFileAtomic(SignaturePath(path), b.signatures[backups[i].name], 0600);
           placed.push_back(path);
         }
       }
@@ -285,7 +292,10 @@ class SyncTest : public ::testing::Test {
       }
       fs::remove_all(target);
     }
-    for (const auto& p : placed) ::unlink(p.c_str());
+    for (const auto& p : placed) {
+      ::unlink(p.c_str());
+      ::unlink(SignaturePath(p).c_str());
+    }
     return checked;
   }
 

@@ -15,6 +15,8 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "engine/archive_signature.h"
+#include "engine/bundle.h"
 #include "engine/encryption.h"
 #include "engine/prices.h"
 #include "engine/recover.h"
@@ -236,7 +238,23 @@ class VaultVerifier {
         return false;
       }
     }
-    if (!a.backup_name.empty()) return CheckBackupArchive(what, staged, a.backup_name);
+    if (!a.backup_name.empty()) {
+      // A single archive: its signature block after it (see PrepareSingle), checked first.
+      std::optional<std::string> signature;
+      auto d = ParseDescription(a.description);
+      const uint64_t size = FileSource(staged).Size();
+      if (d && d->format >= kSignedDescriptionFormat && size >= kMaxSignatureSize) {
+        signature = ReadSignatureBlock(staged, size - kMaxSignatureSize);
+        if (::truncate(staged.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
+          ThrowErrno("truncate " + staged);
+      }
+      std::optional<BackupRecord> b = ws_.catalog().FindBackupByName(a.backup_name);
+      CheckSignature(
+          cfg_,
+          SignedThing::Archive(a.backup_name, a.set_id.value_or(0), b ? b->archive_sha256 : ""),
+          signature, staged, progress_);
+      return CheckBackupArchive(what, staged, a.backup_name);
+    }
     return CheckBundle(what, staged, a.set_id.value_or(0));
   }
 
@@ -264,33 +282,82 @@ class VaultVerifier {
     return true;
   }
 
-  // A bundle: its catalog part decrypts, and each contained archive checks out.
+  // A bundle: its catalog part decrypts, and each contained archive checks out;
+  // each member is checked against the signature member after it first.
   bool CheckBundle(const std::string& what, const std::string& path, int64_t set_id) {
-    std::set<std::string> expected;
-    for (const BackupRecord& b : ws_.catalog().BackupsOfSet(set_id)) expected.insert(b.name);
+    std::map<std::string, BackupRecord> expected;
+    for (const BackupRecord& b : ws_.catalog().BackupsOfSet(set_id)) expected[b.name] = b;
     bool ok = true;
     FileSource src(path);
     TarReader tar(src);
     TarMember m;
     bool first = true;
     const std::string extracted = JoinPath(StagingDir(ws_), "verify-extract.tar.zst.age");
+    const std::string catalog_copy = JoinPath(StagingDir(ws_), "verify-extract.catalog.zst.age");
+    struct Pending {
+      std::string name, file;
+      SignedThing thing;
+    };
+    std::optional<Pending> pending;
+    // Checks the pending member with its signature (nullopt: it had none), then its contents.
+    auto finish = [&](const std::optional<std::string>& signature) {
+      Pending p = *pending;
+      pending.reset();
+      try {
+        CheckSignature(cfg_, p.thing, signature, p.file, progress_);
+        if (p.file == catalog_copy) {
+          FileSource in(catalog_copy);
+          std::unique_ptr<ByteSource> plain = NewArchiveDecryptor(cfg_, in);
+          ZstdSource z(*plain);
+          HashingSink discard(nullptr);
+          Pump(z, discard);
+        } else {
+          ok &= CheckBackupArchive(what, p.file, p.name);
+        }
+      } catch (const Error& e) {
+        ::unlink(p.file.c_str());
+        if (e.code() != Code::kCorruption) throw;
+        Problem(what, e.what(), true);
+        ok = false;
+        return;
+      }
+      ::unlink(p.file.c_str());
+    };
+    auto extract = [&](const std::string& to) {
+      AtomicFile out(to, 0600);
+      uint64_t pos = 0;
+      static const std::vector<uint8_t> zeros(1 << 20, 0);
+      tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+        while (pos < off) {
+          size_t k = static_cast<size_t>(std::min<uint64_t>(off - pos, zeros.size()));
+          out.sink().Write({zeros.data(), k});
+          pos += k;
+        }
+        out.sink().Write(d);
+        pos = off + d.size();
+      });
+      out.Commit();
+    };
     while (tar.Next(&m)) {
       std::string name = Basename(m.entry.path);
+      if (pending && name == pending->name + kSignatureSuffix) {
+        std::string signature = tar.ReadAll();
+        finish(signature);
+        continue;
+      }
+      if (pending) finish(std::nullopt);
       if (first) {
         first = false;
         if (name != "catalog.json.zst.age") {
           Problem(what, "the bundle does not start with its catalog copy", true);
           return false;
         }
-        std::string copy = tar.ReadAll();
-        SpanSource in(AsBytes(copy));
-        std::unique_ptr<ByteSource> plain = NewArchiveDecryptor(cfg_, in);
-        ZstdSource z(*plain);
-        HashingSink discard(nullptr);
-        Pump(z, discard);
+        extract(catalog_copy);
+        pending = Pending{name, catalog_copy, SignedThing::CatalogCopy(set_id)};
         continue;
       }
-      if (!expected.erase(name)) {
+      auto it = expected.find(name);
+      if (it == expected.end()) {
         Problem(what,
                 "the bundle holds " + name + ", which is not a backup of set " +
                     std::to_string(set_id) + " in the catalog",
@@ -298,34 +365,17 @@ class VaultVerifier {
         ok = false;
         continue;
       }
-      {
-        AtomicFile out(extracted, 0600);
-        uint64_t pos = 0;
-        static const std::vector<uint8_t> zeros(1 << 20, 0);
-        tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-          while (pos < off) {
-            size_t k = static_cast<size_t>(std::min<uint64_t>(off - pos, zeros.size()));
-            out.sink().Write({zeros.data(), k});
-            pos += k;
-          }
-          out.sink().Write(d);
-          pos = off + d.size();
-        });
-        out.Commit();
-      }
-      try {
-        ok &= CheckBackupArchive(what, extracted, name);
-      } catch (...) {
-        ::unlink(extracted.c_str());
-        throw;
-      }
-      ::unlink(extracted.c_str());
+      SignedThing thing = SignedThing::Archive(name, set_id, it->second.archive_sha256);
+      expected.erase(it);
+      extract(extracted);
+      pending = Pending{name, extracted, thing};
     }
+    if (pending) finish(std::nullopt);
     if (first) {
       Problem(what, "the retrieved bundle holds no members", true);
       return false;
     }
-    for (const std::string& name : expected) {
+    for (const auto& [name, b] : expected) {
       Problem(what, "the bundle lacks " + name + ", a backup of set " + std::to_string(set_id),
               true);
       ok = false;

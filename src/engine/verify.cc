@@ -9,6 +9,7 @@
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
+#include "engine/archive_signature.h"
 
 namespace gb {
 namespace {
@@ -121,6 +122,15 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
       continue;
     }
     ++r.archives;
+    try {
+      CheckSignatureBeside(ws.config(), SignedThing::Archive(b.name, b.set_id, b.archive_sha256),
+                           path, progress);
+    } catch (const Error& e) {
+      if (e.code() != Code::kCorruption) throw;
+      report(e.what());
+      r.corrupt = true;
+      continue;
+    }
     Sha256 sha;
     uint64_t size = 0;
     {

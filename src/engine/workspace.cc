@@ -4,6 +4,7 @@
 
 #include "core/file.h"
 #include "engine/archive_name.h"
+#include "engine/archive_signature.h"
 
 namespace gb {
 
@@ -26,8 +27,12 @@ void Workspace::CleanCache(Progress& progress) {
   if (!PathExists(config_.cache_dir)) return;
   std::vector<std::string> orphans;
   for (const std::string& name : ListDirNames(config_.cache_dir)) {
-    if (!ArchiveName::Parse(name) || name.find(kArchiveSuffix) == std::string::npos) continue;
-    if (!catalog_->FindBackupByName(name)) orphans.push_back(name);
+    // NAME.minisig goes with NAME.
+    std::string archive = name;
+    if (archive.ends_with(kSignatureSuffix))
+      archive.resize(archive.size() - std::string_view(kSignatureSuffix).size());
+    if (!ArchiveName::Parse(archive) || archive.find(kArchiveSuffix) == std::string::npos) continue;
+    if (!catalog_->FindBackupByName(archive)) orphans.push_back(name);
   }
   for (const auto& name : orphans) {
     std::string path = ArchivePath(name);

@@ -389,7 +389,7 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
   std::vector<std::string> CachedArchives() {
     std::vector<std::string> out;
     for (const auto& f : ListDir(tool_.cache()))
-      if (f.find(".tar.zst.age") != std::string::npos) out.push_back(f);
+      if (f.ends_with(".tar.zst.age")) out.push_back(f);  // not their .minisig
     return out;
   }
 

@@ -511,6 +511,9 @@ class Tool {
   std::string cache() const { return dir_ + "/cache"; }
   std::string state() const { return dir_ + "/state"; }
   const std::string& recipient() const { return recipient_; }
+  // This setup's signing key (beside the config) and its public key "RW...".
+  std::string signing_key() const { return dir_ + "/signing.key"; }
+  const std::string& signer() const { return signer_; }
 
   RunOptions Options() const {
     RunOptions o = options_;
@@ -570,6 +573,10 @@ class Tool {
     size_t at = text.find("\"age1");
     ASSERT_NE(at, std::string::npos) << text;
     recipient_ = text.substr(at + 1, text.find('"', at + 1) - at - 1);
+    at = text.find("trusted_signers = [\"");
+    ASSERT_NE(at, std::string::npos) << text;
+    at = text.find('"', at) + 1;
+    signer_ = text.substr(at, text.find('"', at) - at);
     includes_ = includes;
     backup_extra_ = backup_extra;
     WriteConfig();
@@ -583,7 +590,9 @@ class Tool {
     t += "]\n\n[backup]\ncache_dir = \"" + cache() + "\"\nstate_dir = \"" + state() + "\"\n";
     t += backup_extra;
     if (!backup_extra.empty() && backup_extra.back() != '\n') t += "\n";
-    t += "\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\n" + encryption_extra;
+    t += "\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\n";
+    if (!signer_.empty()) t += "trusted_signers = [\"" + signer_ + "\"]\n";
+    t += encryption_extra;
     return t;
   }
   void WriteConfig() { WriteFile(config(), ConfigText(includes_, backup_extra_), 0600); }
@@ -602,7 +611,7 @@ class Tool {
   }
 
   std::string dir_;
-  std::string recipient_;
+  std::string recipient_, signer_;
   std::vector<std::string> includes_;
   std::string backup_extra_;
   RunOptions options_;

@@ -28,6 +28,7 @@
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "crypto/identity_file.h"
+#include "crypto/minisign.h"
 #include "crypto/x25519.h"
 #include "vault/file_vault.h"
 
@@ -74,6 +75,9 @@ class SyncE2E : public ::testing::Test {
     auto id = age::X25519Identity::Generate();
     age::WriteIdentityFile(identity_, id);
     recipient_ = id.Recipient().ToString();
+    auto key = minisign::SecretKey::Generate();
+    minisign::WriteSecretKeyFile(root_ + "/signing.key", key);
+    signer_ = key.Public().ToString();
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -83,8 +87,8 @@ class SyncE2E : public ::testing::Test {
         "[source]\nincludes = [\"" + src_ +
         "\"]\n[backup]\nmax_incrementals = " + std::to_string(max_incrementals) +
         "\ncompression_level = 1\nthreads = 1\ncache_dir = \"" + cache_ + "\"\nstate_dir = \"" +
-        state_ + "\"\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\nidentity_file = \"" +
-        identity_ + "\"\n[vault]\nurl = \"" +
+        state_ + "\"\n[encryption]\nrecipients = [\"" + recipient_ + "\"]\ntrusted_signers = [\"" +
+        signer_ + "\"]\nidentity_file = \"" + identity_ + "\"\n[vault]\nurl = \"" +
         (vault_url.empty() ? "file://" + vault_dir_ : vault_url) + "\"\n" + vault_lines;
     WriteFileAtomic(root_ + "/config.toml", toml);
   }
@@ -180,7 +184,7 @@ class SyncE2E : public ::testing::Test {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(cache_, ec)) {
       std::string n = e.path().filename().string();
-      if (n.find(".tar.zst.age") != std::string::npos) v.push_back(n);
+      if (n.ends_with(".tar.zst.age")) v.push_back(n);  // not their .minisig
     }
     std::sort(v.begin(), v.end());
     return v;
@@ -268,7 +272,11 @@ class SyncE2E : public ::testing::Test {
           EXPECT_EQ(base, "catalog.json.zst.age");
         }
         first = false;
-        if (base == "catalog.json.zst.age") continue;
+        if (base == "catalog.json.zst.age" || base == "catalog.json.zst.age.minisig") continue;
+        if (base.ends_with(".minisig")) {  // the previous archive's signature, kept beside it
+          if (!PathExists(cache_ + "/" + base)) WriteFileAtomic(cache_ + "/" + base, data, 0600);
+          continue;
+        }
         names.push_back(base);
         bool known = false;
         for (const auto& b : backups[l.set]) {
@@ -287,7 +295,7 @@ class SyncE2E : public ::testing::Test {
     return sets;
   }
 
-  std::string root_, src_, vault_dir_, cache_, state_, identity_, recipient_;
+  std::string root_, src_, vault_dir_, cache_, state_, identity_, recipient_, signer_;
   int64_t test_clock_now_ = 0;
 };
 
