@@ -192,8 +192,7 @@ int RemoveStaleTemps(const std::string& dir) {
   if (!PathExists(dir)) return 0;
   int removed = 0;
   for (const std::string& name : ListDirNames(dir)) {
-    if (name.starts_with(AtomicFile::kTempPrefix) &&
-        ::unlink(JoinPath(dir, name).c_str()) == 0) {
+    if (name.starts_with(AtomicFile::kTempPrefix) && ::unlink(JoinPath(dir, name).c_str()) == 0) {
       ++removed;
     }
   }

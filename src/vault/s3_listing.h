@@ -13,8 +13,8 @@ namespace gb {
 struct S3ListedObject {
   std::string key;
   std::string etag;
-  std::optional<uint64_t> size;      // nullopt when absent or not a decimal number
-  std::optional<int64_t> modified;   // unix seconds; nullopt when absent or malformed
+  std::optional<uint64_t> size;     // nullopt when absent or not a decimal number
+  std::optional<int64_t> modified;  // unix seconds; nullopt when absent or malformed
 };
 
 struct S3ObjectPage {
