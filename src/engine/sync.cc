@@ -93,7 +93,11 @@ class Syncer {
       // Sets kept by keep_local_sets though superseded stay cached, never uploaded.
       const int64_t newest = NewestSetInVault();
       std::erase_if(ready, [&](const UploadItem& i) { return i.set_id < newest; });
-      UploadNewest(ready);
+      // A cap that takes every set (or none): every ready set, oldest first, as "all".
+      if (steady_.too_small)
+        UploadNewest(ready);
+      else
+        UploadWhatFits(ready, /*quiet=*/true);
       Supersede();
       FreeLocalCache();
       Summarize();
@@ -390,8 +394,9 @@ class Syncer {
   }
 
   // Uploads every ready item that fits, oldest first; one that cannot fit does not keep
-  // later ones out. Throws kNoSpace naming what was left behind.
-  void UploadWhatFits(std::vector<UploadItem>& ready) {
+  // later ones out. Throws kNoSpace naming what was left behind; `quiet` (backlog =
+  // "newest"): says so in one line instead and leaves the verdict to CheckStaleness.
+  void UploadWhatFits(std::vector<UploadItem>& ready, bool quiet = false) {
     if (ready.empty()) return MakeRoomAhead();
     std::vector<std::string> refused;
     size_t uploaded = 0;
@@ -399,6 +404,12 @@ class Syncer {
       std::string label = Label(item);
       if (!AlreadyUploaded(item)) {
         if (std::optional<std::string> why = MakeRoom(item.source->Size() + overhead_)) {
+          if (quiet) {
+            waiting_ = true;
+            if (r_.backlog_line.empty()) r_.backlog_line = label + " waits in the cache: " + *why;
+            refused.push_back(label);
+            continue;
+          }
           Warn(label, "not uploaded: " + *why);
           refused.push_back(label + " (" + *why + ")");
           continue;
@@ -408,6 +419,7 @@ class Syncer {
       ++uploaded;
     }
     if (refused.empty()) return;
+    if (quiet) return Note("backlog", r_.backlog_line);
     std::string msg = uploaded == 0 ? "nothing was uploaded"
                                     : std::to_string(uploaded) + " of " +
                                           std::to_string(ready.size()) + " were uploaded";
