@@ -531,7 +531,11 @@ TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
 // The clock jumps back below the last backup: no crash, nothing deleted, and the
 // sets uploaded meanwhile are not deleted early once the clock is right again.
 TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
-  WriteConfig("size_limit = \"400 KiB\"\nmin_storage_days = 30\nkeep_local_sets = 0\n", 0);
+  // backlog = "all": every day's set goes up (this cap is too small for "newest" to take one
+  // a day), so there is something to delete early.
+  WriteConfig(
+      "size_limit = \"400 KiB\"\nmin_storage_days = 30\nkeep_local_sets = 0\nbacklog = \"all\"\n",
+      0);
   Ok({"vault", "create"}, kStart);
   for (int day = 0; day < 3; ++day) {
     WriteSource("f", 60 << 10, day);
