@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "engine/backlog_plan.h"
 #include "engine/lost_archives.h"
 #include "engine/open_vault.h"
 #include "engine/point.h"
@@ -137,6 +138,36 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ctx.Say("last upload: " + FormatIsoUtc(last_upload));
       j["last_upload"] = FormatIsoUtc(last_upload);
     }
+    // Freshness: the number to alert on, and what the cap allows at this cadence.
+    j["backlog"] = cfg.backlog;
+    j["max_staleness_days"] = cfg.max_staleness_days;
+    if (!in_vault.empty()) {
+      std::vector<BackupRecord> newest = ws.catalog().BackupsOfSet(in_vault.rbegin()->first);
+      if (!newest.empty()) {
+        int64_t age = (now - newest.back().time) / 86400;
+        ctx.Say("newest backup in the vault: " + BackupId(newest.back()) + ", " +
+                std::to_string(age) + " days old" +
+                (age > cfg.max_staleness_days
+                     ? " (over max_staleness_days = " + std::to_string(cfg.max_staleness_days) + ")"
+                     : std::string()));
+        j["newest_vault_backup"] = {{"id", BackupId(newest.back())},
+                                    {"time", FormatIsoUtc(newest.back().time)},
+                                    {"age_days", age}};
+      }
+    }
+    SteadyState st =
+        EstimateSteadyState(ws.catalog(), cfg, min_days, caps.per_archive_overhead_bytes, prices);
+    if (st.set_bytes) {
+      j["steady_state"] = {{"set_bytes", st.set_bytes},
+                           {"set_interval_days", st.set_interval_days},
+                           {"cap_too_small", st.too_small},
+                           {"sets_fit", st.sets_fit},
+                           {"upload_interval_days", st.upload_interval_days},
+                           {"max_staleness_days", st.max_staleness_days},
+                           {"size_limit_for_every_set", st.cap_for_every_set},
+                           {"size_limit_for_every_set_monthly_usd", st.cap_for_every_set_usd}};
+    }
+    if (std::string p = DescribeSteadyState(st, cfg.backlog); !p.empty()) ctx.Say(p);
     ctx.Json(j);
   });
 }

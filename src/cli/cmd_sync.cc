@@ -28,6 +28,14 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
   for (auto s : r.pruned_sets)
     ctx.Say(std::string(r.dry_run ? "would delete" : "deleted") + " set " + std::to_string(s) +
             " from the vault to stay under the size cap");
+  if (!r.superseded_sets.empty()) {
+    std::string ids;
+    for (auto s : r.superseded_sets) ids += (ids.empty() ? "" : ", ") + std::to_string(s);
+    ctx.Say(std::string(r.dry_run ? "would drop" : "dropped") + " superseded set(s) " + ids +
+            ": a newer set is in the vault");
+  }
+  if (!r.backlog_line.empty()) ctx.Say(r.backlog_line);
+  if (r.dry_run && !r.steady_state.empty()) ctx.Say(r.steady_state);
   if (r.inventory_requested)
     ctx.Say(r.dry_run ? "would request a vault inventory" : "requested a vault inventory");
   std::string usage =
@@ -53,7 +61,14 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
           {"upload_cost_usd", r.upload_cost},
           {"early_deletion_cost_usd", r.early_deletion_cost},
           {"monthly_storage_cost_usd", r.monthly_storage_cost},
-          {"warnings", r.warnings}};
+          {"warnings", r.warnings},
+          {"superseded_sets", r.superseded_sets},
+          {"backlog", r.backlog_line},
+          {"cache_bytes", r.cache_bytes},
+          {"cache_limit", r.cache_limit},
+          {"newest_vault_backup", r.newest_vault_backup
+                                      ? nlohmann::json(FormatIsoUtc(*r.newest_vault_backup))
+                                      : nlohmann::json(nullptr)}};
 }
 
 }  // namespace

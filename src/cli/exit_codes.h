@@ -36,7 +36,7 @@ inline constexpr const char* kExitCodeHelp =
     "     was not uploaded\n"
     "  7  locked: another glacier-backup run is using the state directory\n"
     "  8  vault error: the storage refused the request or could not be reached\n"
-    "  9  no space: the vault size cap cannot be honoured\n"
+    "  9  no space: the vault size cap cannot be honoured (or the cache reached cache_limit)\n"
     "  10 pending: retrievals from cold storage are in progress; run the same command again\n"
     "  130 interrupted\n";
 

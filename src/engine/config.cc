@@ -32,13 +32,13 @@ const std::vector<SectionKeys>& KnownKeys() {
       {"source", {"includes", "excludes", "spec"}},
       {"backup",
        {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
-        "cache_dir", "state_dir"}},
+        "cache_dir", "state_dir", "cache_limit"}},
       {"encryption",
        {"recipients", "identity_file", "passphrase_file", "signing_key_file", "trusted_signers"}},
       {"vault",
        {"url", "endpoint", "region", "profile", "storage_class", "size_limit", "min_storage_days",
         "upload", "keep_local_sets", "inventory_max_age_days", "inventory_min_interval_days",
-        "bandwidth_limit", "retrieval_tier"}},
+        "bandwidth_limit", "retrieval_tier", "backlog", "max_staleness_days"}},
       {"prices",
        {"storage_gb_month", "put_per_1000", "retrieval_gb_expedited", "retrieval_gb_standard",
         "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
@@ -498,6 +498,7 @@ class Loader {
     }
     config_.cache_dir = GetPath(sec, "backup", "cache_dir").value_or(DefaultCacheDir());
     config_.state_dir = GetPath(sec, "backup", "state_dir").value_or(DefaultStateDir());
+    if (auto v = GetSize(sec, "backup", "cache_limit", "20 GB")) config_.cache_limit = *v;
   }
 
   void LoadEncryption(const toml::table* sec) {
@@ -630,6 +631,11 @@ class Loader {
     config_.min_storage_days =
         GetInt(sec, "vault", "min_storage_days", 0, INT_MAX, "an integer number of days >= 0");
     if (auto v = GetChoice(sec, "vault", "upload", {"bundle", "each"})) config_.upload = *v;
+    if (auto v = GetChoice(sec, "vault", "backlog", {"newest", "all"})) config_.backlog = *v;
+    if (auto v = GetInt(sec, "vault", "max_staleness_days", 1, INT_MAX,
+                        "an integer number of days >= 1")) {
+      config_.max_staleness_days = *v;
+    }
     if (auto v = GetInt(sec, "vault", "keep_local_sets", 0, INT_MAX, "an integer >= 0")) {
       config_.keep_local_sets = *v;
     }

@@ -44,6 +44,9 @@ struct Config {
   int threads = 0;            // 0 = number of cores; at most 1024
   std::string cache_dir;      // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup
   std::string state_dir;  // default $XDG_DATA_HOME/glacier-backup or ~/.local/share/glacier-backup
+  // Bytes the cache may hold before sync fails for want of uploads; 0 = automatic
+  // (kDefaultCacheLimitSets times the largest recent set).
+  uint64_t cache_limit = 0;
 
   // [encryption]  Exactly one of recipients / passphrase_file is non-empty.
   std::vector<std::string> recipients;  // age X25519 public keys "age1...", checksum verified
@@ -74,6 +77,10 @@ struct Config {
   std::optional<int> min_storage_days;  // unset: the backend decides
   std::string upload = "bundle";        // "bundle" | "each"
   int keep_local_sets = 0;              // >= 0
+  // "newest": under a tight cap upload the newest complete set, older waiting sets are
+  // superseded; "all": every set goes up, oldest first, however long it waits.
+  std::string backlog = "newest";
+  int max_staleness_days = 30;          // >= 1; sync fails (exit 9) when the vault is older
   int inventory_max_age_days = 7;       // >= 0
   int inventory_min_interval_days = 2;  // >= 0
   uint64_t bandwidth_limit = 0;         // bytes per second; 0 = unlimited

@@ -106,6 +106,10 @@ excludes = []
 )";
   out += StringKey("cache_dir", p.cache_dir, "~/.cache/glacier-backup");
   out += R"(
+# How much cache_dir may hold while sets wait for room in the vault; sync fails
+# (exit 9) when it is reached and nothing could be uploaded. 0 = eight sets' worth.
+# cache_limit = 0
+
 # Where the catalog of backups and the lock live.
 )";
   out += StringKey("state_dir", p.state_dir, "~/.local/share/glacier-backup");
@@ -179,6 +183,19 @@ excludes = []
 
 # Completed backup sets to keep in cache_dir after upload.
 # keep_local_sets = 0
+
+# When size_limit cannot take every set: "newest" uploads the newest complete set as
+# soon as the vault can take one, and older waiting sets are dropped (superseded);
+# "all" uploads every set, oldest first, however long they wait in cache_dir.
+# Rule of thumb: every set goes up when size_limit >= set size x (min_storage_days /
+# days between full backups); with less, the vault holds size_limit / set size sets,
+# can take one every min_storage_days / that many days, and its newest copy gets up
+# to that plus the days between full backups old. `status` works it out for you.
+# backlog = "newest"
+
+# Sync fails (exit 9) when it could upload nothing and the newest backup in the
+# vault is older than this many days: the number to alert on.
+# max_staleness_days = 30
 
 # Refresh the vault inventory when it is older than this many days ...
 # inventory_max_age_days = 7

@@ -113,6 +113,9 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.min_storage_days, std::nullopt);
   EXPECT_EQ(c.upload, "bundle");
   EXPECT_EQ(c.keep_local_sets, 0);
+  EXPECT_EQ(c.backlog, "newest");
+  EXPECT_EQ(c.max_staleness_days, 30);
+  EXPECT_EQ(c.cache_limit, 0u);
   EXPECT_EQ(c.inventory_max_age_days, 7);
   EXPECT_EQ(c.inventory_min_interval_days, 2);
   EXPECT_EQ(c.bandwidth_limit, 0u);
@@ -429,6 +432,10 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "6: [vault] bandwidth_limit must be a whole number of bytes or a string like \"10 MB\""},
       {s + e + "[vault]\nupload = \"batch\"\n",
        "6: [vault] upload must be one of \"bundle\", \"each\", got \"batch\""},
+      {s + e + "[vault]\nbacklog = \"oldest\"\n",
+       "6: [vault] backlog must be one of \"newest\", \"all\", got \"oldest\""},
+      {s + e + "[vault]\nmax_staleness_days = 0\n",
+       "6: [vault] max_staleness_days must be an integer number of days >= 1, got 0"},
       {s + e + "[vault]\nretrieval_tier = \"Fast\"\n",
        "6: [vault] retrieval_tier must be one of \"Expedited\", \"Standard\", \"Bulk\", got "
        "\"Fast\""},

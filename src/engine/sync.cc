@@ -1,5 +1,6 @@
 #include "engine/sync.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "core/hex.h"
 #include "core/tree_hash.h"
 #include "engine/archive_signature.h"
+#include "engine/backlog_plan.h"
 #include "engine/bundle.h"
 #include "engine/lost_archives.h"
 #include "engine/point.h"
@@ -86,19 +88,43 @@ class Syncer {
     PollJobs();
     RefreshInventory();
     FinishInterruptedPrunes();
+    FinishInterruptedSupersede();
     in_vault_ = SetsInVault();
     used_ = VaultBilledBytes(ws_, overhead_);
+    steady_ = EstimateSteadyState(ws_.catalog(), cfg_, min_days_, overhead_, prices_);
+    r_.steady_state = DescribeSteadyState(steady_, cfg_.backlog);
+    r_.cache_limit = EffectiveCacheLimit(cfg_, steady_);
+    if (cfg_.backlog == "newest" && cfg_.upload == "bundle") {
+      Supersede();  // what an earlier upload (or backlog = "all") made obsolete
+      std::vector<UploadItem> ready = ReadyItems();
+      // Sets kept by keep_local_sets though superseded stay cached, never uploaded.
+      const int64_t newest = NewestSetInVault();
+      std::erase_if(ready, [&](const UploadItem& i) { return i.set_id < newest; });
+      // A cap that takes every set (or none): every ready set, oldest first, as "all".
+      if (steady_.too_small)
+        UploadNewest(ready);
+      else
+        UploadWhatFits(ready, /*quiet=*/true);
+      Supersede();
+      FreeLocalCache();
+      Summarize();
+      CheckCacheLimit(ready);
+      CheckStaleness();
+      return r_;
+    }
     std::vector<UploadItem> ready = ReadyItems();
     try {
       UploadWhatFits(ready);
     } catch (const Error& e) {
       if (e.code() != Code::kNoSpace) throw;
       FreeLocalCache();  // what did go up leaves the cache all the same
+      Summarize();
+      CheckCacheLimit(ready);
       throw;
     }
     FreeLocalCache();
-    r_.vault_bytes = used_;
-    r_.monthly_storage_cost = StorageCostPerMonth(prices_, r_.vault_bytes);
+    Summarize();
+    CheckCacheLimit(ready);
     return r_;
   }
 
@@ -382,8 +408,9 @@ class Syncer {
   }
 
   // Uploads every ready item that fits, oldest first; one that cannot fit does not keep
-  // later ones out. Throws kNoSpace naming what was left behind.
-  void UploadWhatFits(std::vector<UploadItem>& ready) {
+  // later ones out. Throws kNoSpace naming what was left behind; `quiet` (backlog =
+  // "newest"): says so in one line instead and leaves the verdict to CheckStaleness.
+  void UploadWhatFits(std::vector<UploadItem>& ready, bool quiet = false) {
     if (ready.empty()) return MakeRoomAhead();
     std::vector<std::string> refused;
     size_t uploaded = 0;
@@ -391,6 +418,12 @@ class Syncer {
       std::string label = Label(item);
       if (!AlreadyUploaded(item)) {
         if (std::optional<std::string> why = MakeRoom(item.source->Size() + overhead_)) {
+          if (quiet) {
+            waiting_ = true;
+            if (r_.backlog_line.empty()) r_.backlog_line = label + " waits in the cache: " + *why;
+            refused.push_back(label);
+            continue;
+          }
           Warn(label, "not uploaded: " + *why);
           refused.push_back(label + " (" + *why + ")");
           continue;
@@ -400,6 +433,7 @@ class Syncer {
       ++uploaded;
     }
     if (refused.empty()) return;
+    if (quiet) return Note("backlog", r_.backlog_line);
     std::string msg = uploaded == 0 ? "nothing was uploaded"
                                     : std::to_string(uploaded) + " of " +
                                           std::to_string(ready.size()) + " were uploaded";
@@ -407,6 +441,166 @@ class Syncer {
                                     "; left in the local cache: " + Join(refused, ", ") +
                                     ". Raise [vault] size_limit or wait for older sets to become "
                                     "deletable");
+  }
+
+  // backlog = "newest": the newest ready set goes up when the cap's pacing and room
+  // allow; otherwise one line says what waits and why.
+  void UploadNewest(std::vector<UploadItem>& ready) {
+    // Paced uploads find their room when they need it: deleting ahead would only drop
+    // a restorable set early (and warn every run).
+    if (ready.empty()) return steady_.too_small ? void() : MakeRoomAhead();
+    UploadItem& item = ready.back();
+    std::string label = Label(item);
+    std::optional<std::string> why;
+    if (!AlreadyUploaded(item)) {
+      if (UploadMustWait(steady_, LastUpload(), now_)) {
+        why = "under the cap the vault takes one set every " +
+              std::to_string(steady_.upload_interval_days) + " days, the next on " +
+              FormatIsoUtc(*LastUpload() + steady_.upload_interval_days * kDay).substr(0, 10);
+      } else {
+        why = MakeRoom(item.source->Size() + overhead_);
+      }
+    }
+    if (why) {
+      waiting_ = true;
+      r_.backlog_line = std::to_string(ready.size()) +
+                        " complete set(s) wait in the cache (newest " + label + "): " + *why;
+      Note("backlog", r_.backlog_line);
+      return;
+    }
+    Upload(item, label);
+  }
+
+  std::optional<int64_t> LastUpload() const {
+    std::optional<int64_t> last;
+    for (const VaultSet& v : in_vault_) last = std::max(last.value_or(0), v.newest_created);
+    return last;
+  }
+
+  // The newest set recorded uploaded and not pruned (in a dry run: counted in the vault).
+  int64_t NewestSetInVault() {
+    int64_t newest = -1;
+    if (opts_.dry_run) {
+      for (const VaultSet& v : in_vault_) newest = std::max(newest, v.set_id);
+    } else {
+      for (const SetRecord& s : ws_.catalog().Sets())
+        if (s.uploaded && !s.pruned) newest = std::max(newest, s.id);
+    }
+    return newest;
+  }
+
+  // backlog = "newest": complete sets older than the newest set safely in the vault are
+  // superseded: never uploaded, and dropped from the cache and the catalog once outside
+  // the newest keep_local_sets sets. Only a set recorded uploaded supersedes, and the
+  // sets being dropped are recorded first, so a run killed in between is finished by the
+  // next (FinishInterruptedSupersede) and nothing a newer vault copy does not replace is
+  // lost.
+  void Supersede() {
+    const int64_t newest = NewestSetInVault();
+    std::vector<SetRecord> sets = ws_.catalog().Sets();
+    std::set<int64_t> keep;
+    for (auto it = sets.rbegin();
+         it != sets.rend() && static_cast<int>(keep.size()) < cfg_.keep_local_sets; ++it)
+      keep.insert(it->id);
+    std::vector<int64_t> doomed;
+    for (const SetRecord& s : sets)
+      if (s.completed && !s.uploaded && !s.pruned && s.id < newest && !keep.count(s.id) &&
+          std::find(r_.superseded_sets.begin(), r_.superseded_sets.end(), s.id) ==
+              r_.superseded_sets.end())  // a dry run's second pass
+        doomed.push_back(s.id);
+    if (doomed.empty()) return;
+    std::vector<std::string> names;
+    for (int64_t id : doomed) names.push_back(std::to_string(id));
+    if (!opts_.dry_run) {
+      state_.SetMeta("superseding", Join(names, ","));
+      DropSupersededSets(doomed);
+    }
+    r_.superseded_sets.insert(r_.superseded_sets.end(), doomed.begin(), doomed.end());
+    Note("backlog", std::string(names.size() == 1 ? "set " : "sets ") + Join(names, ", ") +
+                        (opts_.dry_run ? " would be" : "") + " superseded by set " +
+                        std::to_string(newest) +
+                        " (in the vault): dropped from the upload queue and the cache");
+  }
+
+  // REQUIRES: the ids are recorded in meta "superseding". Idempotent.
+  void DropSupersededSets(const std::vector<int64_t>& ids) {
+    for (int64_t id : ids) {
+      for (const BackupRecord& b : ws_.catalog().BackupsOfSet(id))
+        ::unlink(ws_.ArchivePath(b.name).c_str());
+      ::unlink(CatalogCopyPath(ws_, id).c_str());
+    }
+    CrashPoint("sync-mid-supersede");
+    Transaction t(state_.db());
+    for (int64_t id : ids) state_.MarkSetPruned(id, now_);
+    state_.SetMeta("superseding", "");
+    t.Commit();
+  }
+
+  // A run killed while dropping superseded sets left them recorded: finish the job,
+  // whatever backlog is now (their archives may already be gone from the cache).
+  void FinishInterruptedSupersede() {
+    std::string ids = state_.GetMeta("superseding").value_or("");
+    if (ids.empty() || opts_.dry_run) return;
+    std::vector<int64_t> doomed;
+    for (size_t at = 0; at < ids.size();) {
+      size_t comma = std::min(ids.find(',', at), ids.size());
+      doomed.push_back(std::stoll(ids.substr(at, comma - at)));
+      at = comma + 1;
+    }
+    Note("backlog", "dropping superseded set(s) " + ids + " was interrupted; finishing it");
+    DropSupersededSets(doomed);
+    r_.superseded_sets.insert(r_.superseded_sets.end(), doomed.begin(), doomed.end());
+  }
+
+  // Fills in what the vault's newest backup is and how full the cache is.
+  void Summarize() {
+    r_.vault_bytes = used_;
+    r_.monthly_storage_cost = StorageCostPerMonth(prices_, r_.vault_bytes);
+    int64_t newest = -1;
+    for (const VaultSet& v : in_vault_) newest = std::max(newest, v.set_id);
+    if (newest >= 0) {
+      std::vector<BackupRecord> bs = ws_.catalog().BackupsOfSet(newest);
+      if (!bs.empty()) r_.newest_vault_backup = bs.back().time;
+    }
+    for (const BackupRecord& b : ws_.catalog().Backups()) {
+      struct stat st {};
+      if (::stat(ws_.ArchivePath(b.name).c_str(), &st) == 0)
+        r_.cache_bytes += static_cast<uint64_t>(st.st_size);
+    }
+  }
+
+  // Nothing went up and the cache is full: stop before the disk fills.
+  void CheckCacheLimit(const std::vector<UploadItem>& ready) {
+    if (r_.cache_limit == 0 || r_.cache_bytes < r_.cache_limit || ready.empty() ||
+        !r_.uploaded.empty())
+      return;
+    throw Error(Code::kNoSpace,
+                "local cache " + cfg_.cache_dir + " holds " + Human(r_.cache_bytes) +
+                    ", at its limit [backup] cache_limit = " + Human(r_.cache_limit) +
+                    ", and nothing was uploaded: the vault size cap is too small for the backup "
+                    "cadence. " +
+                    (r_.steady_state.empty() ? std::string() : r_.steady_state + " ") +
+                    "Raise [vault] size_limit, back up less often, or raise cache_limit");
+  }
+
+  // backlog = "newest": a run that uploads nothing fails only once the vault's newest
+  // backup is older than max_staleness_days (or the vault has none).
+  void CheckStaleness() {
+    if (!waiting_ || !r_.uploaded.empty()) return;
+    std::string age;
+    if (r_.newest_vault_backup) {
+      int64_t days = (now_ - *r_.newest_vault_backup) / kDay;
+      if (days <= cfg_.max_staleness_days) return;
+      age = "the newest backup in the vault is from " +
+            FormatIsoUtc(*r_.newest_vault_backup).substr(0, 10) + ", " + std::to_string(days) +
+            " days old ([vault] max_staleness_days = " + std::to_string(cfg_.max_staleness_days) +
+            ")";
+    } else {
+      age = "the vault holds no backup yet";
+    }
+    throw Error(Code::kNoSpace, "vault size cap: nothing was uploaded and " + age + "; " +
+                                    r_.backlog_line +
+                                    ". Raise [vault] size_limit (status shows what would do)");
   }
 
   void Prune(const VaultSet& s) {
@@ -582,6 +776,8 @@ class Syncer {
   std::vector<VaultSet> in_vault_;  // our sets in the vault, oldest first, as this run changes it
   uint64_t used_ = 0;               // billed bytes of in_vault_
   std::vector<std::string> dry_run_copies_;  // catalog copies made for a dry run's sizes
+  SteadyState steady_;                       // what the cap allows at this cadence
+  bool waiting_ = false;                     // backlog = "newest": a ready set could not go up
 };
 
 }  // namespace

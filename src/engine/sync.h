@@ -7,11 +7,15 @@
 //      first, only past their minimum storage duration, never the newest;
 //   4. upload: each complete set as one bundle (or each archive as it
 //      appears), recorded before and after, then free the local cache.
+//      With [vault] backlog = "newest" (bundles only) the newest complete set
+//      goes up, paced by the cap's steady state (engine/backlog_plan.h), and
+//      older waiting sets are superseded once it is recorded in the vault.
 // Every step is recorded in the catalog before and after it happens, so a run
 // killed anywhere is completed by the next, without duplicates left unnoticed.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,10 +47,19 @@ struct SyncResult {
   // lost_archives.h), with the advice reported for each; the other sets went up.
   std::vector<int64_t> unuploadable_sets;
   std::vector<std::string> unuploadable;
+  // backlog = "newest": waiting sets dropped because a newer set is safely in the vault.
+  std::vector<int64_t> superseded_sets;
+  std::string backlog_line;  // one line when complete sets wait for room; else empty
+  std::string steady_state;  // a paragraph when the cap is too small for the cadence
+  std::optional<int64_t> newest_vault_backup;  // time of the newest backup in the vault
+  uint64_t cache_bytes = 0;                    // archives in the local cache after the run
+  uint64_t cache_limit = 0;                    // the limit applied; 0 = none known yet
 };
 
-// REQUIRES: the state lock is held. Throws kNoSpace (nothing uploaded) when
-// the cap cannot be honoured, vault errors as they come.
+// REQUIRES: the state lock is held. Throws kNoSpace when the cap cannot be honoured:
+// backlog = "all": some complete set could not go up; backlog = "newest": nothing went
+// up and the newest vault backup is older than max_staleness_days (or there is none);
+// either: nothing went up and the local cache reached its limit. Vault errors as they come.
 SyncResult RunSync(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                    const SyncOptions& opts);
 

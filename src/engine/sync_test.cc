@@ -28,6 +28,7 @@
 #include "crypto/identity_file.h"
 #include "crypto/x25519.h"
 #include "engine/archive_signature.h"
+#include "engine/backlog_plan.h"
 #include "engine/backup.h"
 #include "engine/catalog_copy.h"
 #include "engine/config.h"
@@ -316,7 +317,7 @@ TEST_F(SyncTest, FourHundredDaysUnderTheCapNothingDeletedEarlyEverySetRestorable
   const size_t kBurstBytes = (std::getenv("BURST") ? std::stoull(std::getenv("BURST")) : 6) << 20;
   const int kBurstDay = 302;
   Open("size_limit = " + std::to_string(kCap) + "\nmin_storage_days = " + std::to_string(kMinDays) +
-           "\nkeep_local_sets = 0\n",
+           "\nkeep_local_sets = 0\nbacklog = \"all\"\n",
        /*max_incrementals=*/6);
   FileVault vault(vault_dir_, clock_);
   vault.Create();
@@ -722,6 +723,280 @@ TEST_F(SyncTest, BacklogOfReadySetsUploadsWhatFits) {
     EXPECT_EQ(e.code(), Code::kNoSpace) << e.what();
   }
   EXPECT_EQ(Listing().size(), 1u) << "one set fits the cap but neither was uploaded";
+}
+
+// ---------------------------------------------------------------------------------------
+// backlog = "newest": under a cap too small for the cadence the vault keeps the newest data.
+
+struct BacklogSim {
+  int days = 200;
+  int min_days = 90;
+  uint64_t cap = 110ull << 20;
+  int max_incrementals = 6;  // a set a week
+  int files = 21;            // the full backup: files x file_bytes
+  size_t file_bytes = 1 << 20;
+  int staleness_bound_days = 30;  // the newest vault backup is never older
+  int switch_backlog_every = 0;   // > 0: alternate "newest" and "all" every so many days
+  int restore_check_day = -1;     // also check restorability on this day (and the last)
+};
+
+struct BacklogSimResult {
+  int uploads = 0, superseded = 0, no_space_days = 0, restorable = 0;
+  int max_staleness_days = 0;
+  uint64_t max_cache_bytes = 0;
+};
+
+class BacklogTest : public SyncTest {
+ protected:
+  uint64_t CacheBytes() {
+    uint64_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(root_ + "/cache"))
+      if (e.is_regular_file() && e.path().filename().string().find(".age") != std::string::npos)
+        n += e.file_size();
+    return n;
+  }
+
+  BacklogSimResult Simulate(const BacklogSim& sim) {
+    BacklogSimResult res;
+    auto open = [&](const std::string& backlog) {
+      Open("size_limit = " + std::to_string(sim.cap) +
+               "\nmin_storage_days = " + std::to_string(sim.min_days) +
+               "\nkeep_local_sets = 0\nbacklog = \"" + backlog + "\"\n",
+           sim.max_incrementals);
+    };
+    std::string backlog = "newest";
+    open(backlog);
+    FileVault vault(vault_dir_, clock_);
+    vault.Create();
+    std::mt19937_64 rng(20261207);
+    std::map<std::string, std::string> tree;                          // path -> SHA-256
+    std::map<int64_t, std::map<std::string, std::string>> snapshots;  // backup time -> tree
+    std::map<std::string, int> upload_day;
+    std::set<int64_t> ever_uploaded;
+    int64_t newest_uploaded_set = -1;
+    int failures = 0;
+    auto fail = [&](int day, const std::string& what) {
+      ADD_FAILURE() << "day " << day << " (backlog " << backlog << "): " << what;
+      ++failures;
+    };
+    auto write = [&](int i) {
+      std::string data = RandomBytes(rng, sim.file_bytes);
+      std::string rel = "f" + std::to_string(i);
+      WriteSource(rel, data);
+      tree[rel] = Hex(Sha256::Of(data));
+    };
+    for (int i = 0; i < sim.files; ++i) write(i);
+
+    for (int day = 0; day < sim.days && failures < 10; ++day) {
+      if (sim.switch_backlog_every > 0 && day > 0 && day % sim.switch_backlog_every == 0) {
+        backlog = backlog == "newest" ? "all" : "newest";
+        open(backlog);
+      }
+      if (day > 0) write(day % sim.files);
+      auto before = Listing();
+      BackupResult b = Backup();
+      snapshots[b.record.time] = tree;
+      bool no_space = false;
+      std::string no_space_msg;
+      SyncResult r;
+      try {
+        r = Sync(vault);
+        res.superseded += static_cast<int>(r.superseded_sets.size());
+      } catch (const Error& e) {
+        if (e.code() != Code::kNoSpace) throw;
+        no_space = true;
+        no_space_msg = e.what();
+        ++res.no_space_days;
+      }
+      auto after = Listing();
+      const int64_t now = clock_.NowSeconds();
+
+      if (Billed(after) > sim.cap)
+        fail(day, "vault holds " + std::to_string(Billed(after)) + " > cap");
+      for (const auto& [id, l] : before)
+        if (!after.count(id) && day - upload_day[id] < sim.min_days)
+          fail(day, "set " + std::to_string(l.set) + " deleted after " +
+                        std::to_string(day - upload_day[id]) + " days");
+      int uploaded_today = 0;
+      for (const auto& [id, l] : after) {
+        if (before.count(id)) continue;
+        upload_day[id] = day;
+        ++uploaded_today, ++res.uploads;
+        ever_uploaded.insert(l.set);
+        newest_uploaded_set = std::max(newest_uploaded_set, l.set);
+      }
+      bool newest_there = newest_uploaded_set < 0;
+      int64_t newest_in_vault = -1;
+      for (const auto& [id, l] : after) {
+        newest_there |= l.set == newest_uploaded_set;
+        newest_in_vault = std::max(newest_in_vault, l.set);
+      }
+      if (!newest_there) fail(day, "newest uploaded set is gone");
+      // Staleness: the age of the newest backup the vault holds.
+      int staleness = -1;
+      if (newest_in_vault >= 0) {
+        int64_t t = ws_->catalog().BackupsOfSet(newest_in_vault).back().time;
+        staleness = static_cast<int>((now - t) / kDay);
+        res.max_staleness_days = std::max(res.max_staleness_days, staleness);
+        if (backlog == "newest" && sim.switch_backlog_every == 0 &&
+            staleness > sim.staleness_bound_days)
+          fail(day, "the newest vault backup is " + std::to_string(staleness) + " days old");
+      }
+      if (no_space && backlog == "newest") {
+        if (uploaded_today) fail(day, "kNoSpace though a set was uploaded");
+        if (staleness >= 0 && staleness <= 30)
+          fail(day, "kNoSpace though the vault is only " + std::to_string(staleness) +
+                        " days stale: " + no_space_msg);
+        EXPECT_THAT(no_space_msg, HasSubstr("max_staleness_days"));
+      }
+      if (!no_space && backlog == "newest" && !uploaded_today && staleness > 30) {
+        bool waiting = false;
+        for (const SetRecord& s : ws_->catalog().Sets())
+          waiting |= s.completed && !s.uploaded && !s.pruned;
+        if (waiting) fail(day, "stale and nothing uploaded, yet no kNoSpace");
+      }
+      if (backlog == "newest" && !no_space && r.warnings > 0)
+        fail(day, "warnings in a quiet run:\n" + progress_.AllWarnings());
+      // The cache: bounded, and it holds everything not safely in the vault.
+      uint64_t cache = CacheBytes();
+      res.max_cache_bytes = std::max(res.max_cache_bytes, cache);
+      if (!no_space && r.cache_limit && cache > r.cache_limit)
+        fail(day, "cache " + std::to_string(cache) + " above its limit");
+      for (const SetRecord& s : ws_->catalog().Sets()) {
+        bool in_vault = false;
+        for (const auto& [id, l] : after) in_vault |= l.set == s.id;
+        if (s.pruned) {
+          // Dropped without ever being stored: only for a newer set that is.
+          if (!ever_uploaded.count(s.id) && newest_in_vault <= s.id)
+            fail(day, "set " + std::to_string(s.id) + " dropped, no newer set in the vault");
+          continue;
+        }
+        for (const BackupRecord& br : ws_->catalog().BackupsOfSet(s.id))
+          if (!in_vault && !PathExists(ws_->ArchivePath(br.name)))
+            fail(day, br.name + " is neither cached nor in the vault");
+      }
+      if (std::getenv("GB_SIM_TRACE"))
+        std::printf("day %3d %s set %lld billed %6.2f MiB sets %zu stale %d cache %.1f MiB%s\n",
+                    day, backlog.c_str(), static_cast<long long>(b.record.set_id),
+                    Billed(after) / 1048576.0, after.size(), staleness, cache / 1048576.0,
+                    no_space ? " NO SPACE" : "");
+      if (day == sim.restore_check_day || day == sim.days - 1) {
+        SCOPED_TRACE("restorability check on day " + std::to_string(day));
+        res.restorable += CheckVaultRestorable(vault, snapshots);
+      }
+      clock_.AdvanceSeconds(kDay);
+    }
+    return res;
+  }
+};
+
+// The issue's numbers: 4 sets of ~27 MiB fit in 110 MiB and each must stay 90 days, so
+// one set can go up about every 23 days; a set completes weekly, so the newest vault
+// backup gets up to about 30 days old, never more.
+TEST_F(BacklogTest, TwoHundredDaysTightCapVaultKeepsTheNewestData) {
+  BacklogSim sim;
+  sim.restore_check_day = 120;
+  BacklogSimResult r = Simulate(sim);
+  EXPECT_GE(r.uploads, 8);
+  EXPECT_GE(r.superseded, 12) << "waiting sets were not superseded";
+  EXPECT_EQ(r.no_space_days, 0);
+  EXPECT_LE(r.max_staleness_days, 30);
+  EXPECT_LE(r.max_cache_bytes, 6 * (28ull << 20)) << "the cache grew beyond a few sets";
+  EXPECT_GE(r.restorable, 8);
+  SteadyState st = EstimateSteadyState(ws_->catalog(), cfg_, 90, kOverhead, PricesFor(cfg_));
+  EXPECT_TRUE(st.too_small);
+  EXPECT_EQ(st.sets_fit, 4);
+  EXPECT_EQ(st.upload_interval_days, 23);
+  EXPECT_EQ(st.max_staleness_days, 30);
+  EXPECT_EQ(st.sets_needed, 13);
+  std::string p = DescribeSteadyState(st, "newest");
+  EXPECT_THAT(p, HasSubstr("every 23 days"));
+  EXPECT_THAT(p, HasSubstr("30 days old"));
+  EXPECT_THAT(p, HasSubstr("size_limit = \""));
+}
+
+// DEEP_ARCHIVE's 180 days: one set every 45 days, the newest copy up to 52 days old, so
+// runs that upload nothing fail (exit 9) once it is over max_staleness_days (30).
+TEST_F(BacklogTest, DeepArchiveHundredEightyDaysNewestCopyWithinTheBound) {
+  BacklogSim sim;
+  sim.days = 180;
+  sim.min_days = 180;
+  sim.staleness_bound_days = 52;
+  BacklogSimResult r = Simulate(sim);
+  EXPECT_GE(r.uploads, 4);
+  EXPECT_GT(r.no_space_days, 0) << "a vault more than 30 days stale must be an error";
+  EXPECT_LE(r.max_staleness_days, 52);
+  EXPECT_GE(r.restorable, 4);
+}
+
+// Switching backlog between runs drops nothing that a newer vault copy does not replace.
+TEST_F(BacklogTest, SwitchingBacklogBetweenRunsLosesNothingNotInTheVault) {
+  BacklogSim sim;
+  sim.days = 70;
+  sim.min_days = 10;
+  sim.max_incrementals = 1;
+  sim.files = 3;
+  sim.file_bytes = 64 << 10;
+  sim.cap = 600 << 10;  // two sets of ~256 KiB; five would be needed
+  sim.switch_backlog_every = 6;
+  sim.restore_check_day = 35;
+  BacklogSimResult r = Simulate(sim);
+  EXPECT_GE(r.superseded, 3);
+  EXPECT_GE(r.restorable, 4);
+}
+
+// A cap that takes every set: every set goes up the day it completes, in order.
+TEST_F(BacklogTest, GenerousCapEverySetGoesUpInOrder) {
+  Open("size_limit = \"50 MiB\"\nmin_storage_days = 10\nkeep_local_sets = 0\n", 1);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> order;
+  for (int day = 0; day < 40; ++day) {
+    WriteSource("f" + std::to_string(day % 3), RandomBytes(rng, 64 << 10));
+    Backup();
+    SyncResult r = Sync(vault);
+    EXPECT_TRUE(r.superseded_sets.empty());
+    EXPECT_TRUE(r.backlog_line.empty()) << r.backlog_line;
+    for (const std::string& u : r.uploaded) order.push_back(std::stoll(u.substr(4)));
+    for (const SetRecord& s : ws_->catalog().Sets()) {
+      if (s.completed) {
+        EXPECT_TRUE(s.uploaded) << "day " << day << " set " << s.id << " waits";
+      }
+    }
+    clock_.AdvanceSeconds(kDay);
+  }
+  ASSERT_EQ(order.size(), 20u);
+  for (size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], static_cast<int64_t>(i) + 1);
+}
+
+// With nothing uploadable the cache stops at its limit with an error naming the cause.
+TEST_F(BacklogTest, CacheLimitReachedWithNothingUploadableIsAnErrorNamingTheCause) {
+  Open("size_limit = \"64 KiB\"\nmin_storage_days = 0\n", 0);
+  std::string toml = ReadFileToString(root_ + "/config.toml");
+  toml.replace(toml.find("[backup]\n"), 9, "[backup]\ncache_limit = \"500 KiB\"\n");
+  WriteFileAtomic(root_ + "/config.toml", toml);
+  ws_.reset();
+  cfg_ = LoadConfig(root_ + "/config.toml");
+  ws_ = std::make_unique<Workspace>(cfg_);
+  FileVault vault(vault_dir_, clock_);
+  vault.Create();
+  std::mt19937_64 rng(6);
+  std::string last;
+  for (int day = 0; day < 6; ++day) {
+    WriteSource("big", RandomBytes(rng, 200 << 10));  // every set is larger than the cap
+    Backup();
+    try {
+      Sync(vault);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::kNoSpace);
+      last = e.what();
+    }
+    clock_.AdvanceSeconds(kDay);
+  }
+  EXPECT_THAT(last, HasSubstr("cache_limit"));
+  EXPECT_THAT(last, HasSubstr("too small for the backup cadence"));
+  EXPECT_TRUE(Listing().empty());
 }
 
 }  // namespace

@@ -599,11 +599,12 @@ TEST_P(CloudE2e, PartialRestoreRetrievesOnlyWhatItNeeds) {
 TEST_P(CloudE2e, TwelveDailyRunsStayUnderTheCapAndKeepYoungSets) {
   constexpr int kMinDays = 3;
   // Each day's set: ~100 KiB of fresh data plus the per-archive overhead; the cap
-  // holds about three.
+  // holds about three. backlog = "all": every set goes up, so the cap prunes often.
   const uint64_t cap = 3 * (100 * kKiB + Overhead()) + 60 * kKiB;
-  ASSERT_NO_FATAL_FAILURE(Configure("max_incrementals = 0\ncompression_level = 1",
-                                    "keep_local_sets = 0\nsize_limit = " + std::to_string(cap) +
-                                        "\nmin_storage_days = " + std::to_string(kMinDays) + "\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      Configure("max_incrementals = 0\ncompression_level = 1",
+                "keep_local_sets = 0\nbacklog = \"all\"\nsize_limit = " + std::to_string(cap) +
+                    "\nmin_storage_days = " + std::to_string(kMinDays) + "\n"));
   const int64_t start = now_;
   std::map<std::string, int> first_seen;    // archive id -> simulated day
   std::map<std::string, int64_t> set_of;    // archive id -> set

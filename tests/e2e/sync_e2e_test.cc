@@ -345,13 +345,18 @@ const std::vector<std::string> kSyncCrashPoints = {
     "sync-before-prune-delete", "sync-after-prune-delete", "sync-before-upload",
     "sync-after-upload",        "sync-after-record",       "sync-after-local-delete"};
 
+// Reached only when backlog = "newest" drops waiting sets (see the test below).
+const std::vector<std::string> kSupersedeCrashPoints = {"sync-mid-supersede"};
+
 TEST_F(SyncE2E, CrashPointListMatchesTheSource) {
   std::string src = ReadFileToString(std::string(GB_SOURCE_DIR) + "/src/engine/sync.cc");
   std::set<std::string> found;
   std::regex re("CrashPoint\\(\"([a-z0-9-]+)\"\\)");
   for (std::sregex_iterator it(src.begin(), src.end(), re), end; it != end; ++it)
     found.insert((*it)[1]);
-  EXPECT_EQ(found, std::set<std::string>(kSyncCrashPoints.begin(), kSyncCrashPoints.end()));
+  std::set<std::string> listed(kSyncCrashPoints.begin(), kSyncCrashPoints.end());
+  listed.insert(kSupersedeCrashPoints.begin(), kSupersedeCrashPoints.end());
+  EXPECT_EQ(found, listed);
 }
 
 // Day 0 and 1 upload sets 1 and 2; the cap fits two sets, so day 2 must delete set 1
@@ -438,6 +443,66 @@ TEST_F(SyncE2E, KillNineAtEveryCrashPointIsFinishedByTheNextRun) {
   }
 }
 
+// backlog = "newest" under a cap of two sets that must stay 4 days, a set a day: the
+// vault takes one every 2 days. Day 0 uploads set 1, set 2 waits on day 1, day 2 uploads
+// set 3 and supersedes set 2, killed after removing its archives but before the
+// catalog forgets it. Nothing not safely in the
+// vault is lost, and the next sync finishes the job.
+TEST_F(SyncE2E, KillNineWhileSupersedingLosesNothingNotInTheVault) {
+  for (const std::string& point : kSupersedeCrashPoints) {
+    SCOPED_TRACE("crash point " + point);
+    WriteConfig("size_limit = \"180 KiB\"\nmin_storage_days = 4\nkeep_local_sets = 0\n", 0);
+    Ok({"vault", "create"}, kStart);
+    for (int day = 0; day < 2; ++day) {
+      WriteSource("data", 64 << 10, 10 + day);
+      Ok({"run"}, kStart + day * kDay);
+    }
+    EXPECT_EQ(PerSet(Listing()), (std::map<int64_t, int>{{1, 1}}));
+    GbRun dry = Gb({"sync", "--dry-run"}, kStart + kDay + 60);
+    EXPECT_THAT(dry.out, HasSubstr("too small for the backup cadence")) << Show(dry);
+    EXPECT_THAT(dry.out, HasSubstr("wait in the cache")) << Show(dry);
+    WriteSource("data", 64 << 10, 12);
+    GbRun killed = Gb({"run"}, kStart + 2 * kDay, point);
+    ASSERT_EQ(killed.signal, SIGKILL) << "never reached " << point << ": " << Show(killed);
+    auto sets = Sets();
+    ASSERT_TRUE(sets[3].uploaded) << "set 2 was dropped before set 3 was safely in the vault";
+    EXPECT_EQ(PerSet(Listing())[3], 1);
+
+    GbRun next = Gb({"--json", "sync"}, kStart + 2 * kDay + 3600);
+    ASSERT_EQ(next.exit_code, 0) << Show(next);
+    EXPECT_EQ(PerSet(Listing()), (std::map<int64_t, int>{{1, 1}, {3, 1}}));
+    EXPECT_EQ(CachedArchives(), std::vector<std::string>{}) << "superseded set 2 still cached";
+    sets = Sets();
+    EXPECT_TRUE(sets[2].pruned) << "set 2 is still queued for upload";
+    GbRun status = Gb({"--json", "status"}, kStart + 2 * kDay + 7200);
+    ASSERT_EQ(status.exit_code, 0) << Show(status);
+    auto st = nlohmann::json::parse(status.out);
+    EXPECT_EQ(st["max_staleness_days"], 30);
+    EXPECT_EQ(st["newest_vault_backup"]["age_days"], 0) << status.out;
+    EXPECT_TRUE(st["steady_state"]["cap_too_small"].get<bool>()) << status.out;
+  }
+}
+
+// Exit 9 only once the vault is more than max_staleness_days stale with nothing uploaded.
+TEST_F(SyncE2E, NothingUploadedExitsNineOnlyWhenTheVaultIsStale) {
+  WriteConfig("size_limit = \"100 KiB\"\nmin_storage_days = 0\nmax_staleness_days = 3\n", 0);
+  Ok({"vault", "create"}, kStart);
+  WriteSource("data", 32 << 10, 1);
+  Ok({"run"}, kStart);  // set 1 fits
+  WriteSource("big", 300 << 10, 2);
+  for (int day = 1; day <= 5; ++day) {
+    GbRun r = Gb({"run"}, kStart + day * kDay);
+    if (day <= 3) {
+      EXPECT_EQ(r.exit_code, 0) << "day " << day << ": " << Show(r);
+      EXPECT_THAT(r.out, HasSubstr("wait in the cache")) << Show(r);
+    } else {
+      EXPECT_EQ(r.exit_code, kExitNoSpace) << "day " << day << ": " << Show(r);
+      EXPECT_THAT(r.err, HasSubstr("max_staleness_days")) << Show(r);
+    }
+    EXPECT_THAT(r.err, Not(HasSubstr("not uploaded"))) << "one warning per waiting set";
+  }
+}
+
 TEST_F(SyncE2E, SetLargerThanTheCapExitsNineAndUploadsNothing) {
   WriteConfig("size_limit = \"100 KiB\"\nmin_storage_days = 0\n", 0);
   Ok({"vault", "create"}, kStart);
@@ -474,7 +539,11 @@ TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
 // The clock jumps back below the last backup: no crash, nothing deleted, and the
 // sets uploaded meanwhile are not deleted early once the clock is right again.
 TEST_F(SyncE2E, ClockSkewBackwardsNoCrashNothingDeletedEarly) {
-  WriteConfig("size_limit = \"400 KiB\"\nmin_storage_days = 30\nkeep_local_sets = 0\n", 0);
+  // backlog = "all": every day's set goes up (this cap is too small for "newest" to take one
+  // a day), so there is something to delete early.
+  WriteConfig(
+      "size_limit = \"400 KiB\"\nmin_storage_days = 30\nkeep_local_sets = 0\nbacklog = \"all\"\n",
+      0);
   Ok({"vault", "create"}, kStart);
   for (int day = 0; day < 3; ++day) {
     WriteSource("f", 60 << 10, day);
