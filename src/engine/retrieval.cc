@@ -16,8 +16,8 @@ std::string StagingPath(const Workspace& ws, const RetrievalRequest& r) {
   std::string id = r.archive_id.size() > 48 ? r.archive_id.substr(0, 48) : r.archive_id;
   for (char& c : id)
     if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return JoinPath(StagingDir(ws), id + "-" + std::to_string(r.range.offset) + "-" +
-                                      std::to_string(r.range.length) + ".part");
+  return ChildPath(StagingDir(ws), id + "-" + std::to_string(r.range.offset) + "-" +
+                                       std::to_string(r.range.length) + ".part");
 }
 
 ByteRange AlignRange(uint64_t offset, uint64_t length, uint64_t alignment, uint64_t size) {
