@@ -182,11 +182,22 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     if (r.failed)
       ctx.Say(std::to_string(r.failed) + " file(s) could not be restored (see warnings)");
     if (r.failed || r.existing) exit_code = kExitPartial;
-    nlohmann::json j = {
-        {"id", BackupId(r.point)}, {"complete", true},           {"target", r.target_dir},
-        {"files", r.files},        {"bytes", r.bytes},           {"dirs", r.dirs},
-        {"symlinks", r.symlinks},  {"hardlinks", r.hardlinks},   {"existing", r.existing},
-        {"failed", r.failed},      {"archives", r.archives_read}};
+    if (r.corrupt) {
+      ctx.Say("an archive disagrees with the catalog: damaged or tampered with");
+      exit_code = kExitCorrupt;
+    }
+    nlohmann::json j = {{"id", BackupId(r.point)},
+                        {"complete", true},
+                        {"target", r.target_dir},
+                        {"files", r.files},
+                        {"bytes", r.bytes},
+                        {"dirs", r.dirs},
+                        {"symlinks", r.symlinks},
+                        {"hardlinks", r.hardlinks},
+                        {"existing", r.existing},
+                        {"failed", r.failed},
+                        {"archives", r.archives_read},
+                        {"corrupt", r.corrupt}};
     if (plan) j["retrieved_bytes"] = plan->retrieve_bytes;
     ctx.Json(j);
   });

@@ -185,7 +185,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       if (m.other || m.entry.type != EntryType::kFile || path.rfind(".glacier-backup/", 0) == 0)
         continue;
       if (!IsSafeRelativePath(path)) {
-        failure(path, "archive member has an unsafe path; refused");
+        result.corrupt = true;
+        failure(path, "archive " + chain[j].name + " holds a member with an unsafe path; refused");
         continue;
       }
       std::string key = PathKey(path);
@@ -233,6 +234,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       if (ok && (!meta.has_hash || sha.Final() != meta.hash)) {
         ok = false;
         err.kind = EntryError::Kind::kFailed;
+        result.corrupt = true;
         err.message = "content does not match the backed-up hash (archive " + chain[j].name +
                       " is damaged); file removed";
         disk.Remove(first.path);
@@ -256,6 +258,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       pass(cur->entry(), cur->seq());
       have = cur->Next();
     }
+    result.corrupt |= !missing.empty();
     for (const auto& p : missing)
       failure(p, "archive " + chain[j].name + " holds no data for this file");
   }

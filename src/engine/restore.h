@@ -33,6 +33,9 @@ struct RestoreResult {
   uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0, hardlinks = 0;
   uint64_t existing = 0;  // left alone because they exist (no --overwrite)
   uint64_t failed = 0;    // could not be restored (reported through Progress)
+  // An archive disagreed with the catalog (unsafe member names, data that fails
+  // its hash, data missing): damaged or forged. Its files are among `failed`.
+  bool corrupt = false;
   std::vector<std::string> archives_read;
 };
 
