@@ -123,7 +123,9 @@ TEST_P(HostileArchiveTest, RestoreExits4WritesNothingOutsideAndStaysSmallAndFast
                                std::string("/evil-dotdot2")})
     EXPECT_FALSE(Exists(p)) << "restore wrote " << p;
   std::string big = Restored(target, S("data/big.bin"));
-  if (Exists(big)) EXPECT_EQ(ContentDigest(big), ContentDigest(S("data/big.bin")));
+  if (Exists(big)) {
+    EXPECT_EQ(ContentDigest(big), ContentDigest(S("data/big.bin")));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, HostileArchiveTest, ::testing::ValuesIn(kTable),
