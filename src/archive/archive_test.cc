@@ -281,37 +281,5 @@ TEST(Manifest, RejectsUnsafePaths) {
   EXPECT_THROW(ParseManifest(text, [](Entry&&) {}), Error);
 }
 
-// Into an empty target the writer skips libarchive's per-component symlink
-// checks, but only until it writes a symlink: nothing goes through one after.
-TEST(DiskWriter, NothingIsWrittenThroughASymlinkItMade) {
-  namespace fs = std::filesystem;
-  fs::path root = fs::temp_directory_path() / ("gb-diskwriter-" + std::to_string(getpid()));
-  fs::remove_all(root);
-  fs::create_directories(root / "outside");
-  {
-    DiskWriter w((root / "target").string(), /*overwrite=*/false);
-    Entry link;
-    link.path = "link";
-    link.type = EntryType::kSymlink;
-    link.mode = 0777;
-    link.target = (root / "outside").string();
-    std::string err;
-    ASSERT_TRUE(w.Symlink(link, &err)) << err;
-    Entry f;
-    f.path = "link/planted";
-    f.type = EntryType::kFile;
-    f.mode = 0644;
-    f.size = 1;
-    if (w.BeginFile(f, &err)) {
-      uint8_t byte = 'x';
-      w.WriteBlock(0, {&byte, 1});
-      w.EndFile(&err);
-    }
-    w.Close();
-  }
-  EXPECT_TRUE(fs::is_empty(root / "outside")) << "a file was written through the symlink";
-  fs::remove_all(root);
-}
-
 }  // namespace
 }  // namespace gb

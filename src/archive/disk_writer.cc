@@ -1,77 +1,147 @@
 #include "archive/disk_writer.h"
 
-#include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 
-#include "archive/entry_metadata.h"
 #include "core/error.h"
 
 namespace gb {
-
-// libarchive resolves paths against the working directory, so the writer
-// works from inside the target and returns to the old directory afterwards.
 namespace {
 
-// Whether `dir` is missing or an empty directory.
-bool MissingOrEmpty(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return errno == ENOENT;
-  DIR* d = ::fdopendir(fd.Release());
-  if (!d) return false;
-  bool empty = true;
-  while (struct dirent* de = ::readdir(d)) {
-    if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
+EntryError Problem(EntryError::Kind kind, std::string message) {
+  return {kind, std::move(message)};
+}
+
+// The error for a failed system call on one entry: "exists" from EEXIST, a
+// refusal when a symlink or a non-directory stood where a directory must be.
+EntryError FromErrno(int err, const std::string& what) {
+  if (err == EEXIST) return Problem(EntryError::Kind::kExists, "exists");
+  if (err == ELOOP || err == ENOTDIR)
+    return Problem(EntryError::Kind::kRefused,
+                   what + ": a symlink or a file is in the way; not followed");
+  return Problem(EntryError::Kind::kFailed, what + ": " + std::strerror(err));
+}
+
+struct timespec Timespec(const FileTime& t) {
+  return {static_cast<time_t>(t.sec), static_cast<long>(t.nsec)};
+}
+
+std::optional<uint32_t> LookUpId(bool user, const char* name) {
+  char buf[4096];
+  if (user) {
+    struct passwd pw, *found = nullptr;
+    if (::getpwnam_r(name, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_uid;
+  } else {
+    struct group gr, *found = nullptr;
+    if (::getgrnam_r(name, &gr, buf, sizeof buf, &found) == 0 && found) return found->gr_gid;
   }
-  ::closedir(d);
-  return empty;
+  return std::nullopt;
+}
+
+// A POSIX ACL in the kernel's xattr form (system.posix_acl_access /
+// system.posix_acl_default): version 2, then (tag, perm, id) little-endian,
+// sorted by tag and id as the kernel requires. `text` is pax SCHILY.acl text.
+// Named entries use the id of the recorded name here, else the recorded id.
+// Empty when the text holds no entry.
+std::string AclXattr(const std::string& text, int type, bool numeric_owner) {
+  std::unique_ptr<archive_entry, void (*)(archive_entry*)> ae(archive_entry_new(),
+                                                              &archive_entry_free);
+  if (archive_entry_acl_from_text(ae.get(), text.c_str(), type) != ARCHIVE_OK) return "";
+  struct Item {
+    uint16_t tag, perm;
+    uint32_t id;
+  };
+  std::vector<Item> items;
+  archive_entry_acl_reset(ae.get(), type);
+  int t, permset, tag, qual;
+  const char* name;
+  while (archive_entry_acl_next(ae.get(), type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
+    Item it{0, static_cast<uint16_t>(permset & 7), 0xffffffffu};
+    switch (tag) {
+      case ARCHIVE_ENTRY_ACL_USER_OBJ:
+        it.tag = 0x01;
+        break;
+      case ARCHIVE_ENTRY_ACL_USER:
+      case ARCHIVE_ENTRY_ACL_GROUP: {
+        bool user = tag == ARCHIVE_ENTRY_ACL_USER;
+        it.tag = user ? 0x02 : 0x08;
+        it.id = static_cast<uint32_t>(qual);
+        if (!numeric_owner && name && *name) it.id = LookUpId(user, name).value_or(it.id);
+        break;
+      }
+      case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+        it.tag = 0x04;
+        break;
+      case ARCHIVE_ENTRY_ACL_MASK:
+        it.tag = 0x10;
+        break;
+      case ARCHIVE_ENTRY_ACL_OTHER:
+        it.tag = 0x20;
+        break;
+      default:
+        continue;
+    }
+    items.push_back(it);
+  }
+  if (items.empty()) return "";
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return a.tag != b.tag ? a.tag < b.tag : a.id < b.id;
+  });
+  std::string out;
+  auto put = [&out](uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  put(2, 4);
+  for (const Item& it : items) {
+    put(it.tag, 2);
+    put(it.perm, 2);
+    put(it.id, 4);
+  }
+  return out;
 }
 
 }  // namespace
 
+void DiskWriter::SetMetadataOptions(bool xattrs, bool numeric_owner) {
+  xattrs_ = xattrs;
+  numeric_owner_ = numeric_owner;
+}
+
+void DiskWriter::ApplyExtras(int fd, const Entry& e, bool dir) {
+  auto set = [&](const std::string& name, const std::string& value) {
+    if (::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) != 0)
+      not_restored_.push_back({e.path, name + ": " + std::strerror(errno)});
+  };
+  if (xattrs_) {
+    for (const auto& [name, value] : e.xattrs) set(name, value);
+  }
+  if (!e.acl_access.empty()) {
+    std::string acl = AclXattr(e.acl_access, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, numeric_owner_);
+    if (!acl.empty()) set("system.posix_acl_access", acl);
+  }
+  if (dir && !e.acl_default.empty()) {
+    std::string acl = AclXattr(e.acl_default, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, numeric_owner_);
+    if (!acl.empty()) set("system.posix_acl_default", acl);
+  }
+  if (!e.fflags.empty()) not_restored_.push_back({e.path, "file flags " + e.fflags});
+}
+
 DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
-    : target_(target_dir), overwrite_(overwrite), no_symlinks_yet_(MissingOrEmpty(target_dir)) {
+    : target_(target_dir), overwrite_(overwrite), as_root_(::geteuid() == 0) {
   MakeDirs(target_dir, 0700);
   target_fd_ = Fd(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target_fd_.valid()) ThrowErrno("open restore target " + target_dir);
-  old_cwd_ = Fd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (::fchdir(target_fd_.get()) != 0) ThrowErrno("enter restore target " + target_dir);
-  a_ = archive_write_disk_new();
-  SetOptions();
-  archive_write_disk_set_standard_lookup(a_);
-}
-
-// libarchive's symlink check opens every component of every path it writes; it
-// is only needed once a symlink can be in the target: one that was there
-// before, or one this writer made.
-void DiskWriter::SetOptions() {
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE |
-              ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS;
-  if (xattrs_) flags |= ARCHIVE_EXTRACT_XATTR;
-  if (!no_symlinks_yet_) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
-  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
-  flags |= overwrite_ ? ARCHIVE_EXTRACT_UNLINK : ARCHIVE_EXTRACT_NO_OVERWRITE;
-  archive_write_disk_set_options(a_, flags);
-}
-
-void DiskWriter::SetMetadataOptions(bool xattrs, bool numeric_owner) {
-  xattrs_ = xattrs;
-  SetOptions();
-  if (numeric_owner) {  // no lookup: libarchive uses the entry's ids
-    archive_write_disk_set_user_lookup(a_, nullptr, nullptr, nullptr);
-    archive_write_disk_set_group_lookup(a_, nullptr, nullptr, nullptr);
-  }
 }
 
 DiskWriter::~DiskWriter() {
@@ -81,145 +151,288 @@ DiskWriter::~DiskWriter() {
     } catch (...) {
     }
   }
-  archive_write_free(a_);
-  if (old_cwd_.valid()) (void)!::fchdir(old_cwd_.get());
 }
 
-static archive_entry* MakeEntry(const Entry& e) {
-  archive_entry* ae = archive_entry_new();
-  archive_entry_copy_pathname(ae, e.path.c_str());
-  archive_entry_set_perm(ae, e.mode & 07777);
-  archive_entry_set_uid(ae, e.uid);
-  archive_entry_set_gid(ae, e.gid);
-  if (!e.uname.empty()) archive_entry_copy_uname(ae, e.uname.c_str());
-  if (!e.gname.empty()) archive_entry_copy_gname(ae, e.gname.c_str());
-  archive_entry_set_mtime(ae, e.mtime.sec, e.mtime.nsec);
-  PutMetadata(e, ae);
-  return ae;
-}
-
-bool DiskWriter::Header(const Entry& e, const std::string* hardlink, std::string* err) {
-  if (!IsSafeRelativePath(e.path)) {
-    *err = "refused unsafe path";
+bool DiskWriter::OpenParent(const std::string& path, bool create, Fd* parent, std::string* leaf,
+                            EntryError* err) {
+  if (!IsSafeRelativePath(path)) {
+    *err = Problem(EntryError::Kind::kRefused, "refused unsafe path");
     return false;
   }
-  // libarchive's NO_OVERWRITE reports success for an existing file and drops
-  // the data; an existing non-directory is refused here, by name.
-  struct stat st;
-  if (!overwrite_ && e.type != EntryType::kDir &&
-      ::fstatat(target_fd_.get(), e.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    *err = "exists";
-    return false;
-  }
-  archive_entry* ae = MakeEntry(e);
-  switch (e.type) {
-    case EntryType::kSymlink:
-      archive_entry_copy_symlink(ae, e.target.c_str());
-      break;
-    case EntryType::kFile:
-    case EntryType::kHardlink:
-      archive_entry_set_filetype(ae, AE_IFREG);
-      if (hardlink) {
-        archive_entry_copy_hardlink(ae, hardlink->c_str());
-        archive_entry_set_size(ae, 0);
-      } else {
-        archive_entry_set_size(ae, static_cast<la_int64_t>(e.size));
+  Fd cur(::dup(target_fd_.get()));
+  if (!cur.valid()) ThrowErrno("dup restore target " + target_);
+  size_t start = 0;
+  for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
+    const std::string name = path.substr(start, slash - start);
+    const std::string so_far = path.substr(0, slash);
+    int fd = ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(cur.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
+        *err = FromErrno(errno, so_far);
+        return false;
       }
-      break;
-    default:
-      break;
+      fd = ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      int e = errno;
+      *err = e == EEXIST ? FromErrno(ENOTDIR, so_far) : FromErrno(e, so_far);
+      return false;
+    }
+    cur = Fd(fd);
   }
-  int rc = archive_write_header(a_, ae);
-  archive_entry_free(ae);
-  if (rc < ARCHIVE_WARN) {
-    const char* m = archive_error_string(a_);
-    *err = m ? m : "cannot create";
-    if (rc == ARCHIVE_FATAL) throw Error(Code::kIOError, "restoring " + e.path + ": " + *err);
-    return false;
-  }
-  current_ = e.path;
-  if (rc == ARCHIVE_WARN) NoteWarning();
-  if (e.type == EntryType::kDir) dirs_.push_back({e.path, e.mtime});
+  *leaf = path.substr(start);
+  *parent = std::move(cur);
   return true;
 }
 
-bool DiskWriter::Dir(const Entry& e, std::string* err) {
-  if (!Header(e, nullptr, err)) return false;
-  return EndFile(err);
-}
-
-bool DiskWriter::Symlink(const Entry& e, std::string* err) {
-  if (no_symlinks_yet_) {
-    no_symlinks_yet_ = false;
-    SetOptions();
-  }
-  if (!Header(e, nullptr, err)) return false;
-  return EndFile(err);
-}
-
-bool DiskWriter::HardLink(const Entry& e, const std::string& existing, std::string* err) {
-  if (!IsSafeRelativePath(existing)) {
-    *err = "refused unsafe link target";
+bool DiskWriter::ClearWay(int parent, const std::string& leaf, const std::string& path,
+                          EntryError* err) {
+  struct stat st;
+  if (::fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+  int rc = ::unlinkat(parent, leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+  if (rc != 0 && errno != ENOENT) {
+    *err = FromErrno(errno == EEXIST ? ENOTEMPTY : errno, path + ": cannot replace it");
     return false;
   }
-  if (!Header(e, &existing, err)) return false;
-  return EndFile(err);
+  return true;
 }
 
-bool DiskWriter::Special(const Entry& e, std::string* err) {
-  if (!Header(e, nullptr, err)) return false;
-  return EndFile(err);
+void DiskWriter::Owner(const Entry& e, uid_t* uid, gid_t* gid) const {
+  *uid = e.uid;
+  *gid = e.gid;
+  if (numeric_owner_) return;
+  if (!e.uname.empty()) *uid = LookUpId(true, e.uname.c_str()).value_or(e.uid);
+  if (!e.gname.empty()) *gid = LookUpId(false, e.gname.c_str()).value_or(e.gid);
 }
 
-bool DiskWriter::BeginFile(const Entry& e, std::string* err) { return Header(e, nullptr, err); }
+bool DiskWriter::Dir(const Entry& e, EntryError* err) {
+  Fd parent;
+  std::string leaf;
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
+  if (::mkdirat(parent.get(), leaf.c_str(), 0700) != 0) {
+    if (errno != EEXIST) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+    struct stat st;
+    if (::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {  // a symlink or a file where the directory belongs
+      if (!overwrite_) {
+        *err = Problem(EntryError::Kind::kExists, "exists");
+        return false;
+      }
+      if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
+      if (::mkdirat(parent.get(), leaf.c_str(), 0700) != 0) {
+        *err = FromErrno(errno, e.path);
+        return false;
+      }
+    }
+  }
+  dirs_.push_back({e.path, e});
+  return true;
+}
 
-void DiskWriter::NoteWarning() {
-  const char* m = archive_error_string(a_);
-  not_restored_.push_back({current_, m ? m : "some metadata could not be restored"});
-  archive_clear_error(a_);
+bool DiskWriter::Symlink(const Entry& e, EntryError* err) {
+  Fd parent;
+  std::string leaf;
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
+  if (::symlinkat(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
+    if (errno != EEXIST || !overwrite_) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+    if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
+    if (::symlinkat(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+  }
+  if (as_root_) {
+    uid_t uid;
+    gid_t gid;
+    Owner(e, &uid, &gid);
+    (void)!::fchownat(parent.get(), leaf.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+  }
+  struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(e.mtime)};
+  (void)!::utimensat(parent.get(), leaf.c_str(), t, AT_SYMLINK_NOFOLLOW);
+  return true;
+}
+
+bool DiskWriter::HardLink(const Entry& e, const std::string& existing, EntryError* err) {
+  Fd from_parent, parent;
+  std::string from_leaf, leaf;
+  if (!OpenParent(existing, false, &from_parent, &from_leaf, err)) {
+    if (err->kind == EntryError::Kind::kRefused && !IsSafeRelativePath(existing))
+      err->message = "refused unsafe link target";
+    return false;
+  }
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
+  // Flags 0: a symlink at `existing` is linked itself, never followed.
+  if (::linkat(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+    if (errno != EEXIST || !overwrite_) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+    if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
+    if (::linkat(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool DiskWriter::BeginFile(const Entry& e, EntryError* err) {
+  file_.Reset();
+  Fd parent;
+  std::string leaf;
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
+  if (overwrite_ && !ClearWay(parent.get(), leaf, e.path, err)) return false;
+  // O_EXCL: never an existing file, never through a symlink.
+  int fd = ::openat(parent.get(), leaf.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = FromErrno(errno, e.path);
+    return false;
+  }
+  file_ = Fd(fd);
+  file_entry_ = e;
+  return true;
 }
 
 void DiskWriter::WriteBlock(uint64_t offset, std::span<const uint8_t> data) {
-  la_ssize_t n =
-      archive_write_data_block(a_, data.data(), data.size(), static_cast<la_int64_t>(offset));
-  if (n < ARCHIVE_WARN) {
-    const char* m = archive_error_string(a_);
-    throw Error(Code::kIOError, std::string("writing restored file: ") + (m ? m : "?"));
+  if (!file_.valid()) throw Error(Code::kInternal, "DiskWriter::WriteBlock without a file");
+  if (offset > file_entry_.size || data.size() > file_entry_.size - offset)
+    throw Error(Code::kCorruption,
+                "restoring " + file_entry_.path +
+                    ": the archive holds data past the file's recorded size of " +
+                    std::to_string(file_entry_.size) + " bytes");
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(file_.get(), data.data() + done, data.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("write " + JoinPath(target_, file_entry_.path));
+    }
+    done += static_cast<size_t>(n);
   }
 }
 
-bool DiskWriter::EndFile(std::string* err) {
-  int rc = archive_write_finish_entry(a_);
-  if (rc < ARCHIVE_WARN) {
-    const char* m = archive_error_string(a_);
-    *err = m ? m : "cannot finish";
-    if (rc == ARCHIVE_FATAL) throw Error(Code::kIOError, "restoring: " + *err);
+bool DiskWriter::EndFile(EntryError* err) {
+  if (!file_.valid()) return true;
+  Fd fd = std::move(file_);
+  const Entry& e = file_entry_;
+  auto failed = [&](const char* what) {
+    *err = Problem(EntryError::Kind::kFailed, std::string(what) + ": " + std::strerror(errno));
+    return false;
+  };
+  // The size covers a trailing hole.
+  if (::ftruncate(fd.get(), static_cast<off_t>(e.size)) != 0) return failed("set size");
+  uint32_t mode = e.mode & 07777;
+  if (as_root_) {
+    uid_t uid;
+    gid_t gid;
+    Owner(e, &uid, &gid);
+    if (::fchown(fd.get(), uid, gid) != 0) mode &= 01777;
+  } else {
+    mode &= 01777;  // set-id bits only with the recorded owner
+  }
+  if (::fchmod(fd.get(), mode) != 0) return failed("set permissions");
+  ApplyExtras(fd.get(), e, false);  // after chown, which drops file capabilities
+  struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(e.mtime)};
+  if (::futimens(fd.get(), t) != 0) return failed("set time");
+  return true;
+}
+
+bool DiskWriter::Special(const Entry& e, EntryError* err) {
+  Fd parent;
+  std::string leaf;
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
+  mode_t kind = e.type == EntryType::kFifo         ? S_IFIFO
+                : e.type == EntryType::kCharDevice ? S_IFCHR
+                                                   : S_IFBLK;
+  auto make = [&] { return ::mknodat(parent.get(), leaf.c_str(), kind | 0600, e.rdev); };
+  if (make() != 0) {
+    if (errno != EEXIST || !overwrite_) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+    if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
+    if (make() != 0) {
+      *err = FromErrno(errno, e.path);
+      return false;
+    }
+  }
+  // Metadata through an O_PATH descriptor of the node just made, so a swap of
+  // the name for a symlink cannot redirect it (opening a FIFO or a device
+  // itself could block or act on the device).
+  Fd node(::openat(parent.get(), leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!node.valid() || ::fstat(node.get(), &st) != 0 || (st.st_mode & S_IFMT) != kind) {
+    *err = Problem(EntryError::Kind::kRefused, "replaced while being restored; left alone");
     return false;
   }
-  if (rc == ARCHIVE_WARN) NoteWarning();
+  const std::string via = "/proc/self/fd/" + std::to_string(node.get());
+  uint32_t mode = e.mode & 07777;
+  if (as_root_) {
+    uid_t uid;
+    gid_t gid;
+    Owner(e, &uid, &gid);
+    if (::fchownat(node.get(), "", uid, gid, AT_EMPTY_PATH) != 0) mode &= 01777;
+  } else {
+    mode &= 01777;
+  }
+  if (::chmod(via.c_str(), mode) != 0) {
+    *err = FromErrno(errno, e.path + ": set permissions");
+    return false;
+  }
+  struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(e.mtime)};
+  (void)!::utimensat(AT_FDCWD, via.c_str(), t, 0);
   return true;
 }
 
 void DiskWriter::Remove(const std::string& path) {
-  if (IsSafeRelativePath(path)) ::unlinkat(target_fd_.get(), path.c_str(), 0);
+  file_.Reset();
+  Fd parent;
+  std::string leaf;
+  EntryError ignored;
+  if (OpenParent(path, false, &parent, &leaf, &ignored)) ::unlinkat(parent.get(), leaf.c_str(), 0);
 }
 
 void DiskWriter::Close() {
   if (closed_) return;
   closed_ = true;
-  if (archive_write_close(a_) != ARCHIVE_OK) {
-    const char* m = archive_error_string(a_);
-    throw Error(Code::kIOError, std::string("restoring directory metadata: ") + (m ? m : "?"));
-  }
-  // libarchive leaves the times of directories that already existed (a restore
-  // over an earlier one) as writing into them made them: set them all, deepest first.
+  file_.Reset();
+  // Deepest first: setting a directory's time after its children were written.
   std::sort(dirs_.begin(), dirs_.end(),
-            [](const DirTime& a, const DirTime& b) { return a.path > b.path; });
-  for (const DirTime& d : dirs_) {
-    struct timespec t[2] = {{0, UTIME_OMIT},
-                            {static_cast<time_t>(d.mtime.sec), static_cast<long>(d.mtime.nsec)}};
-    if (::utimensat(target_fd_.get(), d.path.c_str(), t, AT_SYMLINK_NOFOLLOW) != 0)
-      ThrowErrno("set the time of restored directory " + JoinPath(target_, d.path));
+            [](const DirMeta& a, const DirMeta& b) { return a.path > b.path; });
+  for (const DirMeta& d : dirs_) {
+    Fd parent;
+    std::string leaf;
+    EntryError err;
+    const std::string where = JoinPath(target_, d.path);
+    if (!OpenParent(d.path, false, &parent, &leaf, &err))
+      throw Error(Code::kIOError,
+                  "setting the metadata of restored directory " + where + ": " + err.message);
+    Fd dir(::openat(parent.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) ThrowErrno("open restored directory " + where);
+    uint32_t mode = d.entry.mode & 07777;
+    if (as_root_) {
+      uid_t uid;
+      gid_t gid;
+      Owner(d.entry, &uid, &gid);
+      if (::fchown(dir.get(), uid, gid) != 0) mode &= 01777;
+    } else {
+      mode &= 01777;
+    }
+    if (::fchmod(dir.get(), mode) != 0) ThrowErrno("set the permissions of " + where);
+    ApplyExtras(dir.get(), d.entry, true);
+    struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(d.entry.mtime)};
+    if (::futimens(dir.get(), t) != 0) ThrowErrno("set the time of restored directory " + where);
   }
 }
 

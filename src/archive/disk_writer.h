@@ -1,12 +1,19 @@
-// Writes restored entries below a target directory with libarchive's secure
-// extraction: absolute paths, ".." and writing through symlinks are refused.
-// (Into a target that started empty, symlinks are checked for only after the
-// first one is written: restore writes them last, so most restores skip it.)
+// Writes restored entries below a target directory, and nowhere else.
+//
+// Every path is resolved from a descriptor of the target, one component at a
+// time, each directory opened with O_NOFOLLOW: an absolute path, "..", or a
+// symlink anywhere on the way (one that was there before, one restored, or one
+// a concurrent process swaps in for a directory mid-restore) cannot redirect a
+// write; the entry is refused instead. The last component is created with
+// O_EXCL / mkdirat / symlinkat / linkat, which never follow a symlink either.
+// The process's working directory is never changed.
 // Directory permissions and times are applied at Close(), after their contents.
-// Extended attributes, ACLs and file flags are applied as libarchive does
-// (ARCHIVE_EXTRACT_XATTR / ACL / FFLAGS); what it could not apply (not root, a
-// file system without xattrs) is listed by metadata_not_restored(), not an error.
+// Extended attributes and POSIX ACLs are set through the descriptor of each
+// restored file and directory; what could not be applied (not root, a file
+// system without xattrs) is listed by metadata_not_restored(), not an error.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <span>
@@ -16,14 +23,26 @@
 #include "core/entry.h"
 #include "core/file.h"
 
-struct archive;
-
 namespace gb {
+
+// Why one entry was not written.
+struct EntryError {
+  enum class Kind {
+    kExists,   // something is already at the path (and overwrite is off)
+    kRefused,  // the path is unsafe, or a symlink/non-directory is in the way
+    kFailed,   // the system refused (permissions, space...)
+  };
+  Kind kind = Kind::kFailed;
+  std::string message;
+  bool exists() const { return kind == Kind::kExists; }
+};
 
 class DiskWriter {
  public:
-  // Creates target_dir if needed. Existing files are left alone (the entry
-  // fails with "exists") unless overwrite.
+  // Creates target_dir if needed. Without overwrite nothing that exists is
+  // replaced (file, symlink, or a symlink where a directory is restored): the
+  // entry fails with kExists. With overwrite, what is in the way (not a
+  // non-empty directory) is removed first.
   DiskWriter(const std::string& target_dir, bool overwrite);
   ~DiskWriter();
   DiskWriter(const DiskWriter&) = delete;
@@ -35,14 +54,16 @@ class DiskWriter {
   void SetMetadataOptions(bool xattrs, bool numeric_owner);
 
   // Each returns false and sets *err when this one entry cannot be written.
-  bool Dir(const Entry& e, std::string* err);
-  bool Symlink(const Entry& e, std::string* err);
-  bool HardLink(const Entry& e, const std::string& existing, std::string* err);
-  // A FIFO or a device node (mknod: devices need root).
-  bool Special(const Entry& e, std::string* err);
-  bool BeginFile(const Entry& e, std::string* err);
+  bool Dir(const Entry& e, EntryError* err);
+  // A FIFO or a device node (devices need root).
+  bool Special(const Entry& e, EntryError* err);
+  bool Symlink(const Entry& e, EntryError* err);
+  bool HardLink(const Entry& e, const std::string& existing, EntryError* err);
+  // A regular file of e.size bytes; data follows with WriteBlock (gaps are holes).
+  bool BeginFile(const Entry& e, EntryError* err);
+  // Throws kCorruption for data past the size BeginFile was given, kIOError on a write error.
   void WriteBlock(uint64_t offset, std::span<const uint8_t> data);
-  bool EndFile(std::string* err);
+  bool EndFile(EntryError* err);
   // Removes a file this writer wrote (e.g. after a failed hash check).
   void Remove(const std::string& path);
   // Applies deferred directory metadata; throws on failure.
@@ -55,22 +76,31 @@ class DiskWriter {
   const std::vector<PartialMetadata>& metadata_not_restored() const { return not_restored_; }
 
  private:
-  bool Header(const Entry& e, const std::string* hardlink, std::string* err);
-  void SetOptions();
-  void NoteWarning();
-  struct DirTime {
+  // Sets e's extended attributes and ACLs on fd (a file, or a directory when
+  // `dir`); records what could not be set in not_restored_.
+  void ApplyExtras(int fd, const Entry& e, bool dir);
+  // The directory holding `path`, reached without following any symlink;
+  // missing directories on the way are created (0700) when `create`.
+  // Sets *leaf to the last component.
+  bool OpenParent(const std::string& path, bool create, Fd* parent, std::string* leaf,
+                  EntryError* err);
+  // Removes what is at parent/leaf so it can be replaced (overwrite only).
+  bool ClearWay(int parent, const std::string& leaf, const std::string& path, EntryError* err);
+  void Owner(const Entry& e, uid_t* uid, gid_t* gid) const;
+  struct DirMeta {
     std::string path;
-    FileTime mtime;
+    Entry entry;
   };
   std::string target_;
   bool overwrite_;
-  bool no_symlinks_yet_;  // the target started empty and no symlink was written since
+  bool as_root_;
   bool xattrs_ = true;
-  Fd target_fd_, old_cwd_;
-  std::vector<DirTime> dirs_;  // restored directories, their times set again at Close()
-  std::string current_;        // the entry being written
+  bool numeric_owner_ = false;
   std::vector<PartialMetadata> not_restored_;
-  struct archive* a_;
+  Fd target_fd_;
+  Fd file_;  // the file between BeginFile and EndFile
+  Entry file_entry_;
+  std::vector<DirMeta> dirs_;  // restored directories, their metadata set at Close()
   bool closed_ = false;
 };
 

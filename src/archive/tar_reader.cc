@@ -57,6 +57,8 @@ bool TarReader::Next(TarMember* m) {
              static_cast<uint32_t>(archive_entry_mtime_nsec(ae))};
   e.size = static_cast<uint64_t>(archive_entry_size(ae));
   GetMetadata(ae, &e);
+  current_path_ = e.path;
+  current_size_ = e.size;
   if (const char* h = archive_entry_hardlink(ae)) {
     e.type = EntryType::kHardlink;
     e.target = h;
@@ -101,10 +103,19 @@ void TarReader::ReadData(const std::function<void(uint64_t, std::span<const uint
   }
 }
 
-std::string TarReader::ReadAll() {
+std::string TarReader::ReadAll(uint64_t max_bytes) {
+  auto too_big = [&](const std::string& why) {
+    return Error(Code::kCorruption, "archive member " + current_path_ + " " + why + " (at most " +
+                                        std::to_string(max_bytes) +
+                                        " bytes are read into memory); the archive is damaged "
+                                        "or forged");
+  };
+  if (current_size_ > max_bytes)
+    throw too_big("claims " + std::to_string(current_size_) + " bytes");
   std::string out;
   ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-    if (out.size() < off) out.resize(off, '\0');
+    if (off != out.size()) throw too_big("has holes");
+    if (d.size() > max_bytes - out.size()) throw too_big("holds more");
     out.append(reinterpret_cast<const char*>(d.data()), d.size());
   });
   return out;

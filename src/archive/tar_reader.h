@@ -33,8 +33,10 @@ class TarReader {
   // Streams the current member's data: `block` gets (logical offset, bytes);
   // gaps between blocks are holes (zeros).
   void ReadData(const std::function<void(uint64_t, std::span<const uint8_t>)>& block);
-  // Reads the whole current member into memory (small members only).
-  std::string ReadAll();
+  // Reads the whole current member into memory: small, dense members only.
+  // Throws kCorruption when it claims or holds more than max_bytes, or has holes.
+  static constexpr uint64_t kMaxReadAll = uint64_t{1} << 30;
+  std::string ReadAll(uint64_t max_bytes = kMaxReadAll);
 
  private:
   static long ReadCallback(struct archive*, void* self, const void** buf);
@@ -42,6 +44,8 @@ class TarReader {
   struct archive* a_;
   Bytes buf_;
   std::exception_ptr source_error_;
+  std::string current_path_;  // of the member Next() returned
+  uint64_t current_size_ = 0;
   void Fail(int rc, const char* what);
 };
 

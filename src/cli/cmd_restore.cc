@@ -179,6 +179,10 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ctx.Say(std::to_string(r.metadata_not_restored) +
               " entries restored without some of their metadata (see warnings)");
     if (r.failed || r.existing || r.metadata_not_restored) exit_code = kExitPartial;
+    if (r.corrupt) {
+      ctx.Say("an archive disagrees with the catalog: damaged or tampered with");
+      exit_code = kExitCorrupt;
+    }
     nlohmann::json j = {{"id", BackupId(r.point)},
                         {"complete", true},
                         {"target", r.target_dir},
@@ -191,7 +195,8 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                         {"failed", r.failed},
                         {"archives", r.archives_read},
                         {"specials", r.specials},
-                        {"metadata_not_restored", r.metadata_not_restored}};
+                        {"metadata_not_restored", r.metadata_not_restored},
+                        {"corrupt", r.corrupt}};
     if (plan) j["retrieved_bytes"] = plan->retrieve_bytes;
     ctx.Json(j);
   });

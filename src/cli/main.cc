@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <clocale>
 #include <cstdio>
+#include <new>
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
@@ -60,6 +61,13 @@ int main(int argc, char** argv) {
     ctx.Json(
         {{"error", {{"code", gb::CodeName(e.code())}, {"message", message}}}, {"exit_code", code}});
     return code;
+  } catch (const std::bad_alloc&) {
+    // Only data that claims more than it holds asks for this much: a damaged or forged input.
+    ctx.progress().Done();
+    std::fprintf(stderr,
+                 "glacier-backup: out of memory reading data that claims to be larger than it is "
+                 "(a damaged or forged archive or catalog copy?)\n");
+    return gb::kExitCorrupt;
   } catch (const std::exception& e) {
     ctx.progress().Done();
     std::fprintf(stderr, "glacier-backup: unexpected error: %s\n", e.what());

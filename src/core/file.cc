@@ -224,4 +224,25 @@ std::string JoinPath(const std::string& a, const std::string& b) {
   return a + "/" + b;
 }
 
+// A name from outside, fit for a one-line message: control bytes shown as '?', cut at 100 bytes.
+static std::string PrintableName(const std::string& name) {
+  std::string out = name.substr(0, 100);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return name.size() > 100 ? out + "..." : out;
+}
+
+bool IsPlainFileName(const std::string& name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+std::string ChildPath(const std::string& dir, const std::string& name) {
+  if (!IsPlainFileName(name))
+    throw Error(Code::kCorruption, "refused the name \"" + PrintableName(name) +
+                                       "\" for a file in " + dir +
+                                       ": not a plain file name (a path, \"..\" or empty)");
+  return JoinPath(dir, name);
+}
+
 }  // namespace gb

@@ -116,6 +116,14 @@ std::vector<std::string> ListDirNames(const std::string& dir);
 std::string ExpandUser(const std::string& path);
 std::string Dirname(const std::string& path);
 std::string Basename(const std::string& path);
+// Joins two paths; an absolute `b` is returned as it is. Never for names that
+// came from outside (the vault, an archive, a catalog copy): use ChildPath.
 std::string JoinPath(const std::string& a, const std::string& b);
+// Whether `name` names an entry directly inside a folder: not empty, not "." or
+// "..", no '/' and no NUL, at most 255 bytes.
+bool IsPlainFileName(const std::string& name);
+// dir/name. Throws kCorruption naming `name` unless IsPlainFileName(name): the
+// one way the tool builds a path in its own folders from a name it was given.
+std::string ChildPath(const std::string& dir, const std::string& name);
 
 }  // namespace gb

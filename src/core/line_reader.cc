@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/error.h"
+
 namespace gb {
 
 bool LineReader::Next(std::string* line) {
@@ -11,6 +13,9 @@ bool LineReader::Next(std::string* line) {
       const uint8_t* start = buf_.data() + pos_;
       const void* nl = std::memchr(start, '\n', end_ - pos_);
       size_t n = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - start) : end_ - pos_;
+      if (n > max_line_ - line->size())
+        throw Error(Code::kCorruption, "a line longer than " + std::to_string(max_line_) +
+                                           " bytes: damaged or not the expected text");
       line->append(reinterpret_cast<const char*>(start), n);
       pos_ += n;
       if (nl) {

@@ -42,4 +42,10 @@ std::optional<ArchiveName> ArchiveName::Parse(const std::string& s) {
   return n;
 }
 
+std::optional<ArchiveName> ArchiveName::ParseFileName(const std::string& s) {
+  std::optional<ArchiveName> n = Parse(s);
+  if (!n || n->set_id < 0 || n->FileName() != s) return std::nullopt;
+  return n;
+}
+
 }  // namespace gb

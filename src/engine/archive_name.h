@@ -19,6 +19,10 @@ struct ArchiveName {
   std::string Id() const;
   std::string FileName() const { return Id() + kArchiveSuffix; }
   static std::optional<ArchiveName> Parse(const std::string& file_or_id);
+  // Parses a whole archive file name, and only one written exactly as
+  // FileName() writes it (no '/', "..", NUL, sign or padding can slip through):
+  // the check for every name that comes from the vault or a catalog copy.
+  static std::optional<ArchiveName> ParseFileName(const std::string& file_name);
 };
 
 }  // namespace gb

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "engine/archive_name.h"
 #include "engine/archive_signature.h"
 #include "engine/catalog_copy.h"
 
@@ -145,6 +146,16 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
       p.catalog_offset = j["catalog"][0].get<uint64_t>();
       p.catalog_length = j["catalog"][1].get<uint64_t>();
     }
+    // Checked here, where it enters: a name is an archive name of its set, a
+    // range does not wrap around. Anything else is not a description of ours.
+    if (p.set_id <= 0 || (p.kind != "bundle" && p.kind != "archive")) return std::nullopt;
+    if (p.kind == "archive") {
+      std::optional<ArchiveName> an = ArchiveName::ParseFileName(p.backup_name);
+      if (!an || an->set_id != p.set_id) return std::nullopt;
+    } else if (!p.backup_name.empty()) {
+      return std::nullopt;
+    }
+    if (p.catalog_offset && *p.catalog_length > UINT64_MAX - *p.catalog_offset) return std::nullopt;
     return p;
   } catch (const json::exception&) {
     return std::nullopt;

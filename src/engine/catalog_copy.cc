@@ -6,11 +6,46 @@
 #include "archive/zstd_stream.h"
 #include "core/error.h"
 #include "core/line_reader.h"
+#include "engine/archive_name.h"
 #include "engine/encryption.h"
 
 namespace gb {
 
 using nlohmann::json;
+
+namespace {
+
+// No archive is anywhere near this; a bigger claim is a forgery, not data.
+constexpr uint64_t kMaxArchiveSize = uint64_t{1} << 50;
+
+Error Refused(const std::string& why) { return Error(Code::kCorruption, "catalog copy: " + why); }
+
+bool IsSha256Hex(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// A backup row of a copy is used to build paths and read archives: everything
+// about it is checked before it reaches the catalog. `expected_seq` is its place.
+void CheckBackup(const BackupRecord& r, int expected_seq) {
+  const std::string which =
+      "backup " + std::to_string(r.seq) + " of set " + std::to_string(r.set_id);
+  std::optional<ArchiveName> an = ArchiveName::ParseFileName(r.name);
+  if (!an)
+    throw Refused(which + " is named \"" + r.name.substr(0, 100) +
+                  "\", which is not an archive name (like 20261127T030700Z-s0004-full" +
+                  kArchiveSuffix + "); the copy is forged or damaged and was not used");
+  if (an->set_id != r.set_id || an->seq != r.seq || an->time != r.time)
+    throw Refused(which + " is named " + r.name +
+                  ", which belongs to another backup; the copy is forged or damaged");
+  if (r.seq != expected_seq)
+    throw Refused("set " + std::to_string(r.set_id) + " lists backup " + std::to_string(r.seq) +
+                  " where backup " + std::to_string(expected_seq) + " belongs");
+  if (r.archive_size > kMaxArchiveSize)
+    throw Refused(which + " claims an archive of " + std::to_string(r.archive_size) + " bytes");
+  if (!IsSha256Hex(r.archive_sha256)) throw Refused(which + " has no valid SHA-256");
+}
+
+}  // namespace
 
 void WriteCatalogCopy(const Config& config, Catalog& catalog, int64_t set_id, ByteSink& out) {
   auto set = catalog.GetSet(set_id);
@@ -56,6 +91,7 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
     if (head.value("format", "") != kCatalogCopyFormat)
       throw Error(Code::kCorruption, "catalog copy: unknown format");
     int64_t set_id = head.at("set").at("id");
+    if (set_id <= 0) throw Refused("invalid set number " + std::to_string(set_id));
     Catalog::Writer w(catalog);
     Statement(catalog.db(), "DELETE FROM entries WHERE set_id=?1").Bind(1, set_id).Run();
     Statement(catalog.db(), "DELETE FROM backups WHERE set_id=?1").Bind(1, set_id).Run();
@@ -67,6 +103,7 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
     else
       s.BindNull(3);
     s.Run();
+    int seqs = 0;  // backups are numbered 0, 1, 2... in order
     for (const json& b : head.at("backups")) {
       BackupRecord r;
       r.set_id = set_id;
@@ -80,13 +117,20 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
       r.deleted = b.value("deleted", uint64_t{0});
       r.skipped = b.value("skipped", uint64_t{0});
       r.host = b.value("host", "");
+      CheckBackup(r, seqs);
+      ++seqs;
       w.AddBackup(r);
     }
+    if (seqs == 0) throw Refused("set " + std::to_string(set_id) + " lists no backups");
     // One entry a line, streamed: a copy of millions of rows never sits in memory.
     while (lines.Next(&line)) {
       if (line.empty()) continue;
       json row = json::parse(line);
-      w.AddEntry(set_id, row.at("seq").get<int>(), EntryFromJson(row.at("entry")));
+      int seq = row.at("seq").get<int>();
+      if (seq < 0 || seq >= seqs)
+        throw Refused("an entry of backup " + std::to_string(seq) +
+                      ", which the set does not list");
+      w.AddEntry(set_id, seq, EntryFromJson(row.at("entry")));
     }
     w.Commit();
     return set_id;

@@ -45,7 +45,7 @@ std::map<std::string, uint64_t> BundleOffsets(Catalog& catalog, const VaultArchi
 }
 
 std::string StagedArchive(Workspace& ws, const std::string& name) {
-  return JoinPath(StagingDir(ws), name);
+  return ChildPath(StagingDir(ws), name);
 }
 
 }  // namespace

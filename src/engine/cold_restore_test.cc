@@ -9,8 +9,10 @@
 #include <set>
 
 #include "catalog/vault_state.h"
+#include "core/error.h"
 #include "crypto/identity_file.h"
 #include "engine/backup.h"
+#include "engine/catalog_copy.h"
 #include "engine/engine_test_util.h"
 #include "engine/point.h"
 #include "engine/restore.h"
@@ -276,6 +278,52 @@ TEST_F(ColdRestoreTest, ArchiveMissingFromTheVaultIsNotFoundAndNothingIsWritten)
     EXPECT_EQ(e.code(), Code::kNotFound) << e.what();
   }
   EXPECT_FALSE(PathExists(ro.target_dir));
+}
+
+// A catalog row naming its archive with a path (as a forged catalog copy could
+// have put there): every path built from it is refused, and the file at that
+// path is neither replaced nor deleted.
+TEST_F(ColdRestoreTest, ABackupNamedWithAPathIsRefusedAndTheFileThereSurvives) {
+  const std::string victim = root_ + "/victim.txt";
+  WriteText(victim, "precious\n");
+  Statement(ws_->catalog().db(), "UPDATE backups SET name=?1 WHERE seq=0").Bind(1, victim).Run();
+  RestoreOptions ro = At(ids_.back(), "forged");
+  try {
+    for (int run = 0; run < 3; ++run) {
+      ColdRestorePlan plan = PlanColdRestore(*ws_, *vault_, ro, Tier::kBulk);
+      AdvanceColdRestore(*ws_, *vault_, plan, progress_, clock_);
+      CleanStaging(*ws_, plan);
+      clock_.AdvanceSeconds(7200);
+    }
+    ADD_FAILURE() << "a restore of a backup named " << victim << " went on";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kCorruption) << e.what();
+    EXPECT_NE(std::string(e.what()).find(victim), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ReadFileToString(victim), "precious\n");
+  EXPECT_THROW(ws_->ArchivePath("../victim.txt"), Error);
+  EXPECT_THROW(ws_->ArchivePath(""), Error);
+}
+
+TEST_F(ColdRestoreTest, ACatalogCopyNamingABackupWithAPathIsRefused) {
+  Config cfg = ws_->config();
+  for (std::string name :
+       {root_ + "/victim.txt", std::string("../../x.tar.zst.age"), ids_[0] + ".tar.zst.age/../x",
+        std::string("20260101T000000Z-s+001-full.tar.zst.age")}) {
+    Statement(ws_->catalog().db(), "UPDATE backups SET name=?1 WHERE seq=0").Bind(1, name).Run();
+    BufferSink copy;
+    WriteCatalogCopy(cfg, ws_->catalog(), ws_->catalog().Sets().front().id, copy);
+    Catalog fresh(root_ + "/fresh-" + std::to_string(name.size()) + ".db");
+    SpanSource in(copy.bytes);
+    try {
+      ReadCatalogCopy(cfg, fresh, in);
+      ADD_FAILURE() << "a copy naming a backup " << name << " was read";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::kCorruption) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not an archive name"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(fresh.Sets().empty()) << "the forged set reached the catalog: " << name;
+  }
 }
 
 }  // namespace

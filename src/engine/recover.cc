@@ -696,6 +696,13 @@ class Recoverer {
                                            std::to_string(d.set_id));
       FileSource copy(staged, at, *d.catalog_length);
       ReadCatalogCopy(cfg_, ws_.catalog(), copy);
+    } catch (const std::bad_alloc&) {
+      ::unlink(staged.c_str());
+      Problem(where,
+              "the catalog part of archive " + a.archive_id +
+                  " asks for more memory than there is (damaged or forged); not recovered",
+              true);
+      return;
     } catch (const Error& e) {
       if (e.code() == Code::kNoKey)
         throw Error(Code::kNoKey, "the identity " + cfg_.identity_file +
@@ -755,8 +762,8 @@ class Recoverer {
       auto d = Ours(a, "archive");
       if (!d) continue;
       ++r_.single_archives;
-      auto an = ArchiveName::Parse(d->backup_name);
-      if (!an || an->set_id != d->set_id || d->backup_name.find('/') != std::string::npos) {
+      auto an = ArchiveName::ParseFileName(d->backup_name);
+      if (!an || an->set_id != d->set_id) {
         Problem("archive " + a.archive_id, "its description names no valid backup archive");
         continue;
       }

@@ -56,14 +56,10 @@ class PathFilter {
   bool all_ = false;
 };
 
-bool IsExistsError(const std::string& err) {
-  return err.find("exists") != std::string::npos || err.find("Exists") != std::string::npos;
-}
-
 std::string LocateArchive(Workspace& ws, const RestoreOptions& opts, const std::string& name) {
   if (PathExists(ws.ArchivePath(name))) return ws.ArchivePath(name);
   for (const auto& d : opts.archive_dirs)
-    if (PathExists(JoinPath(d, name))) return JoinPath(d, name);
+    if (PathExists(ChildPath(d, name))) return ChildPath(d, name);
   return "";
 }
 
@@ -224,15 +220,18 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   DiskWriter disk(target, opts.overwrite);
   disk.SetMetadataOptions(opts.xattrs, opts.numeric_owner);
-  auto problem = [&](const std::string& path, const std::string& err) {
-    if (IsExistsError(err)) {
+  auto problem = [&](const std::string& path, const EntryError& err) {
+    if (err.exists()) {
       ++result.existing;
       progress.Notice(JoinPath(target, path), "exists; left alone (use --overwrite to replace)",
                       true);
     } else {
       ++result.failed;
-      progress.Notice(JoinPath(target, path), err, true);
+      progress.Notice(JoinPath(target, path), err.message, true);
     }
+  };
+  auto failure = [&](const std::string& path, const std::string& message) {
+    problem(path, EntryError{EntryError::Kind::kFailed, message});
   };
 
   // Pass 2: directories, parents first (key order). Their metadata lands at Close().
@@ -243,10 +242,10 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       const Entry& e = cur->entry();
       if (e.type != EntryType::kDir || !(filter.Wanted(e.path) || filter.Ancestor(e.path)))
         continue;
-      std::string err;
+      EntryError err;
       if (disk.Dir(e, &err))
         ++result.dirs;
-      else if (!IsExistsError(err))
+      else
         problem(e.path, err);
     }
   }
@@ -305,7 +304,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
         continue;
       last_key = PathKey(path);
       if (!IsSafeRelativePath(path)) {
-        problem(path, "archive member has an unsafe path; refused");
+        result.corrupt = true;
+        failure(path, "archive " + chain[j].name + " holds a member with an unsafe path; refused");
         continue;
       }
       std::string key = PathKey(path);
@@ -331,7 +331,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       Entry first = dests[0];
       first.type = EntryType::kFile;
       first.size = meta.size;
-      std::string err;
+      EntryError err;
       if (!disk.BeginFile(first, &err)) {
         problem(first.path, err);
         continue;
@@ -340,9 +340,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       uint64_t pos = 0;
       try {
         reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+          disk.WriteBlock(off, d);  // first: it refuses data past the recorded size
           if (off > pos) sha.UpdateZeros(off - pos);
           sha.Update(d);
-          disk.WriteBlock(off, d);
           pos = off + d.size();
           progress.Update(done_files, done_bytes + pos);
         });
@@ -358,8 +358,10 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       bool ok = disk.EndFile(&err);
       if (ok && (!meta.has_hash || sha.Final() != meta.hash)) {
         ok = false;
-        err = "content does not match the backed-up hash (archive " + chain[j].name +
-              " is damaged); file removed";
+        err.kind = EntryError::Kind::kFailed;
+        result.corrupt = true;
+        err.message = "content does not match the backed-up hash (archive " + chain[j].name +
+                      " is damaged); file removed";
         disk.Remove(first.path);
       }
       if (!ok) {
@@ -381,8 +383,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       pass(cur->entry(), cur->data_seq());
       have = cur->Next();
     }
+    result.corrupt |= !missing.empty();
     for (const auto& p : missing)
-      problem(p, "archive " + chain[j].name + " holds no data for this file");
+      failure(p, "archive " + chain[j].name + " holds no data for this file");
   }
 
   // Pass 4: FIFOs and devices, then symlinks last, so nothing is ever written
@@ -394,9 +397,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       const Entry& e = cur->entry();
       bool device = e.type == EntryType::kCharDevice || e.type == EntryType::kBlockDevice;
       if ((!device && e.type != EntryType::kFifo) || !filter.Wanted(e.path)) continue;
-      std::string err;
+      EntryError err;
       if (device && !root)
-        problem(e.path, std::string(EntryTypeName(e.type)) + " " + std::to_string(major(e.rdev)) +
+        failure(e.path, std::string(EntryTypeName(e.type)) + " " + std::to_string(major(e.rdev)) +
                             "," + std::to_string(minor(e.rdev)) +
                             " not restored: creating a device node needs root");
       else if (disk.Special(e, &err))
@@ -410,7 +413,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     while (cur->Next()) {
       const Entry& e = cur->entry();
       if (e.type != EntryType::kSymlink || !filter.Wanted(e.path)) continue;
-      std::string err;
+      EntryError err;
       if (disk.Symlink(e, &err))
         ++result.symlinks;
       else

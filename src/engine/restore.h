@@ -38,6 +38,9 @@ struct RestoreResult {
   uint64_t specials = 0;  // FIFOs and device nodes
   // Restored, but without some of their metadata (xattrs, ACLs, owner): reported.
   uint64_t metadata_not_restored = 0;
+  // An archive disagreed with the catalog (unsafe member names, data that fails
+  // its hash, data missing): damaged or forged. Its files are among `failed`.
+  bool corrupt = false;
   std::vector<std::string> archives_read;
 };
 

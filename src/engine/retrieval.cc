@@ -16,8 +16,8 @@ std::string StagingPath(const Workspace& ws, const RetrievalRequest& r) {
   std::string id = r.archive_id.size() > 48 ? r.archive_id.substr(0, 48) : r.archive_id;
   for (char& c : id)
     if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return JoinPath(StagingDir(ws), id + "-" + std::to_string(r.range.offset) + "-" +
-                                      std::to_string(r.range.length) + ".part");
+  return ChildPath(StagingDir(ws), id + "-" + std::to_string(r.range.offset) + "-" +
+                                       std::to_string(r.range.length) + ".part");
 }
 
 ByteRange AlignRange(uint64_t offset, uint64_t length, uint64_t alignment, uint64_t size) {
@@ -62,15 +62,22 @@ static uint64_t FileSize(const std::string& path) {
 
 namespace {
 
-// Appends to the staging file and fsyncs what it wrote when finished.
+// Appends to the staging file and fsyncs what it wrote when finished. A vault
+// that sends more than `limit` bytes is refused before the file grows past it.
 class AppendSink : public ByteSink {
  public:
-  explicit AppendSink(const std::string& path) : path_(path) {
+  AppendSink(const std::string& path, uint64_t limit) : path_(path), left_(limit) {
     fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!fd_.valid()) ThrowErrno("open " + path);
     sink_ = std::make_unique<FdSink>(fd_.get(), path);
   }
-  void Write(std::span<const uint8_t> d) override { sink_->Write(d); }
+  void Write(std::span<const uint8_t> d) override {
+    if (d.size() > left_)
+      throw Error(Code::kCorruption, "the vault sent more bytes than were asked for (" + path_ +
+                                         "); the download was stopped");
+    left_ -= d.size();
+    sink_->Write(d);
+  }
   using ByteSink::Write;
   void Finish() override {
     sink_->Flush();
@@ -79,6 +86,7 @@ class AppendSink : public ByteSink {
 
  private:
   std::string path_;
+  uint64_t left_;
   Fd fd_;
   std::unique_ptr<FdSink> sink_;
 };
@@ -215,7 +223,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
                                        std::to_string(r.range.offset));
   }
   try {
-    AppendSink out(part);
+    AppendSink out(part, r.range.length - have);
     vault.ReadJobOutput(job->job_id, ByteRange{at + have, r.range.length - have}, out);
     out.Finish();
     CrashPoint("retrieval-after-download");

@@ -15,7 +15,7 @@ Workspace::Workspace(const Config& config) : config_(config) {
 }
 
 std::string Workspace::ArchivePath(const std::string& name) const {
-  return JoinPath(config_.cache_dir, name);
+  return ChildPath(config_.cache_dir, name);
 }
 
 void Workspace::CleanCache(Progress& progress) {

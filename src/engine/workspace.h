@@ -16,6 +16,7 @@ class Workspace {
   explicit Workspace(const Config& config);
   const Config& config() const { return config_; }
   Catalog& catalog() { return *catalog_; }
+  // cache_dir/name; throws kCorruption unless name is a plain file name.
   std::string ArchivePath(const std::string& name) const;
   // Removes leftovers of interrupted runs from cache_dir: temp files, and
   // archives the catalog does not reference (written but never committed).

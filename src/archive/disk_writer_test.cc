@@ -1,0 +1,207 @@
+// DiskWriter writes below its target and nowhere else, whatever the entries say
+// and whatever another process does to the target meanwhile.
+#include "archive/disk_writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+
+namespace gb {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DiskWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("gb-diskwriter-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "outside");
+    fs::create_directories(root_ / "target");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  static Entry File(const std::string& path, uint64_t size = 1) {
+    Entry e;
+    e.path = path;
+    e.type = EntryType::kFile;
+    e.mode = 0644;
+    e.size = size;
+    return e;
+  }
+  static Entry Dir(const std::string& path) {
+    Entry e;
+    e.path = path;
+    e.type = EntryType::kDir;
+    e.mode = 0755;
+    return e;
+  }
+  static Entry Link(const std::string& path, const std::string& target) {
+    Entry e;
+    e.path = path;
+    e.type = EntryType::kSymlink;
+    e.mode = 0777;
+    e.target = target;
+    return e;
+  }
+  // Writes one byte-long file; returns whether the writer accepted it.
+  static bool WriteOne(DiskWriter& w, const std::string& path, EntryError* err) {
+    if (!w.BeginFile(File(path), err)) return false;
+    uint8_t byte = 'x';
+    w.WriteBlock(0, {&byte, 1});
+    return w.EndFile(err);
+  }
+  static std::string Read(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  bool OutsideEmpty() const { return fs::is_empty(root_ / "outside"); }
+
+  fs::path root_;
+};
+
+TEST_F(DiskWriterTest, NothingIsWrittenThroughASymlinkItMade) {
+  DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
+  EntryError err;
+  ASSERT_TRUE(w.Symlink(Link("link", (root_ / "outside").string()), &err)) << err.message;
+  EXPECT_FALSE(WriteOne(w, "link/planted", &err));
+  EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << err.message;
+  EXPECT_FALSE(w.Dir(Dir("link/sub"), &err));
+  w.Close();
+  EXPECT_TRUE(OutsideEmpty()) << "a file was written through the symlink";
+}
+
+// The very first entry is checked too: a symlink that was in the target before.
+TEST_F(DiskWriterTest, NothingIsWrittenThroughASymlinkThatWasThere) {
+  fs::create_directory_symlink(root_ / "outside", root_ / "target" / "dir");
+  DiskWriter w((root_ / "target").string(), /*overwrite=*/true);
+  EntryError err;
+  EXPECT_FALSE(WriteOne(w, "dir/planted", &err));
+  EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << err.message;
+  w.Close();
+  EXPECT_TRUE(OutsideEmpty());
+}
+
+TEST_F(DiskWriterTest, UnsafePathsAndLinkTargetsAreRefused) {
+  DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
+  EntryError err;
+  for (std::string p : {"../outside/x", "/tmp/gb-absolute-x", "a/../../outside/x", ""}) {
+    EXPECT_FALSE(WriteOne(w, p, &err)) << p;
+    EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << p;
+  }
+  std::ofstream((root_ / "outside" / "secret")) << "secret";
+  EXPECT_FALSE(w.HardLink(File("hl"), "../outside/secret", &err));
+  EXPECT_FALSE(w.HardLink(File("hl"), (root_ / "outside" / "secret").string(), &err));
+  w.Close();
+  EXPECT_FALSE(fs::exists(root_ / "target" / "hl"));
+  EXPECT_FALSE(fs::exists("/tmp/gb-absolute-x"));
+}
+
+TEST_F(DiskWriterTest, WithoutOverwriteNothingExistingIsReplaced) {
+  fs::path t = root_ / "target";
+  std::ofstream(t / "file") << "old";
+  fs::create_symlink("nowhere", t / "symlink");
+  fs::create_directory_symlink(root_ / "outside", t / "dir");
+  DiskWriter w(t.string(), /*overwrite=*/false);
+  EntryError err;
+  EXPECT_FALSE(WriteOne(w, "file", &err));
+  EXPECT_TRUE(err.exists()) << err.message;
+  EXPECT_FALSE(WriteOne(w, "symlink", &err));
+  EXPECT_TRUE(err.exists()) << err.message;
+  EXPECT_FALSE(w.Symlink(Link("file", "elsewhere"), &err));
+  EXPECT_TRUE(err.exists()) << err.message;
+  EXPECT_FALSE(w.Dir(Dir("dir"), &err));
+  EXPECT_TRUE(err.exists()) << "a symlink where a directory is restored: " << err.message;
+  w.Close();
+  EXPECT_EQ(Read(t / "file"), "old");
+  EXPECT_EQ(fs::read_symlink(t / "symlink"), "nowhere");
+  EXPECT_TRUE(fs::is_symlink(t / "dir"));
+}
+
+TEST_F(DiskWriterTest, OverwriteReplacesButNeverFollows) {
+  fs::path t = root_ / "target";
+  fs::create_symlink(root_ / "outside" / "victim", t / "file");
+  fs::create_directory_symlink(root_ / "outside", t / "dir");
+  DiskWriter w(t.string(), /*overwrite=*/true);
+  EntryError err;
+  EXPECT_TRUE(WriteOne(w, "file", &err)) << err.message;
+  EXPECT_TRUE(w.Dir(Dir("dir"), &err)) << err.message;
+  w.Close();
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(t / "file")));
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(t / "dir")));
+  EXPECT_TRUE(OutsideEmpty());
+}
+
+TEST_F(DiskWriterTest, DataPastTheRecordedSizeIsRefused) {
+  DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
+  EntryError err;
+  ASSERT_TRUE(w.BeginFile(File("f", 4), &err));
+  uint8_t bytes[8] = {};
+  EXPECT_THROW(w.WriteBlock(uint64_t{1} << 40, {bytes, 8}), Error);
+  EXPECT_THROW(w.WriteBlock(0, {bytes, 8}), Error);
+  w.Remove("f");
+  w.Close();
+}
+
+TEST_F(DiskWriterTest, NeverChangesTheWorkingDirectory) {
+  fs::path before = fs::current_path();
+  {
+    DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
+    EntryError err;
+    EXPECT_TRUE(WriteOne(w, "a/b/c", &err)) << err.message;
+    EXPECT_EQ(fs::current_path(), before);
+    w.Close();
+  }
+  EXPECT_EQ(fs::current_path(), before);
+  EXPECT_EQ(Read(root_ / "target" / "a" / "b" / "c"), "x");
+}
+
+// Another process swaps a directory of the target for a symlink to the outside,
+// as fast as it can, while files are written below it: none lands outside.
+TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectAWrite) {
+  fs::path t = root_ / "target";
+  fs::create_directories(t / "d");
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    fs::path d = t / "d", real = t / "d.real", link = t / "d.link";
+    std::error_code ec;
+    fs::create_directory_symlink(root_ / "outside", link, ec);
+    while (!stop.load()) {
+      fs::rename(d, real, ec);            // the real directory steps aside...
+      ::rename(link.c_str(), d.c_str());  // ...the symlink takes its name...
+      ::symlink((root_ / "outside").c_str(), link.c_str());
+      ::rename(d.c_str(), link.c_str());  // ...and back
+      fs::rename(real, d, ec);
+    }
+  });
+  int written = 0, refused = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  {
+    DiskWriter w(t.string(), /*overwrite=*/true);
+    for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+      EntryError err;
+      if (WriteOne(w, "d/f" + std::to_string(i % 50), &err))
+        ++written;
+      else
+        ++refused;
+    }
+    stop = true;
+    swapper.join();
+    w.Close();
+  }
+  EXPECT_TRUE(OutsideEmpty()) << "a write was redirected outside the target (" << written
+                              << " written, " << refused << " refused)";
+  EXPECT_GT(written + refused, 100);
+}
+
+}  // namespace
+}  // namespace gb
