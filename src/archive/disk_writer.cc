@@ -1,5 +1,6 @@
 #include "archive/disk_writer.h"
 
+#include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const Error&) {
   }
   try {
-    ParseChecksums(text, [](const std::string&, const Digest&) {});
+    ParseChecksums(text, [](const std::string&, const Digest&, const ChecksumMark&) {});
   } catch (const Error&) {
   }
   return 0;
