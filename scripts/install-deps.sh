@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libarchive-dev libzstd-dev libsodium-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
+  librsync-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev age zstd tar python3 sqlite3
+  zlib1g-dev age zstd tar rdiff python3 sqlite3
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup time)

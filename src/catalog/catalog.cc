@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "catalog/delta_catalog.h"
 #include "core/error.h"
 
 namespace gb {
@@ -253,6 +254,7 @@ void Catalog::Migrate() {
                     std::to_string(kSchemaVersion) + "): upgrade glacier-backup");
   if (version < 2) db_.Exec(kSchemaV2);
   if (version == 1 || version == 2) db_.Exec(kSchemaV3);  // 0: just created in the new shape
+  EnsureDeltaTable(db_);
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)")
       .Bind(1, std::to_string(kSchemaVersion))
       .Run();

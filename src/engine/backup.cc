@@ -11,13 +11,16 @@
 #include <thread>
 
 #include "archive/manifest.h"
+#include "archive/rsync_delta.h"
 #include "archive/tar_writer.h"
 #include "archive/zstd_stream.h"
+#include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "engine/archive_name.h"
+#include "engine/delta_backup.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
 #include "engine/file_prefetcher.h"
@@ -71,13 +74,14 @@ const std::vector<uint8_t>& Zeros() {
 class ArchiveBuilder {
  public:
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
-                 Progress& progress)
+                 Progress& progress, DeltaBackup& deltas)
       : tar_(tar),
         cat_(cat),
         set_id_(set_id),
         seq_(seq),
         checksums_(checksums),
         progress_(progress),
+        deltas_(deltas),
         buf_(4 * kChunk) {}
 
   void Add(PrefetchedEntry&& p) {
@@ -140,6 +144,10 @@ class ArchiveBuilder {
     std::string abs = Walker::AbsPath(e->path);
     if (read.outcome == SmallFileRead::Outcome::kLarge && e->size <= kSmallFile)
       read = ReadSmallFile(abs, e);
+    if (read.outcome == SmallFileRead::Outcome::kRead && deltas_.Tracks(*e)) {
+      read = {};  // read again below, with its signature and maybe as a delta
+      read.outcome = SmallFileRead::Outcome::kLarge;
+    }
     switch (read.outcome) {
       case SmallFileRead::Outcome::kRead:
         tar_.Begin(*e);
@@ -163,6 +171,7 @@ class ArchiveBuilder {
       return false;
     }
     try {
+      if (deltas_.TryStore(fd.get(), abs, st, e, tar_)) return true;
       return StoreLargeFile(fd.get(), abs, st, e, problem);
     } catch (const Error& err) {
       *problem = err.what();
@@ -184,6 +193,9 @@ class ArchiveBuilder {
     if (!sparse) regions = {{0, e->size}};
     tar_.Begin(*e, sparse ? &regions : nullptr);
     Sha256 sha;
+    BufferSink signature;
+    std::optional<RsyncSignatureSink> sig;
+    if (deltas_.Tracks(*e)) sig.emplace(e->size, signature);
     uint64_t pos = 0;
     bool short_read = false;
     auto zeros = [&](uint64_t n) {
@@ -191,6 +203,7 @@ class ArchiveBuilder {
         size_t k = static_cast<size_t>(std::min<uint64_t>(n, kChunk));
         std::span<const uint8_t> z(Zeros().data(), k);
         sha.Update(z);
+        if (sig) sig->Write(z);
         tar_.WriteData(z);
         n -= k;
         pos += k;
@@ -204,6 +217,7 @@ class ArchiveBuilder {
         size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
         std::span<const uint8_t> d(buf_.data(), n);
         sha.Update(d);
+        if (sig) sig->Write(d);
         tar_.WriteData(d);
         pos += n;
         if (n < want) {
@@ -223,6 +237,10 @@ class ArchiveBuilder {
     }
     e->hash = sha.Final();
     e->has_hash = true;
+    if (sig) {
+      sig->Finish();
+      deltas_.StoredWhole(*e, signature.bytes);
+    }
     return true;
   }
 
@@ -232,6 +250,7 @@ class ArchiveBuilder {
   int seq_;
   ByteSink& checksums_;
   Progress& progress_;
+  DeltaBackup& deltas_;
   std::vector<uint8_t> buf_;
   std::set<std::string> failed_;
   std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
@@ -274,6 +293,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     plan.manifest = std::make_unique<AtomicFile>(JoinPath(cfg.cache_dir, "manifest"), 0600);
   }
   std::map<std::pair<uint64_t, uint64_t>, std::string> link_groups;
+  DeltaBackup deltas(cfg);
 
   auto plan_entry = [&](Entry& e) {
     if (e.type == EntryType::kFile && e.nlink > 1) {
@@ -343,6 +363,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
           changed = true;  // phase 2 reports it
         }
       }
+      if (changed) deltas.NotePrevious(old, before->seq());
       have_before = before->Next();
     }
     if (subtree_unknown) unknown_prefix = key + '\0';
@@ -406,7 +427,11 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   HashingSink checksum_bytes(&checksums.sink());
   checksum_bytes.Write(AsBytes(ChecksumsHead()));
   progress.Phase(full ? "full backup" : "incremental backup", result.changed, result.changed_bytes);
-  ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress);
+  std::vector<std::string> archives;
+  if (!full)
+    for (const BackupRecord& b : catalog.BackupsOfSet(set_id)) archives.push_back(b.name);
+  deltas.Start(set_id, seq, std::move(archives));
+  ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress, deltas);
   plan.spool->Rewind();
   {
     FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
@@ -414,6 +439,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     while (prefetcher.Next(&p)) builder.Add(std::move(p));
   }
   plan.spool.reset();
+  deltas.Finish(tar, catalog, FileTime{now, 0});
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();
   tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), FileTime{now, 0});
@@ -444,7 +470,11 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     writer.CompleteSet(set_id, now);
     result.set_completed = true;
   }
+  CrashPoint("backup-before-commit");
   writer.Commit();
+  // Signatures serve only the open set's next incrementals.
+  SignatureStore(cfg.state_dir)
+      .DropAllBut(result.set_completed ? std::nullopt : std::optional<int64_t>(set_id));
   return result;
 }
 

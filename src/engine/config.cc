@@ -30,7 +30,7 @@ const std::vector<SectionKeys>& KnownKeys() {
       {"source", {"includes", "excludes", "spec"}},
       {"backup",
        {"max_incrementals", "change_detection", "compression_level", "threads", "cache_dir",
-        "state_dir"}},
+        "state_dir", "delta_min_size"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file"}},
       {"vault",
        {"url", "endpoint", "region", "profile", "storage_class", "size_limit", "min_storage_days",
@@ -491,6 +491,7 @@ class Loader {
             GetInt(sec, "backup", "threads", 0, 1024, "an integer from 0 (one per core) to 1024")) {
       config_.threads = *v;
     }
+    if (auto v = GetSize(sec, "backup", "delta_min_size", "1 MiB")) config_.delta_min_size = *v;
     config_.cache_dir = GetPath(sec, "backup", "cache_dir").value_or(DefaultCacheDir());
     config_.state_dir = GetPath(sec, "backup", "state_dir").value_or(DefaultStateDir());
   }

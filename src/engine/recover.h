@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "archive/manifest.h"
+#include "catalog/delta_catalog.h"
 #include "core/clock.h"
 #include "engine/progress.h"
 #include "engine/workspace.h"
@@ -96,6 +97,7 @@ struct ArchiveContents {
   std::vector<Entry> manifest;              // every entry, deletions included
   std::map<std::string, uint64_t> stored;   // file members: path -> size
   std::map<std::string, Digest> checksums;  // path -> content hash
+  std::vector<DeltaRecord> deltas;          // files stored as deltas (set and seq 0)
 };
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
 

@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
+#include "engine/delta_restore.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -75,6 +76,8 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
     const Entry& e = cur->entry();
     if (!filter.Wanted(e.path)) continue;
     any = true;
+    if (e.type == EntryType::kFile)
+      MarkDeltaChain(catalog, point.set_id, cur->seq(), e.path, &needed);
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
       needed[static_cast<size_t>(cur->seq())] = true;
   }
@@ -101,6 +104,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   // Pass 1 over the catalog: totals, which archives hold wanted data, links.
   std::vector<bool> needed(chain.size(), false);
+  DeltaRestore deltas(catalog, set_id, ws.config().cache_dir);
   std::map<std::pair<int, std::string>, std::vector<Entry>> links;  // (seq, target) -> links
   uint64_t total_files = 0, total_bytes = 0;
   bool any = false;
@@ -112,6 +116,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       any = true;
       if (e.type == EntryType::kFile) {
         needed[static_cast<size_t>(cur->seq())] = true;
+        deltas.Plan(e, cur->seq(), &needed);
         ++total_files;
         total_bytes += e.size;
       } else if (e.type == EntryType::kHardlink) {
@@ -169,6 +174,13 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   // Pass 3: file data, archive by archive, in lockstep with the catalog.
   uint64_t done_files = 0, done_bytes = 0;
+  auto rebuilt = [&](const Entry& e) {
+    ++result.files;
+    result.bytes += e.size;
+    ++done_files;
+    done_bytes += e.size;
+    progress.Update(done_files, done_bytes);
+  };
   for (size_t j = 0; j < chain.size(); ++j) {
     if (!needed[j]) continue;
     const int seq = static_cast<int>(j);
@@ -178,11 +190,14 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     bool have = cur->Next();
     std::set<std::string> missing;  // wanted data this archive should hold
     auto pass = [&](const Entry& e, int s) {
-      if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path)) missing.insert(e.path);
+      if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path) &&
+          !deltas.Handles(e.path))
+        missing.insert(e.path);
     };
     TarMember m;
     while (reader.tar().Next(&m)) {
       const std::string& path = m.entry.path;
+      if (deltas.Consume(seq, chain[j].name, m, reader.tar(), disk, problem, rebuilt)) continue;
       if (m.other || m.entry.type != EntryType::kFile || path.rfind(".glacier-backup/", 0) == 0)
         continue;
       if (!IsSafeRelativePath(path)) {
@@ -259,6 +274,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     for (const auto& p : missing)
       problem(p, "archive " + chain[j].name + " holds no data for this file");
   }
+
+  deltas.ReportUnfinished(problem);
 
   // Pass 4: symlinks last, so nothing is ever written through one.
   {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "archive/manifest.h"
+#include "catalog/delta_catalog.h"
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -34,7 +35,10 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
   auto cur = ws.catalog().EntriesOf(b.set_id, b.seq);
   bool have = cur->Next();
   auto next_file = [&]() {
-    while (have && cur->entry().type != EntryType::kFile) have = cur->Next();
+    // Entries stored as deltas are checked when restored (their data is a delta member).
+    while (have && (cur->entry().type != EntryType::kFile ||
+                    FindDelta(ws.catalog().db(), b.set_id, b.seq, cur->entry().path)))
+      have = cur->Next();
   };
   next_file();
   bool saw_checksums = false;
@@ -44,7 +48,8 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
       reader.tar().ReadAll();
       continue;
     }
-    if (m.entry.type != EntryType::kFile) continue;
+    if (m.entry.type != EntryType::kFile || m.entry.path.rfind(".glacier-backup/", 0) == 0)
+      continue;
     std::string key = PathKey(m.entry.path);
     while (have && PathKey(cur->entry().path) < key) {
       report("no data for " + cur->entry().path);
