@@ -65,6 +65,12 @@ std::optional<DeltaRecord> FindDelta(Db& db, int64_t set_id, int seq, const std:
   return ReadDelta(s);
 }
 
+bool SetHasDeltas(Db& db, int64_t set_id) {
+  Statement s(db, "SELECT 1 FROM deltas WHERE set_id=?1 LIMIT 1");
+  s.Bind(1, set_id);
+  return s.Step();
+}
+
 void ForEachDelta(Db& db, int64_t set_id, const std::function<void(const DeltaRecord&)>& fn) {
   Statement s(db, (std::string(kColumns) + "WHERE set_id=?1 ORDER BY seq, key").c_str());
   s.Bind(1, set_id);

@@ -28,6 +28,8 @@ void EnsureDeltaTable(Db& db);
 // Inside the caller's transaction (a Catalog::Writer's).
 void AddDelta(Db& db, const DeltaRecord& d);
 std::optional<DeltaRecord> FindDelta(Db& db, int64_t set_id, int seq, const std::string& path);
+// Whether any entry of the set is stored as a delta (one cheap query).
+bool SetHasDeltas(Db& db, int64_t set_id);
 // Every delta row of a set, in (seq, path key) order.
 void ForEachDelta(Db& db, int64_t set_id, const std::function<void(const DeltaRecord&)>& fn);
 

@@ -67,18 +67,11 @@ std::vector<DeltaRecord> ChainOf(Catalog& catalog, int64_t set_id, int seq,
 
 }  // namespace
 
-bool MarkDeltaChain(Catalog& catalog, int64_t set_id, int seq, const std::string& path,
-                    std::vector<bool>* needed) {
-  std::vector<DeltaRecord> steps = ChainOf(catalog, set_id, seq, path);
-  (*needed)[static_cast<size_t>(seq)] = true;
-  if (steps.empty()) return false;
-  (*needed)[static_cast<size_t>(steps[0].basis_seq)] = true;
-  for (const DeltaRecord& d : steps) (*needed)[static_cast<size_t>(d.seq)] = true;
-  return true;
-}
-
 DeltaRestore::DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch_dir)
-    : catalog_(catalog), set_id_(set_id), scratch_dir_(std::move(scratch_dir)) {}
+    : catalog_(catalog),
+      set_id_(set_id),
+      any_(SetHasDeltas(catalog.db(), set_id)),
+      scratch_dir_(std::move(scratch_dir)) {}
 
 DeltaRestore::~DeltaRestore() {
   for (auto& [path, c] : chains_)
@@ -92,10 +85,14 @@ std::string DeltaRestore::ScratchPath() {
 }
 
 bool DeltaRestore::Plan(const Entry& e, int seq, std::vector<bool>* needed) {
-  if (!MarkDeltaChain(catalog_, set_id_, seq, e.path, needed)) return false;
+  if (!any_) return false;
+  std::vector<DeltaRecord> steps = ChainOf(catalog_, set_id_, seq, e.path);
+  if (steps.empty()) return false;
+  (*needed)[static_cast<size_t>(steps[0].basis_seq)] = true;
+  for (const DeltaRecord& d : steps) (*needed)[static_cast<size_t>(d.seq)] = true;
   Chain& c = chains_[e.path];
   c.entry = e;
-  c.steps = ChainOf(catalog_, set_id_, seq, e.path);
+  c.steps = std::move(steps);
   return true;
 }
 

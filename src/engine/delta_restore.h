@@ -19,11 +19,6 @@
 
 namespace gb {
 
-// Marks in `needed` (by seq) the archives the chain of `path` as recorded at
-// `seq` reads; true when that version is a delta (false: only `seq` itself).
-bool MarkDeltaChain(Catalog& catalog, int64_t set_id, int seq, const std::string& path,
-                    std::vector<bool>* needed);
-
 class DeltaRestore {
  public:
   using Problem = std::function<void(const std::string& path, const std::string& err)>;
@@ -32,8 +27,8 @@ class DeltaRestore {
   DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch_dir);
   ~DeltaRestore();
 
-  // Pass 1: `e`, recorded at `seq`, is wanted. True (and the chain's archives
-  // marked in `needed`) when it is rebuilt from a delta chain.
+  // Pass 1: `e`, recorded at `seq`, is wanted. True (and the archives of its
+  // chain marked in `needed`, by seq) when it is rebuilt from a delta chain.
   bool Plan(const Entry& e, int seq, std::vector<bool>* needed);
   // Whether `path` is rebuilt here (its archive holds a delta, not the file).
   bool Handles(const std::string& path) const { return chains_.count(path) > 0; }
@@ -58,6 +53,7 @@ class DeltaRestore {
 
   Catalog& catalog_;
   int64_t set_id_;
+  bool any_;  // the set holds deltas at all
   std::string scratch_dir_;
   int counter_ = 0;
   std::map<std::string, Chain> chains_;

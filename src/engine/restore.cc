@@ -70,14 +70,14 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
   std::vector<BackupRecord> chain = catalog.BackupsOfSet(point.set_id);
   chain.resize(static_cast<size_t>(point.seq) + 1);
   std::vector<bool> needed(chain.size(), false);
+  DeltaRestore deltas(catalog, point.set_id, "");
   bool any = false;
   auto cur = catalog.State(point.set_id, point.seq);
   while (cur->Next()) {
     const Entry& e = cur->entry();
     if (!filter.Wanted(e.path)) continue;
     any = true;
-    if (e.type == EntryType::kFile)
-      MarkDeltaChain(catalog, point.set_id, cur->seq(), e.path, &needed);
+    if (e.type == EntryType::kFile) deltas.Plan(e, cur->seq(), &needed);
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
       needed[static_cast<size_t>(cur->seq())] = true;
   }
