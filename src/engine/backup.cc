@@ -195,7 +195,7 @@ class ArchiveBuilder {
     Sha256 sha;
     BufferSink signature;
     std::optional<RsyncSignatureSink> sig;
-    if (deltas_.Tracks(*e)) sig.emplace(e->size, signature);
+    if (deltas_.Tracks(*e) && !sparse) sig.emplace(e->size, signature);  // sparse: always whole
     uint64_t pos = 0;
     bool short_read = false;
     auto zeros = [&](uint64_t n) {

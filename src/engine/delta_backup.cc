@@ -112,7 +112,8 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
     return false;
   Entry now = *e;
   ApplyStat(st, &now);
-  if (!Tracks(now)) return false;
+  if (!Tracks(now) || static_cast<uint64_t>(st.st_blocks) * 512 < now.size)
+    return false;  // sparse files are stored whole (with their holes)
   std::optional<Bytes> basis = store_.Find(set_id_, prev->second.seq, e->path, prev->second.hash);
   if (!basis) return false;
 

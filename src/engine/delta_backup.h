@@ -3,7 +3,8 @@
 // (and whose signature the SignatureStore holds for exactly that version) is
 // stored as the member ".glacier-backup/delta/<path>" in the rdiff delta
 // format, when the delta is less than half the file. Every stored file of at
-// least delta_min_size leaves its signature for the next incremental.
+// least delta_min_size (sparse files excepted: always whole) leaves its
+// signature for the next incremental.
 // The archive lists its deltas in the member ".glacier-backup/deltas.json",
 // written after the data; the catalog in its deltas table.
 #pragma once
