@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libarchive-dev libzstd-dev libsodium-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
+  librsync-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev age minisign zstd tar python3 sqlite3
+  zlib1g-dev age minisign zstd tar rdiff python3 sqlite3
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
   acl attr libcap2-bin  # tests and contrib/extract-archive.py: setfacl, setfattr, setcap
 )

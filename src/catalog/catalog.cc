@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "catalog/delta_catalog.h"
 #include "core/entry_extras.h"
 #include "core/error.h"
 
@@ -267,6 +268,7 @@ void Catalog::Migrate() {
   // 0: just created in the new shape
   if (version == 1 || version == 2) db_.Exec(kSchemaV3);
   if (version >= 1 && version <= 3) db_.Exec(kSchemaV4);
+  EnsureDeltaTable(db_);
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)")
       .Bind(1, std::to_string(kSchemaVersion))
       .Run();

@@ -223,6 +223,7 @@ void VaultState::MarkSetUploaded(int64_t set_id, int64_t when) {
 void VaultState::MarkSetPruned(int64_t set_id, int64_t when) {
   Statement(db_, "UPDATE sets SET pruned=?2 WHERE id=?1").Bind(1, set_id).Bind(2, when).Run();
   Statement(db_, "DELETE FROM entries WHERE set_id=?1").Bind(1, set_id).Run();
+  Statement(db_, "DELETE FROM deltas WHERE set_id=?1").Bind(1, set_id).Run();
   Statement(db_, "DELETE FROM backups WHERE set_id=?1").Bind(1, set_id).Run();
 }
 

@@ -13,8 +13,10 @@
 
 #include "archive/entry_metadata.h"
 #include "archive/manifest.h"
+#include "archive/rsync_delta.h"
 #include "archive/tar_writer.h"
 #include "archive/zstd_stream.h"
+#include "core/crash_point.h"
 #include "core/entry_extras.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -22,6 +24,7 @@
 #include "core/sha256.h"
 #include "engine/archive_name.h"
 #include "engine/archive_signature.h"
+#include "engine/delta_backup.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
 #include "engine/file_prefetcher.h"
@@ -106,7 +109,8 @@ const std::vector<uint8_t>& Zeros() {
 class ArchiveBuilder {
  public:
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
-                 Progress& progress, OnChange on_change, const std::string& temp_dir)
+                 Progress& progress, OnChange on_change, const std::string& temp_dir,
+                 DeltaBackup& deltas)
       : tar_(tar),
         cat_(cat),
         set_id_(set_id),
@@ -115,6 +119,7 @@ class ArchiveBuilder {
         progress_(progress),
         on_change_(on_change),
         temp_dir_(temp_dir),
+        deltas_(deltas),
         buf_(4 * kChunk) {}
 
   void Add(PrefetchedEntry&& p) {
@@ -196,6 +201,10 @@ class ArchiveBuilder {
     std::string abs = Walker::AbsPath(e->path);
     if (read.outcome == SmallFileRead::Outcome::kLarge && e->size <= kSmallFile)
       read = ReadSmallFile(abs, e);
+    if (read.outcome == SmallFileRead::Outcome::kRead && deltas_.Tracks(*e)) {
+      read = {};  // read again below, with its signature and maybe as a delta
+      read.outcome = SmallFileRead::Outcome::kLarge;
+    }
     switch (read.outcome) {
       case SmallFileRead::Outcome::kChanging:
         if (on_change_ == OnChange::kSkip) {
@@ -231,6 +240,8 @@ class ArchiveBuilder {
                  FileTime::Of(st.st_mtim) == e->mtime && FileTime::Of(st.st_ctim) == e->ctime &&
                  st.st_ino == e->ino;
     try {
+      // A delta only of a file that stayed still since the scan (it reads the file twice).
+      if (quiet && deltas_.TryStore(fd.get(), abs, st, e, tar_)) return true;
       if (quiet && on_change_ == OnChange::kStore) return StoreLargeFile(fd.get(), abs, st, e);
       return StoreThroughTemp(fd.get(), abs, e, problem);
     } catch (const Error& err) {
@@ -313,6 +324,9 @@ class ArchiveBuilder {
     if (!sparse) regions = {{0, e->size}};
     tar_.Begin(*e, sparse ? &regions : nullptr);
     Sha256 sha;
+    BufferSink signature;
+    std::optional<RsyncSignatureSink> sig;
+    if (deltas_.Tracks(*e) && !sparse) sig.emplace(e->size, signature);  // sparse: always whole
     uint64_t pos = 0;
     bool short_read = false;
     auto zeros = [&](uint64_t n) {
@@ -320,6 +334,7 @@ class ArchiveBuilder {
         size_t k = static_cast<size_t>(std::min<uint64_t>(n, kChunk));
         std::span<const uint8_t> z(Zeros().data(), k);
         sha.Update(z);
+        if (sig) sig->Write(z);
         tar_.WriteData(z);
         n -= k;
         pos += k;
@@ -333,6 +348,7 @@ class ArchiveBuilder {
         size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
         std::span<const uint8_t> d(buf_.data(), n);
         sha.Update(d);
+        if (sig) sig->Write(d);
         tar_.WriteData(d);
         pos += n;
         if (n < want) {
@@ -349,6 +365,10 @@ class ArchiveBuilder {
     e->changed_while_read = short_read || !SameVersion(st1, st2);
     e->hash = sha.Final();
     e->has_hash = true;
+    if (sig) {
+      sig->Finish();
+      deltas_.StoredWhole(*e, signature.bytes);
+    }
     return true;
   }
 
@@ -360,6 +380,7 @@ class ArchiveBuilder {
   Progress& progress_;
   OnChange on_change_;
   std::string temp_dir_;
+  DeltaBackup& deltas_;
   std::vector<uint8_t> buf_;
   std::set<std::string> failed_;
   std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
@@ -412,6 +433,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     plan.manifest = std::make_unique<AtomicFile>(JoinPath(cfg.cache_dir, "manifest"), 0600);
   }
   std::map<std::pair<uint64_t, uint64_t>, std::string> link_groups;
+  DeltaBackup deltas(cfg);
 
   auto plan_entry = [&](Entry& e) {
     if (e.type == EntryType::kFile && e.nlink > 1) {
@@ -513,6 +535,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
         }
         changed = d != Difference::kNone;
       }
+      if (changed) deltas.NotePrevious(old, before->seq());
       have_before = before->Next();
     }
     if (changed && !metadata_read) read_metadata(e);
@@ -577,8 +600,12 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   HashingSink checksum_bytes(&checksums.sink());
   checksum_bytes.Write(AsBytes(ChecksumsHead()));
   progress.Phase(full ? "full backup" : "incremental backup", result.changed, result.changed_bytes);
+  std::vector<std::string> archives;
+  if (!full)
+    for (const BackupRecord& b : catalog.BackupsOfSet(set_id)) archives.push_back(b.name);
+  deltas.Start(set_id, seq, std::move(archives));
   ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress, cfg.on_change,
-                         cfg.cache_dir);
+                         cfg.cache_dir, deltas);
   plan.spool->Rewind();
   {
     FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
@@ -586,6 +613,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     while (prefetcher.Next(&p)) builder.Add(std::move(p));
   }
   plan.spool.reset();
+  deltas.Finish(tar, catalog, FileTime{now, 0});
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();
   tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), FileTime{now, 0});
@@ -620,7 +648,11 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     writer.CompleteSet(set_id, now);
     result.set_completed = true;
   }
+  CrashPoint("backup-before-commit");
   writer.Commit();
+  // Signatures serve only the open set's next incrementals.
+  SignatureStore(cfg.state_dir)
+      .DropAllBut(result.set_completed ? std::nullopt : std::optional<int64_t>(set_id));
   return result;
 }
 

@@ -1,10 +1,13 @@
 #include "engine/catalog_copy.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest.h"
 #include "archive/zstd_stream.h"
+#include "catalog/delta_catalog.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/line_reader.h"
 #include "engine/archive_name.h"
 #include "engine/encryption.h"
@@ -77,6 +80,17 @@ void WriteCatalogCopy(const Config& config, Catalog& catalog, int64_t set_id, By
       z.Write(AsBytes(line));
     }
   }
+  ForEachDelta(catalog.db(), set_id, [&](const DeltaRecord& d) {
+    json j{{"seq", d.seq},
+           {"basis_seq", d.basis_seq},
+           {"basis_sha256", Hex(d.basis_hash)},
+           {"sha256", Hex(d.hash)}};
+    Entry named;
+    named.path = d.path;
+    named.type = EntryType::kDeleted;  // only the path, spelt as entries spell it
+    j["path"] = EntryToJson(named);
+    z.Write(AsBytes(json{{"delta", j}}.dump() + "\n"));
+  });
   z.Finish();
 }
 
@@ -95,6 +109,7 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
     Catalog::Writer w(catalog);
     Statement(catalog.db(), "DELETE FROM entries WHERE set_id=?1").Bind(1, set_id).Run();
     Statement(catalog.db(), "DELETE FROM backups WHERE set_id=?1").Bind(1, set_id).Run();
+    Statement(catalog.db(), "DELETE FROM deltas WHERE set_id=?1").Bind(1, set_id).Run();
     Statement s(catalog.db(),
                 "INSERT OR REPLACE INTO sets(id, created, completed) VALUES(?1, ?2, ?3)");
     s.Bind(1, set_id).Bind(2, head["set"].at("created").get<int64_t>());
@@ -126,6 +141,24 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
     while (lines.Next(&line)) {
       if (line.empty()) continue;
       json row = json::parse(line);
+      if (auto d = row.find("delta"); d != row.end()) {
+        DeltaRecord r;
+        r.set_id = set_id;
+        r.seq = d->at("seq");
+        r.path = EntryFromJson(d->at("path")).path;
+        r.basis_seq = d->at("basis_seq");
+        if (r.seq <= 0 || r.seq >= seqs || r.basis_seq < 0 || r.basis_seq >= r.seq)
+          throw Refused("a delta of backup " + std::to_string(r.seq) + " against backup " +
+                        std::to_string(r.basis_seq) + ", which the set does not allow");
+        auto basis = Unhex(d->at("basis_sha256").get<std::string>());
+        auto hash = Unhex(d->at("sha256").get<std::string>());
+        if (!basis || !hash || basis->size() != 32 || hash->size() != 32)
+          throw Error(Code::kCorruption, "catalog copy: bad delta hash");
+        std::copy(basis->begin(), basis->end(), r.basis_hash.begin());
+        std::copy(hash->begin(), hash->end(), r.hash.begin());
+        AddDelta(catalog.db(), r);
+        continue;
+      }
       int seq = row.at("seq").get<int>();
       if (seq < 0 || seq >= seqs)
         throw Refused("an entry of backup " + std::to_string(seq) +

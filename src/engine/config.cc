@@ -32,7 +32,7 @@ const std::vector<SectionKeys>& KnownKeys() {
       {"source", {"includes", "excludes", "spec"}},
       {"backup",
        {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
-        "cache_dir", "state_dir", "cache_limit"}},
+        "cache_dir", "state_dir", "cache_limit", "delta_min_size"}},
       {"encryption",
        {"recipients", "identity_file", "passphrase_file", "signing_key_file", "trusted_signers"}},
       {"vault",
@@ -496,6 +496,7 @@ class Loader {
             GetInt(sec, "backup", "threads", 0, 1024, "an integer from 0 (one per core) to 1024")) {
       config_.threads = *v;
     }
+    if (auto v = GetSize(sec, "backup", "delta_min_size", "1 MiB")) config_.delta_min_size = *v;
     config_.cache_dir = GetPath(sec, "backup", "cache_dir").value_or(DefaultCacheDir());
     config_.state_dir = GetPath(sec, "backup", "state_dir").value_or(DefaultStateDir());
     if (auto v = GetSize(sec, "backup", "cache_limit", "20 GB")) config_.cache_limit = *v;

@@ -42,7 +42,10 @@ struct Config {
   OnChange on_change = OnChange::kStore;
   int compression_level = 3;  // zstd 1..19
   int threads = 0;            // 0 = number of cores; at most 1024
-  std::string cache_dir;      // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup
+  // Changed files at least this big go into incrementals as rsync deltas when
+  // that is clearly smaller; 0 = never.
+  uint64_t delta_min_size = 1 << 20;
+  std::string cache_dir;  // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup
   std::string state_dir;  // default $XDG_DATA_HOME/glacier-backup or ~/.local/share/glacier-backup
   // Bytes the cache may hold before sync fails for want of uploads; 0 = automatic
   // (kDefaultCacheLimitSets times the largest recent set).

@@ -99,6 +99,10 @@ excludes = []
 # zstd compression level: 1 (fastest) to 19 (smallest).
 # compression_level = 3
 
+# Changed files at least this big go into incrementals as rsync deltas against
+# their previous version when that is less than half the file; 0 = never.
+# delta_min_size = "1 MiB"
+
 # Worker threads; 0 = one per CPU core.
 # threads = 0
 

@@ -24,6 +24,7 @@
 #include "engine/archive_signature.h"
 #include "engine/bundle.h"
 #include "engine/catalog_copy.h"
+#include "engine/delta_backup.h"
 #include "engine/encryption.h"
 #include "engine/point.h"
 #include "engine/prices.h"
@@ -100,6 +101,7 @@ struct ScannedArchive {
   BackupMeta meta;
   BackupRecord record;
   std::vector<Entry> entries;  // as the catalog records them
+  std::vector<DeltaRecord> deltas;
 };
 
 class ArchiveImporter {
@@ -185,6 +187,11 @@ class ArchiveImporter {
       }
       w.AddBackup(s->record);
       for (const Entry& e : s->entries) w.AddEntry(set_id, seq, e);
+      for (DeltaRecord d : s->deltas) {
+        d.set_id = set_id;
+        d.seq = seq;
+        AddDelta(ws_.catalog().db(), d);
+      }
       w.Commit();
       r_.restorable.push_back(BackupId(s->record));
       parent = file.name;
@@ -256,6 +263,7 @@ class ArchiveImporter {
     ArchiveContents c = ReadArchiveContents(cfg_, path);
     ScannedArchive s;
     s.meta = c.meta;
+    s.deltas = c.deltas;
     std::vector<Entry>& manifest = c.manifest;
     const std::map<std::string, Digest>& checksums = c.checksums;
     BackupRecord& rec = s.record;
@@ -868,7 +876,16 @@ ArchiveContents ReadArchiveContents(const Config& config, const std::string& pat
                      });
       continue;
     }
-    if (m.entry.type != EntryType::kFile) continue;
+    if (m.entry.path == kDeltasMember) {
+      for (DeltaMemberRow& row : ParseDeltasMember(tar.ReadAll())) {
+        c.stored[row.record.path] = row.size;  // checked when a restore rebuilds it
+        data[row.record.path] = row.record.hash;
+        c.deltas.push_back(std::move(row.record));
+      }
+      continue;
+    }
+    if (m.entry.type != EntryType::kFile || m.entry.path.rfind(kDeltaMemberPrefix, 0) == 0)
+      continue;
     c.stored[m.entry.path] = m.entry.size;
     data[m.entry.path] = HashMemberData(tar, m.entry.size);
   }

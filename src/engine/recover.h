@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "archive/manifest.h"
+#include "catalog/delta_catalog.h"
 #include "core/clock.h"
 #include "engine/progress.h"
 #include "engine/workspace.h"
@@ -103,6 +104,7 @@ struct ArchiveContents {
   std::map<std::string, uint64_t> stored;    // file members: path -> size
   std::map<std::string, Digest> checksums;   // path -> content hash
   std::set<std::string> changed_while_read;  // stored as read while they kept changing
+  std::vector<DeltaRecord> deltas;           // files stored as deltas (set and seq 0)
 };
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
 

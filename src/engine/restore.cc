@@ -15,6 +15,7 @@
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
 #include "engine/archive_signature.h"
+#include "engine/delta_restore.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -137,12 +138,14 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
   std::vector<BackupRecord> chain = catalog.BackupsOfSet(point.set_id);
   chain.resize(static_cast<size_t>(point.seq) + 1);
   std::vector<bool> needed(chain.size(), false);
+  DeltaRestore deltas(catalog, point.set_id, "");
   bool any = false;
   auto cur = catalog.State(point.set_id, point.seq);
   while (cur->Next()) {
     const Entry& e = cur->entry();
     if (!filter.Wanted(e.path)) continue;
     any = true;
+    if (e.type == EntryType::kFile) deltas.Plan(e, cur->seq(), &needed);
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
       needed[static_cast<size_t>(cur->data_seq())] = true;
   }
@@ -169,6 +172,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   // Pass 1 over the catalog: totals, which archives hold wanted data, links.
   std::vector<bool> needed(chain.size(), false);
+  DeltaRestore deltas(catalog, set_id, ws.config().cache_dir);
   std::map<std::pair<int, std::string>, std::vector<Entry>> links;  // (seq, target) -> links
   uint64_t total_files = 0, total_bytes = 0;
   bool any = false;
@@ -180,6 +184,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       any = true;
       if (e.type == EntryType::kFile) {
         needed[static_cast<size_t>(cur->data_seq())] = true;
+        deltas.Plan(e, cur->data_seq(), &needed);
         ++total_files;
         total_bytes += e.size;
       } else if (e.type == EntryType::kHardlink) {
@@ -276,6 +281,13 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   // Pass 3: file data, archive by archive, in lockstep with the catalog.
   uint64_t done_files = 0, done_bytes = 0;
+  auto rebuilt = [&](const Entry& e) {
+    ++result.files;
+    result.bytes += e.size;
+    ++done_files;
+    done_bytes += e.size;
+    progress.Update(done_files, done_bytes);
+  };
   for (size_t j = 0; j < chain.size(); ++j) {
     if (!needed[j]) continue;
     const int seq = static_cast<int>(j);
@@ -286,7 +298,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     std::set<std::string> missing;  // wanted data this archive should hold
     // `s`: the backup that holds the entry's data (data_seq).
     auto pass = [&](const Entry& e, int s) {
-      if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path)) missing.insert(e.path);
+      if (s == seq && e.type == EntryType::kFile && filter.Wanted(e.path) &&
+          !deltas.Handles(e.path))
+        missing.insert(e.path);
     };
     TarMember m;
     std::string last_key;  // of the last file member reached
@@ -300,6 +314,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     };
     while (next_member()) {
       const std::string& path = m.entry.path;
+      if (deltas.Consume(seq, chain[j].name, m, reader.tar(), disk, failure, rebuilt)) continue;
       if (m.other || m.entry.type != EntryType::kFile || path.rfind(".glacier-backup/", 0) == 0)
         continue;
       last_key = PathKey(path);
@@ -387,6 +402,8 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     for (const auto& p : missing)
       failure(p, "archive " + chain[j].name + " holds no data for this file");
   }
+
+  deltas.ReportUnfinished(failure);
 
   // Pass 4: FIFOs and devices, then symlinks last, so nothing is ever written
   // through one.

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "archive/manifest.h"
+#include "catalog/delta_catalog.h"
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -36,7 +37,9 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
   bool have = cur->Next();
   // Files whose data this archive holds (a metadata-only entry's is earlier).
   auto next_file = [&]() {
-    while (have && (cur->entry().type != EntryType::kFile || cur->entry().content_unchanged))
+    // Entries stored as deltas are checked when restored (their data is a delta member).
+    while (have && (cur->entry().type != EntryType::kFile || cur->entry().content_unchanged ||
+                    FindDelta(ws.catalog().db(), b.set_id, b.seq, cur->entry().path)))
       have = cur->Next();
   };
   next_file();
@@ -47,7 +50,8 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
       reader.tar().ReadAll();
       continue;
     }
-    if (m.entry.type != EntryType::kFile) continue;
+    if (m.entry.type != EntryType::kFile || m.entry.path.rfind(".glacier-backup/", 0) == 0)
+      continue;
     std::string key = PathKey(m.entry.path);
     while (have && PathKey(cur->entry().path) < key) {
       report("no data for " + cur->entry().path);

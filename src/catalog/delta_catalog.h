@@ -1,0 +1,36 @@
+// Which catalog entries are stored as rsync deltas: a table of its own beside
+// `entries`. A row (set, seq, path) says the data of that entry is the delta
+// member of backup seq, to be applied to the version the same path had at
+// basis_seq (same set). Catalogs without the table get it on open.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "catalog/sqlite.h"
+#include "core/sha256.h"
+
+namespace gb {
+
+struct DeltaRecord {
+  int64_t set_id = 0;
+  int seq = 0;  // the backup whose archive holds the delta
+  std::string path;
+  int basis_seq = 0;    // the backup that recorded the version the delta applies to
+  Digest basis_hash{};  // SHA-256 of that version
+  Digest hash{};        // SHA-256 of the result
+};
+
+// Creates the table if missing (idempotent; part of opening a catalog).
+void EnsureDeltaTable(Db& db);
+// Inside the caller's transaction (a Catalog::Writer's).
+void AddDelta(Db& db, const DeltaRecord& d);
+std::optional<DeltaRecord> FindDelta(Db& db, int64_t set_id, int seq, const std::string& path);
+// Whether any entry of the set is stored as a delta (one cheap query).
+bool SetHasDeltas(Db& db, int64_t set_id);
+// Every delta row of a set, in (seq, path key) order.
+void ForEachDelta(Db& db, int64_t set_id, const std::function<void(const DeltaRecord&)>& fn);
+
+}  // namespace gb

@@ -1,0 +1,202 @@
+#include "engine/delta_backup.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "archive/rsync_delta.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hex.h"
+#include "core/sha256.h"
+#include "engine/file_reader.h"
+
+namespace gb {
+namespace {
+
+bool IsJsonString(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+// A scratch file for one delta, removed when done.
+class ScratchFile {
+ public:
+  explicit ScratchFile(const std::string& dir)
+      : path_(JoinPath(
+            dir, std::string(AtomicFile::kTempPrefix) + "delta-" + std::to_string(::getpid()))) {
+    fd_ = Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd_.valid()) ThrowErrno("create " + path_);
+  }
+  ~ScratchFile() { ::unlink(path_.c_str()); }
+  int fd() const { return fd_.get(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  Fd fd_;
+};
+
+Digest DigestOf(const nlohmann::json& hex) {
+  auto b = Unhex(hex.get<std::string>());
+  if (!b || b->size() != 32)
+    throw Error(Code::kCorruption, std::string(kDeltasMember) + ": bad hash");
+  Digest d;
+  std::copy(b->begin(), b->end(), d.begin());
+  return d;
+}
+
+}  // namespace
+
+std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
+  std::vector<DeltaMemberRow> rows;
+  try {
+    size_t pos = text.find('\n');
+    if (pos == std::string::npos ||
+        nlohmann::json::parse(text.substr(0, pos) + "]}").value("format", "") != kDeltasFormat)
+      throw Error(Code::kCorruption, std::string(kDeltasMember) + ": unknown format");
+    while (++pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(pos, end - pos);
+      pos = end;
+      if (line.empty() || line[0] == ']') break;
+      if (line[0] == ',') line.erase(0, 1);
+      auto j = nlohmann::json::parse(line);
+      DeltaMemberRow row;
+      row.size = j.at("size");
+      row.record.path = j.at("path");
+      row.record.basis_seq = j.at("basis_seq");
+      row.record.basis_hash = DigestOf(j.at("basis_sha256"));
+      row.record.hash = DigestOf(j.at("sha256"));
+      if (!IsSafeRelativePath(row.record.path) || row.record.basis_seq < 0)
+        throw Error(Code::kCorruption, std::string(kDeltasMember) + ": bad entry " + line);
+      rows.push_back(std::move(row));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Code::kCorruption, std::string(kDeltasMember) + ": malformed JSON: " + e.what());
+  }
+  return rows;
+}
+
+DeltaBackup::DeltaBackup(const Config& cfg) : cfg_(cfg), store_(cfg.state_dir), buf_(1 << 20) {}
+
+void DeltaBackup::Start(int64_t set_id, int seq, std::vector<std::string> archives) {
+  set_id_ = set_id;
+  seq_ = seq;
+  archives_ = std::move(archives);
+  if (seq == 0) previous_.clear();  // a full: nothing to refer to
+}
+
+void DeltaBackup::NotePrevious(const Entry& before, int before_seq) {
+  if (before.type != EntryType::kFile || !before.has_hash || !Tracks(before)) return;
+  previous_[before.path] = {before_seq, before.hash};
+}
+
+bool DeltaBackup::Tracks(const Entry& e) const {
+  return cfg_.delta_min_size > 0 && e.type == EntryType::kFile && e.nlink <= 1 &&
+         e.size >= cfg_.delta_min_size;
+}
+
+bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st, Entry* e,
+                           TarWriter& tar) {
+  auto prev = previous_.find(e->path);
+  if (seq_ == 0 || prev == previous_.end() || prev->second.seq >= seq_ ||
+      static_cast<size_t>(prev->second.seq) >= archives_.size() || !IsJsonString(e->path))
+    return false;
+  Entry now = *e;
+  ApplyStat(st, &now);
+  if (!Tracks(now) || static_cast<uint64_t>(st.st_blocks) * 512 < now.size)
+    return false;  // sparse files are stored whole (with their holes)
+  std::optional<Bytes> basis = store_.Find(set_id_, prev->second.seq, e->path, prev->second.hash);
+  if (!basis) return false;
+
+  ScratchFile scratch(cfg_.cache_dir);
+  FdSink delta_out(scratch.fd(), scratch.path());
+  BufferSink signature;
+  Sha256 sha;
+  try {
+    RsyncDeltaSink delta(*basis, delta_out);
+    RsyncSignatureSink sig(now.size, signature);
+    uint64_t pos = 0;
+    while (pos < now.size) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf_.size()));
+      size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
+      if (n < want) return false;  // shrank while read: the whole-file path reports it
+      std::span<const uint8_t> d(buf_.data(), n);
+      sha.Update(d);
+      delta.Write(d);
+      sig.Write(d);
+      pos += n;
+    }
+    delta.Finish();
+    sig.Finish();
+  } catch (const Error& err) {
+    if (err.code() != Code::kCorruption) throw;
+    return false;  // a damaged signature: store the file whole
+  }
+  struct stat st2;
+  if (::fstat(fd, &st2) != 0 || !SameVersion(st, st2)) return false;
+  uint64_t delta_size = delta_out.bytes();
+  if (delta_size >= now.size / 2) return false;  // not clearly smaller
+
+  tar.BeginBlob(kDeltaMemberPrefix + e->path, delta_size, now.mtime);
+  for (uint64_t pos = 0; pos < delta_size;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(delta_size - pos, buf_.size()));
+    size_t n = PreadFull(scratch.fd(), buf_.data(), want, pos, scratch.path());
+    if (n != want) throw Error(Code::kIOError, "delta scratch file " + scratch.path() + " shrank");
+    tar.WriteData({buf_.data(), n});
+    pos += n;
+  }
+  tar.End();
+
+  *e = now;
+  e->sparse = false;
+  e->hash = sha.Final();
+  e->has_hash = true;
+  DeltaMemberRow row;
+  row.size = e->size;
+  DeltaRecord& r = row.record;
+  r.set_id = set_id_;
+  r.seq = seq_;
+  r.path = e->path;
+  r.basis_seq = prev->second.seq;
+  r.basis_hash = prev->second.hash;
+  r.hash = e->hash;
+  records_.push_back(row);
+  store_.Put(set_id_, seq_, e->path, e->hash, signature.bytes);
+  return true;
+}
+
+void DeltaBackup::StoredWhole(const Entry& e, std::span<const uint8_t> signature) {
+  store_.Put(set_id_, seq_, e.path, e.hash, signature);
+}
+
+void DeltaBackup::Finish(TarWriter& tar, Catalog& catalog, FileTime now) {
+  if (records_.empty()) return;
+  std::string text = "{\"format\":\"" + std::string(kDeltasFormat) + "\",\"deltas\":[\n";
+  bool first = true;
+  for (const DeltaMemberRow& row : records_) {
+    const DeltaRecord& r = row.record;
+    nlohmann::json j{{"path", r.path},
+                     {"size", row.size},
+                     {"member", kDeltaMemberPrefix + r.path},
+                     {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
+                     {"basis_seq", r.basis_seq},
+                     {"basis_sha256", Hex(r.basis_hash)},
+                     {"sha256", Hex(r.hash)}};
+    text += (first ? "" : ",") + j.dump() + "\n";
+    first = false;
+    AddDelta(catalog.db(), r);
+  }
+  text += "]}\n";
+  tar.AddBlob(kDeltasMember, AsBytes(text), now);
+}
+
+}  // namespace gb
