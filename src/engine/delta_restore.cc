@@ -184,7 +184,7 @@ bool DeltaRestore::Consume(int seq, const std::string& archive, const TarMember&
   if (ok)
     restored(c.entry);
   else
-    problem(c.entry.path, err);
+    problem(c.entry.path, err.message);
   return true;
 }
 
