@@ -506,7 +506,8 @@ class Syncer {
     for (const SetRecord& s : sets)
       if (s.completed && !s.uploaded && !s.pruned && s.id < newest && !keep.count(s.id) &&
           std::find(r_.superseded_sets.begin(), r_.superseded_sets.end(), s.id) ==
-              r_.superseded_sets.end())  // a dry run's second pass
+              r_.superseded_sets.end() &&  // a dry run's second pass
+          LostArchives(ws_, s).empty())    // a broken set waits for `sync --drop-set`
         doomed.push_back(s.id);
     if (doomed.empty()) return;
     std::vector<std::string> names;

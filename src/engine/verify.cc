@@ -126,15 +126,6 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
       continue;
     }
     ++r.archives;
-    try {
-      CheckSignatureBeside(ws.config(), SignedThing::Archive(b.name, b.set_id, b.archive_sha256),
-                           path, progress);
-    } catch (const Error& e) {
-      if (e.code() != Code::kCorruption) throw;
-      report(e.what());
-      r.corrupt = true;
-      continue;
-    }
     Sha256 sha;
     uint64_t size = 0;
     {
@@ -155,6 +146,17 @@ VerifyResult RunVerify(Workspace& ws, Progress& progress, const VerifyOptions& o
                        " was written: damaged or replaced");
       r.corrupt = true;
       if (!opts.read_data) continue;
+    } else {
+      // The bytes are the ones written; were they written by a trusted signer?
+      try {
+        CheckSignatureBeside(ws.config(), SignedThing::Archive(b.name, b.set_id, b.archive_sha256),
+                             path, progress);
+      } catch (const Error& e) {
+        if (e.code() != Code::kCorruption) throw;
+        report(e.what());
+        r.corrupt = true;
+        continue;
+      }
     }
     if (opts.read_data) {
       try {

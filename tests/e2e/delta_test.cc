@@ -194,7 +194,10 @@ TEST_F(DeltaTest, StockToolsScriptRestoresASetWithDeltas) {
   // A catalog recovered from the archives alone knows the deltas too.
   std::string archives = dir_ / "archives";
   MakeDirs(archives);
-  for (const auto& a : ArchivesUpTo(id)) ASSERT_EQ(Exec({"cp", a, archives + "/"}).code, 0);
+  for (const auto& a : ArchivesUpTo(id)) {  // each with its signature
+    ASSERT_EQ(Exec({"cp", a, archives + "/"}).code, 0);
+    ASSERT_EQ(Exec({"cp", a + ".minisig", archives + "/"}).code, 0);
+  }
   Exec({"rm", "-rf", tool_.cache(), tool_.state()});
   nlohmann::json rec = tool_.Json({"recover", "--from-archives", archives});
   ASSERT_TRUE(rec.is_object());

@@ -82,7 +82,13 @@ class ForgedVaultTest : public ::testing::Test {
 };
 
 TEST_F(ForgedVaultTest, RecoverRestoreAndSyncRefuseAnAbsoluteBackupName) {
-  Result r = tool_.Run({"recover"});
+  // Signed by nobody: refused before any of it is read.
+  Result r = tool_.Run({"recover", "--yes"});
+  EXPECT_EQ(r.code, 4) << r.Show();
+  EXPECT_NE(r.err.find("not signed"), std::string::npos) << r.Show();
+  ExpectVictimUntouched();
+  // Accepted unsigned (as from before signatures), the name itself is refused.
+  r = tool_.Run({"recover", "--yes", "--allow-unsigned"});
   EXPECT_EQ(r.code, 4) << r.Show();
   EXPECT_NE(r.err.find("not an archive name"), std::string::npos) << r.Show();
   EXPECT_NE(r.err.find(victim_), std::string::npos) << "the message names the forged name\n"
@@ -92,12 +98,12 @@ TEST_F(ForgedVaultTest, RecoverRestoreAndSyncRefuseAnAbsoluteBackupName) {
   EXPECT_TRUE(snaps.is_array() && snaps.empty()) << "the forged set reached the catalog\n"
                                                  << snaps.dump(2);
 
-  r = tool_.Run({"restore", "--yes", "--wait", "--to", dir_ / "target"});
+  r = tool_.Run({"restore", "--yes", "--wait", "--allow-unsigned", "--to", dir_ / "target"});
   EXPECT_NE(r.code, 0) << r.Show();
   ExpectVictimUntouched();
 
   // sync keeps no local sets by default: a forged archive name must not turn into an unlink.
-  r = tool_.Run({"sync"});
+  r = tool_.Run({"sync", "--allow-unsigned"});
   ExpectVictimUntouched();
   EXPECT_EQ(r.err.find(victim_ + ": removed"), std::string::npos) << r.Show();
 }

@@ -18,7 +18,7 @@ class RoughEdgesTest : public E2eTest {
   std::string OnlyArchive() {
     std::vector<std::string> files;
     for (const auto& f : tool_.CacheFiles())
-      if (f.find(".tar.zst.age") != std::string::npos) files.push_back(tool_.cache() + "/" + f);
+      if (f.ends_with(".tar.zst.age")) files.push_back(tool_.cache() + "/" + f);
     EXPECT_EQ(files.size(), 1u) << JoinLines(files);
     return files.empty() ? "" : files[0];
   }
@@ -67,8 +67,17 @@ TEST_F(RoughEdgesTest, DamagedArchiveRestoreNamesWhatWasNotRestored) {
   ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}, "compression_level = 1"));
   tool_.Json({"backup"});
   ASSERT_NO_FATAL_FAILURE(FlipByte(OnlyArchive(), 0.8));
+  // A signed archive is checked whole before anything is written: refused, nothing restored.
+  std::string refused = dir_ / "refused";
+  Result r = tool_.Run({"restore", "--to", refused});
+  EXPECT_EQ(r.code, kExitCorrupt) << r.Show();
+  EXPECT_NE(r.err.find(Basename(OnlyArchive())), std::string::npos) << r.Show();
+  EXPECT_FALSE(Exists(refused)) << r.Show();
+  // Without its signature (an archive from before signatures, --allow-unsigned) the
+  // damage is found while reading: what was restored is whole and the rest is named.
+  ASSERT_EQ(::unlink((OnlyArchive() + ".minisig").c_str()), 0);
   std::string target = dir_ / "t";
-  Result r = tool_.Run({"restore", "--to", target});
+  r = tool_.Run({"restore", "--allow-unsigned", "--to", target});
   EXPECT_EQ(r.code, kExitCorrupt) << r.Show();
   EXPECT_NE(r.err.find("were restored into"), std::string::npos) << r.Show();
   int restored = 0, named = 0;

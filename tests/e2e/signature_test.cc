@@ -204,13 +204,14 @@ TEST_F(SignatureE2e, RecoverFromAVaultChecksTheBundlesSigner) {
   // A new machine trusting only A: the catalog copy's signer is refused.
   ASSERT_NO_FATAL_FAILURE(Configure(a_, {a_.signer()}, dir_ / "vault-b"));
   Tick(a_);
-  ExpectRefused(a_.Run({"recover"}), {"catalog copy of set", "not a trusted signer", a_.signer()});
+  ExpectRefused(a_.Run({"recover", "--yes"}),
+                {"catalog copy of set", "not a trusted signer", a_.signer()});
   EXPECT_TRUE(Snapshots(a_).empty()) << "the set is not added to the catalog";
 
   // Trusting B as well: recovered, and restored from the vault.
   ASSERT_NO_FATAL_FAILURE(Configure(a_, {a_.signer(), b_.signer()}, dir_ / "vault-b"));
   Tick(a_);
-  Result r = a_.Run({"recover"});
+  Result r = a_.Run({"recover", "--yes"});
   ASSERT_EQ(r.code, 0) << r.Show();
   ASSERT_EQ(Snapshots(a_).size(), 2u);
   std::string target = dir_ / "restored";
