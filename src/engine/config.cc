@@ -208,7 +208,9 @@ class Loader {
   void CheckLayout(const toml::table& root) const {
     std::vector<std::string_view> sections;
     for (const SectionKeys& s : KnownKeys()) sections.push_back(s.section);
-    for (const auto& [key, node] : root) {
+    for (const auto& item : root) {
+      const auto& key = item.first;  // named, not bound: lambdas capture it (clang 14)
+      const auto& node = item.second;
       auto known = std::find_if(KnownKeys().begin(), KnownKeys().end(),
                                 [&](const SectionKeys& s) { return s.section == key.str(); });
       if (known == KnownKeys().end()) {
