@@ -5,6 +5,7 @@
 #include "core/entry_extras.h"
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/untrusted_json.h"
 
 namespace gb {
 namespace {
@@ -165,7 +166,7 @@ BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry
     size_t nl = text.find('\n');
     if (nl == std::string::npos) throw Error(Code::kCorruption, "manifest: empty");
     // The head line is an unterminated object: close it to parse.
-    json head = json::parse(text.substr(0, nl) + "]}");
+    json head = ParseUntrustedJson(text.substr(0, nl) + "]}");
     if (head.value("format", "") != kManifestFormat)
       throw Error(Code::kCorruption, "manifest: unknown format " + head.value("format", "?"));
     const json& b = head.at("backup");
@@ -178,7 +179,7 @@ BackupMeta ParseManifest(const std::string& text, const std::function<void(Entry
     m.host = b.value("host", "");
     m.tool = b.value("tool", "");
     ForEachLine(text, [&](std::string_view l) {
-      Entry e = EntryFromJson(json::parse(l));
+      Entry e = EntryFromJson(ParseUntrustedJson(l));
       entry(std::move(e));
     });
   } catch (const json::exception& ex) {
@@ -192,7 +193,7 @@ void ParseChecksums(
     const std::function<void(const std::string&, const Digest&, const ChecksumMark&)>& file) {
   try {
     ForEachLine(text, [&](std::string_view l) {
-      json j = json::parse(l);
+      json j = ParseUntrustedJson(l);
       auto h = Unhex(j.at("sha256").get<std::string>());
       if (!h || h->size() != 32) throw Error(Code::kCorruption, "checksums: bad hash");
       Digest d;

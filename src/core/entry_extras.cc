@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/untrusted_json.h"
 
 namespace gb {
 
@@ -56,7 +57,7 @@ void ExtrasFromText(const std::string& text, Entry* e) {
     return;
   }
   try {
-    GetExtras(nlohmann::json::parse(text), e);
+    GetExtras(ParseUntrustedJson(text), e);
   } catch (const nlohmann::json::exception& ex) {
     throw Error(Code::kCorruption, std::string("bad entry metadata: ") + ex.what());
   }

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/untrusted_json.h"
 #include "engine/archive_name.h"
 #include "engine/archive_signature.h"
 #include "engine/catalog_copy.h"
@@ -131,7 +132,7 @@ std::string DescribeUpload(const UploadItem& item, const std::string& host,
 
 std::optional<ParsedDescription> ParseDescription(const std::string& description) {
   try {
-    json j = json::parse(description);
+    json j = ParseUntrustedJson(description);
     if (!j.is_object() || j.value("tool", "") != kDescriptionTool) return std::nullopt;
     ParsedDescription p;
     p.format = j.value("format", kDescriptionFormat);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/line_reader.h"
+#include "core/untrusted_json.h"
 #include "engine/archive_name.h"
 #include "engine/encryption.h"
 
@@ -101,7 +102,7 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
   std::string line;
   try {
     if (!lines.Next(&line)) throw Error(Code::kCorruption, "catalog copy: empty");
-    json head = json::parse(line);
+    json head = ParseUntrustedJson(line);
     if (head.value("format", "") != kCatalogCopyFormat)
       throw Error(Code::kCorruption, "catalog copy: unknown format");
     int64_t set_id = head.at("set").at("id");
@@ -140,7 +141,7 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
     // One entry a line, streamed: a copy of millions of rows never sits in memory.
     while (lines.Next(&line)) {
       if (line.empty()) continue;
-      json row = json::parse(line);
+      json row = ParseUntrustedJson(line);
       if (auto d = row.find("delta"); d != row.end()) {
         DeltaRecord r;
         r.set_id = set_id;

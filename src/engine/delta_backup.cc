@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "core/untrusted_json.h"
 #include "engine/file_reader.h"
 
 namespace gb {
@@ -59,7 +60,7 @@ std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
   try {
     size_t pos = text.find('\n');
     if (pos == std::string::npos ||
-        nlohmann::json::parse(text.substr(0, pos) + "]}").value("format", "") != kDeltasFormat)
+        ParseUntrustedJson(text.substr(0, pos) + "]}").value("format", "") != kDeltasFormat)
       throw Error(Code::kCorruption, std::string(kDeltasMember) + ": unknown format");
     while (++pos < text.size()) {
       size_t end = text.find('\n', pos);
@@ -68,7 +69,7 @@ std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
       pos = end;
       if (line.empty() || line[0] == ']') break;
       if (line[0] == ',') line.erase(0, 1);
-      auto j = nlohmann::json::parse(line);
+      auto j = ParseUntrustedJson(line);
       DeltaMemberRow row;
       row.size = j.at("size");
       row.record.path = j.at("path");

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
+#include "core/untrusted_json.h"
 
 namespace gb {
 namespace {
@@ -35,7 +36,7 @@ std::optional<Bytes> SignatureStore::Find(int64_t set_id, int seq, const std::st
   size_t nl = text.find('\n');
   if (nl == std::string::npos) return std::nullopt;
   try {
-    auto head = nlohmann::json::parse(text.substr(0, nl));
+    auto head = ParseUntrustedJson(text.substr(0, nl));
     Bytes sig(text.begin() + static_cast<std::ptrdiff_t>(nl) + 1, text.end());
     auto text_of = [&](const char* key) { return head.at(key).get<std::string>(); };
     if (text_of("format") != kFormat || head.at("set").get<int64_t>() != set_id ||

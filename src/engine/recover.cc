@@ -19,6 +19,7 @@
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "core/tree_hash.h"
+#include "core/untrusted_json.h"
 #include "engine/archive_name.h"
 #include "engine/archive_reader.h"
 #include "engine/archive_signature.h"
@@ -359,7 +360,7 @@ int64_t PeekCatalogCopySet(const Config& cfg, ByteSource& in) {
     head.append(reinterpret_cast<const char*>(buf.data()), n);
   }
   try {
-    auto j = nlohmann::json::parse(head.substr(0, head.find('\n')));
+    auto j = ParseUntrustedJson(head.substr(0, head.find('\n')));
     if (j.value("format", "") != kCatalogCopyFormat) throw Error(Code::kCorruption, "");
     return j.at("set").at("id").get<int64_t>();
   } catch (const nlohmann::json::exception&) {
