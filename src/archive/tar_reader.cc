@@ -23,8 +23,14 @@ long TarReader::ReadCallback(struct archive*, void* self, const void** buf) {
 TarReader::TarReader(ByteSource& in) : in_(in), a_(archive_read_new()), buf_(1 << 20) {
   if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
   archive_read_support_format_tar(a_);
-  if (archive_read_open(a_, this, nullptr, ReadCallback, nullptr) != ARCHIVE_OK)
-    Fail(ARCHIVE_FATAL, "open");
+  if (archive_read_open(a_, this, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+    try {
+      Fail(ARCHIVE_FATAL, "open");
+    } catch (...) {
+      archive_read_free(a_);  // no destructor runs for a constructor that throws
+      throw;
+    }
+  }
 }
 
 TarReader::~TarReader() { archive_read_free(a_); }
