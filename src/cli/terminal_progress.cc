@@ -6,19 +6,6 @@
 
 namespace gb {
 
-std::string HumanBytes(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 TerminalProgress::TerminalProgress(Verbosity v)
     : verbosity_(v), live_(v != Verbosity::kQuiet && ::isatty(STDERR_FILENO)) {}
 

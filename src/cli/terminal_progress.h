@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/human_size.h"
 #include "engine/progress.h"
 
 namespace gb {
@@ -33,7 +34,5 @@ class TerminalProgress : public Progress {
   std::chrono::steady_clock::time_point start_, last_draw_;
   bool drawn_ = false;
 };
-
-std::string HumanBytes(uint64_t bytes);
 
 }  // namespace gb

@@ -5,22 +5,14 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/human_size.h"
+
 namespace gb {
 namespace {
 
 constexpr int64_t kDay = 86400;
 // Tar headers and the catalog copy a bundle adds to its archives: generous.
 constexpr uint64_t kBundleMargin = 8 << 10;
-
-std::string Size(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 }  // namespace
 
@@ -77,10 +69,10 @@ std::string DescribeSteadyState(const SteadyState& s, const std::string& backlog
   if (!s.too_small) return "";
   char every[32];
   std::snprintf(every, sizeof every, "%.1f", s.set_interval_days);
-  std::string p = "The vault size cap (" + Size(s.size_limit) +
-                  ") is too small for the backup cadence: a set is about " + Size(s.set_bytes) +
-                  ", a new one starts every " + every + " days and each must stay " +
-                  std::to_string(s.min_storage_days) + " days, so ";
+  std::string p = "The vault size cap (" + HumanBytes(s.size_limit) +
+                  ") is too small for the backup cadence: a set is about " +
+                  HumanBytes(s.set_bytes) + ", a new one starts every " + every +
+                  " days and each must stay " + std::to_string(s.min_storage_days) + " days, so ";
   if (s.sets_fit == 0) {
     p += "not even one set fits and nothing can go up.";
   } else {

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
+#include "core/human_size.h"
 #include "core/tree_hash.h"
 #include "engine/archive_signature.h"
 #include "engine/backlog_plan.h"
@@ -45,16 +46,8 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
-// Sizes in messages: readable at any scale (a "0.00 GiB" cap explains nothing).
-std::string Human(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
+// Sizes in messages: two decimals, readable at any scale.
+std::string Human(uint64_t b) { return HumanBytes(b, 2); }
 
 class Syncer {
  public:
