@@ -44,7 +44,7 @@ cmp -s "$restored/photos/holiday.jpg" "$sample/photos/holiday.jpg" && echo "holi
 echo
 echo "== the archives open with stock tools too:"
 archive="$(ls "$HOME/.cache/glacier-backup/"*full*.age | head -n1)"
-echo "\$ age -d -i ~/.config/glacier-backup/identity.txt $(basename "$archive") | zstd -d | tar -t | head -n 5"
-age -d -i "$HOME/.config/glacier-backup/identity.txt" "$archive" | zstd -d | tar -t | head -n 5
+echo "\$ age -d -i ~/.config/glacier-backup/identity.txt $(basename "$archive") | zstd -d | tar -t | sed -n 1,5p"
+age -d -i "$HOME/.config/glacier-backup/identity.txt" "$archive" | zstd -d | tar -t | sed -n 1,5p  # reads it all: no SIGPIPE under pipefail
 echo
 echo "demo files are in $demo"
