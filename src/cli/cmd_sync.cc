@@ -4,6 +4,7 @@
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
 #include "core/clock.h"
+#include "engine/backlog_plan.h"
 #include "engine/backup.h"
 #include "engine/lost_archives.h"
 #include "engine/open_vault.h"
@@ -115,6 +116,16 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     const Config& cfg = ctx.config();
     Workspace ws(cfg);
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    std::unique_ptr<Vault> vault;
+    if (MeasureCache(ws).AtLimit()) {
+      // Sets are waiting and the cache is full: upload what can go first, so that the
+      // backup finds room (it refuses to write past cache_limit).
+      ctx.Say("the cache is at [backup] cache_limit: syncing before the backup");
+      vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+      SyncResult first = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
+      ctx.progress().Done();
+      ReportSync(ctx, first);
+    }
     BackupOptions bo;
     bo.force_full = *full;
     BackupResult b = RunBackup(ws, ctx.progress(), SystemClock(), bo);
@@ -123,7 +134,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
             std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) +
             ")");
     if (b.skipped || b.changed_while_read || b.incomplete) exit_code = kExitPartial;
-    auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
     SyncResult s = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
     ctx.progress().Done();
     nlohmann::json j = ReportSync(ctx, s);

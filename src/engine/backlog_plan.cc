@@ -96,6 +96,15 @@ uint64_t EffectiveCacheLimit(const Config& cfg, const SteadyState& s) {
   return s.set_bytes * static_cast<uint64_t>(kDefaultCacheLimitSets + cfg.keep_local_sets);
 }
 
+CacheUse MeasureCache(Workspace& ws) {
+  const Config& cfg = ws.config();
+  CacheUse use;
+  use.bytes = ws.CachedArchiveBytes();
+  use.limit =
+      EffectiveCacheLimit(cfg, EstimateSteadyState(ws.catalog(), cfg, 0, 0, PricesFor(cfg)));
+  return use;
+}
+
 bool UploadMustWait(const SteadyState& s, std::optional<int64_t> last_upload, int64_t now) {
   if (!s.too_small || s.sets_fit == 0 || !last_upload) return false;
   return now - *last_upload < s.upload_interval_days * kDay - kDay / 4;

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "engine/config.h"
 #include "engine/prices.h"
+#include "engine/workspace.h"
 
 namespace gb {
 
@@ -50,6 +51,15 @@ std::string DescribeSteadyState(const SteadyState& s, const std::string& backlog
 // The cache size at which sync fails for want of uploads: [backup] cache_limit, or
 // kDefaultCacheLimitSets (+ keep_local_sets) sets' worth; 0 = no limit known yet.
 uint64_t EffectiveCacheLimit(const Config& cfg, const SteadyState& s);
+
+// What the cache holds against its limit, as a backup sees it (no vault at hand, so
+// the set size is estimated without the vault's per-archive overhead).
+struct CacheUse {
+  uint64_t bytes = 0;
+  uint64_t limit = 0;  // 0 = none known yet
+  bool AtLimit() const { return limit != 0 && bytes >= limit; }
+};
+CacheUse MeasureCache(Workspace& ws);
 
 // backlog = "newest" paces uploads when the cap is too small: the next set goes up no
 // sooner than upload_interval_days after the last one (a quarter day early is fine:

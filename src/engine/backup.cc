@@ -21,9 +21,11 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
+#include "core/human_size.h"
 #include "core/sha256.h"
 #include "engine/archive_name.h"
 #include "engine/archive_signature.h"
+#include "engine/backlog_plan.h"
 #include "engine/delta_backup.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
@@ -394,6 +396,19 @@ struct Plan {
   uint64_t manifest_bytes = 0;
 };
 
+// A cache at [backup] cache_limit takes no new archive: sets are waiting for room in
+// the vault, and writing on would only fill the disk.
+void CheckCacheRoom(Workspace& ws) {
+  CacheUse use = MeasureCache(ws);
+  if (!use.AtLimit()) return;
+  throw Error(Code::kNoSpace,
+              "local cache " + ws.config().cache_dir + " holds " + HumanBytes(use.bytes) +
+                  ", at its limit [backup] cache_limit = " + HumanBytes(use.limit) +
+                  ": backup sets are waiting for room in the vault. Run `glacier-backup sync` "
+                  "(status says why nothing goes up), raise [vault] size_limit, or raise "
+                  "cache_limit");
+}
+
 }  // namespace
 
 BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const BackupOptions& opts) {
@@ -401,7 +416,10 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   Catalog& catalog = ws.catalog();
   BackupResult result;
   result.dry_run = opts.dry_run;
-  if (!opts.dry_run) ws.CleanCache(progress);
+  if (!opts.dry_run) {
+    ws.CleanCache(progress);
+    CheckCacheRoom(ws);
+  }
   // Loaded first: a signing key others can read stops the backup before any work.
   const std::optional<ArchiveSigner> signer = ArchiveSigner::Load(cfg);
   if (!signer) progress.Notice(cfg.signing_key_file, NoSigningKeyWarning(cfg), true);

@@ -110,8 +110,9 @@ excludes = []
 )";
   out += StringKey("cache_dir", p.cache_dir, "~/.cache/glacier-backup");
   out += R"(
-# How much cache_dir may hold while sets wait for room in the vault; sync fails
-# (exit 9) when it is reached and nothing could be uploaded. 0 = eight sets' worth.
+# How much cache_dir may hold while sets wait for room in the vault: backup will not
+# write past it, and sync fails (exit 9) when it is reached and nothing could be
+# uploaded. 0 = eight sets' worth.
 # cache_limit = 0
 
 # Where the catalog of backups and the lock live.

@@ -1,6 +1,5 @@
 #include "engine/sync.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -556,11 +555,7 @@ class Syncer {
       std::vector<BackupRecord> bs = ws_.catalog().BackupsOfSet(newest);
       if (!bs.empty()) r_.newest_vault_backup = bs.back().time;
     }
-    for (const BackupRecord& b : ws_.catalog().Backups()) {
-      struct stat st {};
-      if (::stat(ws_.ArchivePath(b.name).c_str(), &st) == 0)
-        r_.cache_bytes += static_cast<uint64_t>(st.st_size);
-    }
+    r_.cache_bytes = ws_.CachedArchiveBytes();
   }
 
   // Nothing went up and the cache is full: stop before the disk fills.

@@ -982,20 +982,29 @@ TEST_F(BacklogTest, CacheLimitReachedWithNothingUploadableIsAnErrorNamingTheCaus
   FileVault vault(vault_dir_, clock_);
   vault.Create();
   std::mt19937_64 rng(6);
-  std::string last;
-  for (int day = 0; day < 6; ++day) {
+  std::string sync_error, backup_error;
+  for (int day = 0; day < 8; ++day) {
     WriteSource("big", RandomBytes(rng, 200 << 10));  // every set is larger than the cap
-    Backup();
+    try {
+      Backup();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::kNoSpace);
+      backup_error = e.what();
+    }
     try {
       Sync(vault);
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Code::kNoSpace);
-      last = e.what();
+      sync_error = e.what();
     }
+    // The backup stops at the limit: the cache grows by at most the archive that reached it.
+    EXPECT_LE(ws_->CachedArchiveBytes(), (500u << 10) + (210u << 10)) << "day " << day;
     clock_.AdvanceSeconds(kDay);
   }
-  EXPECT_THAT(last, HasSubstr("cache_limit"));
-  EXPECT_THAT(last, HasSubstr("too small for the backup cadence"));
+  EXPECT_THAT(sync_error, HasSubstr("cache_limit"));
+  EXPECT_THAT(sync_error, HasSubstr("too small for the backup cadence"));
+  EXPECT_THAT(backup_error, HasSubstr("at its limit [backup] cache_limit"));
+  EXPECT_THAT(backup_error, HasSubstr("glacier-backup sync"));
   EXPECT_TRUE(Listing().empty());
 }
 

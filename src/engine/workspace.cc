@@ -1,5 +1,6 @@
 #include "engine/workspace.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -39,6 +40,15 @@ void Workspace::CleanCache(Progress& progress) {
     if (::unlink(path.c_str()) == 0)
       progress.Notice(path, "removed archive of an interrupted backup (never committed)", false);
   }
+}
+
+uint64_t Workspace::CachedArchiveBytes() {
+  uint64_t bytes = 0;
+  for (const BackupRecord& b : catalog_->Backups()) {
+    struct stat st {};
+    if (::stat(ArchivePath(b.name).c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return bytes;
 }
 
 }  // namespace gb

@@ -2,6 +2,7 @@
 // state_dir, archives in cache_dir. Both are created (0700) on first use.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,8 @@ class Workspace {
   // archives the catalog does not reference (written but never committed).
   // REQUIRES: the state lock is held.
   void CleanCache(Progress& progress);
+  // Bytes of the catalog's archives present in cache_dir (what [backup] cache_limit bounds).
+  uint64_t CachedArchiveBytes();
 
  private:
   Config config_;

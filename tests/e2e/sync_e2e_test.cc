@@ -521,6 +521,45 @@ TEST_F(SyncE2E, SetLargerThanTheCapExitsNineAndUploadsNothing) {
   EXPECT_TRUE(Listing().empty());
 }
 
+// The vault is out of reach for days: backups stop at [backup] cache_limit instead of
+// filling the disk, and the first `run` that reaches the vault again uploads before it
+// backs up.
+TEST_F(SyncE2E, CacheLimitStopsBackupsUntilSyncMakesRoom) {
+  WriteConfig("", 0);
+  std::string config = ReadFileToString(root_ + "/config.toml");
+  config.replace(config.find("[backup]\n"), 9, "[backup]\ncache_limit = \"200 KiB\"\n");
+  WriteFileAtomic(root_ + "/config.toml", config);
+  Ok({"vault", "create"}, kStart);
+  fs::rename(vault_dir_, root_ + "/vault-away");  // the NAS is off
+  uint64_t most = 0;
+  int refused = 0;
+  for (int day = 0; day < 7; ++day) {
+    WriteSource("day" + std::to_string(day), 60 << 10, 100 + day);
+    GbRun r = Gb({"run"}, kStart + day * kDay);
+    EXPECT_NE(r.exit_code, 0) << "day " << day << ": " << Show(r);
+    GbRun b = Gb({"backup"}, kStart + day * kDay + 60);
+    if (b.exit_code == kExitNoSpace) {
+      ++refused;
+      EXPECT_THAT(b.err, HasSubstr("cache_limit")) << Show(b);
+      EXPECT_THAT(b.err, HasSubstr("glacier-backup sync")) << Show(b);
+    }
+    uint64_t bytes = 0;
+    for (const std::string& a : CachedArchives()) bytes += fs::file_size(cache_ + "/" + a);
+    most = std::max(most, bytes);
+  }
+  EXPECT_GT(refused, 0) << "backups went on past cache_limit";
+  EXPECT_LE(most, (200u << 10) + (64u << 10)) << "the cache grew past its limit";
+  fs::rename(root_ + "/vault-away", vault_dir_);
+  WriteSource("back", 1000, 7);
+  GbRun r = Gb({"run"}, kStart + 8 * kDay);
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_THAT(r.out, HasSubstr("syncing before the backup")) << Show(r);
+  EXPECT_TRUE(CachedArchives().empty()) << "every set went up";
+  std::set<int64_t> sets;
+  for (const auto& [id, l] : Listing()) sets.insert(l.set);
+  EXPECT_GE(sets.size(), 4u);
+}
+
 TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
   WriteConfig("", 0);  // the vault directory is never created
   WriteSource("f", 1000, 1);
