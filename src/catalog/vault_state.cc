@@ -220,6 +220,8 @@ void VaultState::MarkSetUploaded(int64_t set_id, int64_t when) {
       .Run();
 }
 
+std::string SetFateKey(int64_t set_id) { return "set_fate." + std::to_string(set_id); }
+
 void VaultState::MarkSetPruned(int64_t set_id, int64_t when) {
   Statement(db_, "UPDATE sets SET pruned=?2 WHERE id=?1").Bind(1, set_id).Bind(2, when).Run();
   Statement(db_, "DELETE FROM entries WHERE set_id=?1").Bind(1, set_id).Run();

@@ -55,6 +55,10 @@ struct JobRecord {
   std::string message;
 };
 
+// The meta key recording why a set left the catalog before it reached the vault
+// (dropped or superseded); `status` shows it.
+std::string SetFateKey(int64_t set_id);
+
 class VaultState {
  public:
   explicit VaultState(Catalog& catalog) : c_(catalog), db_(catalog.db()) {}

@@ -47,6 +47,7 @@ nlohmann::json ToJson(const RecoverResult& r) {
                       {"retrievals", r.retrievals},
                       {"retrieval_bytes", r.retrieval_bytes},
                       {"tier", TierName(r.tier)},
+                      {"tier_note", r.tier_note},
                       {"retrieval_cost_usd", r.retrieval_cost},
                       {"typical_hours", r.typical_hours},
                       {"sets_recovered", r.sets_recovered},
@@ -75,6 +76,7 @@ void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false
             (r.single_archives ? ", " + std::to_string(r.single_archives) + " single archive(s)"
                                : std::string()) +
             " of host " + r.host);
+  if (r.retrievals && !r.tier_note.empty()) ctx.Say("note: " + r.tier_note);
   if (r.retrievals)
     ctx.Say(
         "plan: " + std::to_string(r.retrievals) + " retrieval(s), " +

@@ -69,7 +69,9 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     nlohmann::json sets = nlohmann::json::array();
     ctx.Say("sets:");
     uint64_t ready_bytes = 0;
+    std::vector<SetRecord> discarded;  // left the catalog without reaching the vault
     for (const SetRecord& s : ws.catalog().Sets()) {
+      if (s.pruned && !s.uploaded) discarded.push_back(s);
       if (s.pruned) continue;
       std::vector<BackupRecord> bs = ws.catalog().BackupsOfSet(s.id);
       uint64_t bytes = 0;
@@ -109,7 +111,25 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       ctx.Say(line);
       sets.push_back(sj);
     }
+    // The newest few in words, every one in JSON: a set that vanished without a word
+    // would look like data loss.
+    nlohmann::json gone = nlohmann::json::array();
+    for (size_t i = 0; i < discarded.size(); ++i) {
+      const SetRecord& s = discarded[i];
+      std::string fate = vs.GetMeta(SetFateKey(s.id)).value_or("dropped");
+      if (i + 5 >= discarded.size())
+        ctx.Say("  set " + std::to_string(s.id) + ": never uploaded, " + fate + " on " +
+                Day(*s.pruned));
+      gone.push_back({{"id", s.id},
+                      {"state", "dropped"},
+                      {"reason", fate},
+                      {"when", FormatIsoUtc(*s.pruned)}});
+    }
+    if (discarded.size() > 5)
+      ctx.Say("  (" + std::to_string(discarded.size() - 5) +
+              " earlier set(s) were dropped too; status --json lists them)");
     j["sets"] = sets;
+    j["dropped_sets"] = gone;
     j["ready_to_upload_bytes"] = ready_bytes;
     nlohmann::json jobs = nlohmann::json::array();
     for (const auto& job : vs.Jobs("InProgress")) {

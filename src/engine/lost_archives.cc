@@ -40,7 +40,9 @@ int DropSet(Workspace& ws, int64_t set_id, int64_t now) {
   {
     Catalog::Writer w(ws.catalog());
     w.CompleteSet(set_id, now);  // no later backup may add to it
-    VaultState(ws.catalog()).MarkSetPruned(set_id, now);
+    VaultState state(ws.catalog());
+    state.MarkSetPruned(set_id, now);
+    state.SetMeta(SetFateKey(set_id), "dropped: archives lost from the cache");
     w.Commit();
   }
   // The catalog no longer references them: what is left in the cache goes.

@@ -385,10 +385,8 @@ class Recoverer {
         prices_(PricesFor(cfg_)) {
     tier_ = opts.tier.value_or(ParseTier(cfg_.retrieval_tier).value_or(Tier::kBulk));
     if (!prices_.tier_available[static_cast<int>(tier_)]) {
-      progress_.Notice("vault",
-                       std::string(TierName(tier_)) + " retrievals are not available for " +
-                           prices_.storage_class + "; using Standard",
-                       false);
+      tier_note_ = prices_.storage_class + " offers no " + TierName(tier_) +
+                   " retrievals; the plan uses the Standard tier";
       tier_ = Tier::kStandard;
     }
   }
@@ -399,6 +397,7 @@ class Recoverer {
     for (;;) {
       r_ = RecoverResult{};
       r_.tier = tier_;
+      r_.tier_note = tier_note_;
       Pass();
       r_.passes = ++passes;
       r_.complete = !r_.inventory_pending && r_.sets_waiting.empty() && r_.archives_waiting.empty();
@@ -843,6 +842,7 @@ class Recoverer {
   VaultCapabilities caps_;
   PriceTable prices_;
   Tier tier_ = Tier::kBulk;
+  std::string tier_note_;
   RecoverResult r_;
 };
 

@@ -63,6 +63,7 @@ struct RecoverResult {
   int retrievals = 0;       // ranged (or whole, --include-archives) retrievals needed
   uint64_t retrieval_bytes = 0;
   Tier tier = Tier::kBulk;
+  std::string tier_note;      // why `tier` is not the one asked for; empty when it is
   double retrieval_cost = 0;  // USD, estimate
   double typical_hours = 0;   // until a started retrieval is readable
   int unstarted = 0;          // retrievals the plan needs that were not started (plan only)

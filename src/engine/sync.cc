@@ -524,7 +524,10 @@ class Syncer {
     }
     CrashPoint("sync-mid-supersede");
     Transaction t(state_.db());
-    for (int64_t id : ids) state_.MarkSetPruned(id, now_);
+    for (int64_t id : ids) {
+      state_.MarkSetPruned(id, now_);
+      state_.SetMeta(SetFateKey(id), "superseded by a newer set");
+    }
     state_.SetMeta("superseding", "");
     t.Commit();
   }

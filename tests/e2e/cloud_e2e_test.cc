@@ -762,6 +762,13 @@ TEST_P(CloudE2e, RestorePlanSaysWhenTheTierIsNotOffered) {
   } else {
     EXPECT_NE(plan.out.find("DEEP_ARCHIVE offers no Expedited"), std::string::npos) << plan.Show();
     EXPECT_NE(plan.out.find("Standard tier"), std::string::npos) << plan.Show();
+    // recover's plan says it as well (S3 lists at once; Glacier would first wait for
+    // an inventory and plan nothing yet).
+    ASSERT_NO_FATAL_FAILURE(LoseTheMachine());
+    Result recover = Gb({"recover", "--tier", "Expedited"});
+    EXPECT_NE(recover.out.find("note: DEEP_ARCHIVE offers no Expedited"), std::string::npos)
+        << recover.Show();
+    EXPECT_NE(recover.out.find("Standard tier"), std::string::npos) << recover.Show();
   }
 }
 

@@ -39,8 +39,9 @@ class FirstRunTest : public E2eTest {
   std::string SetState(int64_t id) {
     nlohmann::json s = tool_.Json({"status"});
     if (!s.is_object()) return "";
-    for (const auto& set : s["sets"])
-      if (set["id"] == id) return set["state"];
+    for (const char* list : {"sets", "dropped_sets"})
+      for (const auto& set : s[list])
+        if (set["id"] == id) return set["state"];
     return "";
   }
 };
@@ -85,7 +86,11 @@ TEST_F(FirstRunTest, LostCachedArchiveHoldsBackOnlyItsOwnSet) {
   Result dropped = RunAt("2026-12-01T12:30:00Z", {"sync", "--drop-set", "1"});
   EXPECT_EQ(dropped.code, 0) << dropped.Show();
   EXPECT_NE(dropped.out.find("dropped set 1"), std::string::npos) << dropped.Show();
-  EXPECT_EQ(SetState(1), "");
+  EXPECT_EQ(SetState(1), "dropped") << "a dropped set must not vanish from status";
+  Result status = tool_.Run({"status"});
+  EXPECT_NE(status.out.find("set 1: never uploaded, dropped: archives lost from the cache"),
+            std::string::npos)
+      << status.Show();
   nlohmann::json snaps = tool_.Snapshots();
   for (const auto& p : snaps) EXPECT_EQ(p["set"], 2) << snaps.dump(2);
   Result clean = RunAt("2026-12-01T12:40:00Z", {"sync"});

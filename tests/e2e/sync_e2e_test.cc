@@ -480,6 +480,9 @@ TEST_F(SyncE2E, KillNineWhileSupersedingLosesNothingNotInTheVault) {
     EXPECT_EQ(st["max_staleness_days"], 30);
     EXPECT_EQ(st["newest_vault_backup"]["age_days"], 0) << status.out;
     EXPECT_TRUE(st["steady_state"]["cap_too_small"].get<bool>()) << status.out;
+    ASSERT_EQ(st["dropped_sets"].size(), 1u) << "superseded set 2 vanished from status";
+    EXPECT_EQ(st["dropped_sets"][0]["id"], 2);
+    EXPECT_THAT(st["dropped_sets"][0]["reason"].get<std::string>(), HasSubstr("superseded"));
   }
 }
 
