@@ -346,7 +346,11 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   if (rc != CURLE_OK) {
     std::string cause = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     while (!cause.empty() && (cause.back() == '\n' || cause.back() == '\r')) cause.pop_back();
-    throw Error(CodeFor(rc), "HTTP " + m + " to " + HostOfUrl(request.url) + " failed: " + cause);
+    std::string message = "HTTP " + m + " to " + HostOfUrl(request.url) + " failed: " + cause;
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY)
+      throw UnreachableError(Code::kTransient, message);
+    throw Error(CodeFor(rc), message);
   }
   response.status = static_cast<int>(status);
   response.range_ignored = t.window.has_value() && response.status == 200;

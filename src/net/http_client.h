@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/error.h"
 #include "core/stream.h"
 #include "net/http_headers.h"
 
@@ -68,6 +69,14 @@ struct HttpClientOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// A request that never reached a server: refused, no route, host name not resolved.
+// Code::kTransient like every network failure, told apart so a caller can give up
+// sooner on an endpoint that never answered than on one that stopped answering.
+class UnreachableError : public Error {
+ public:
+  using Error::Error;
+};
+
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {});
@@ -84,7 +93,8 @@ class HttpClient {
   // when a reused one closes before any answer; a POST always goes on a new
   // connection and is never repeated.
   // Throws gb::Error naming the host and the cause: kTransient for network
-  // failures (refused, reset, timeout, stall, truncated body, TLS handshake),
+  // failures (refused, reset, timeout, stall, truncated body, TLS handshake;
+  // UnreachableError when no connection could be made at all),
   // kPermanent when the server's certificate fails verification,
   // kInvalidArgument for a malformed URL, kCancelled when cancelled; an
   // exception thrown by the body source or the sink passes through unchanged.

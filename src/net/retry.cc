@@ -26,7 +26,7 @@ void RetryPolicy::RunLoop(const std::function<void()>& attempt) {
       return;
     } catch (const Error& e) {
       if (e.code() != Code::kTransient) throw;
-      if (n >= options_.max_attempts) {
+      if (n >= options_.max_attempts || (give_up_ && give_up_(n, e))) {
         throw Error(Code::kTransient, std::string(e.what()) + " (gave up after " +
                                           std::to_string(n) +
                                           (n == 1 ? " attempt)" : " attempts)"));

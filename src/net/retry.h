@@ -39,6 +39,10 @@ class RetryPolicy {
                        std::optional<uint64_t> seed = std::nullopt);
 
   void set_on_retry(OnRetry on_retry) { on_retry_ = std::move(on_retry); }
+  // Asked after each transient failure (attempts so far, the error): true ends the
+  // run there, as if max_attempts were reached. Must not throw.
+  using GiveUp = std::function<bool(int attempts, const Error& error)>;
+  void set_give_up(GiveUp give_up) { give_up_ = std::move(give_up); }
   const RetryOptions& options() const { return options_; }
 
   // Runs `fn` until it returns, throws anything but a kTransient gb::Error
@@ -67,6 +71,7 @@ class RetryPolicy {
   RetryOptions options_;
   std::mt19937_64 rng_;
   OnRetry on_retry_;
+  GiveUp give_up_;
 };
 
 }  // namespace gb

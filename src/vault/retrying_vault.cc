@@ -1,6 +1,9 @@
 #include "vault/retrying_vault.h"
 
 #include <cstdio>
+#include <type_traits>
+
+#include "net/http_client.h"
 
 namespace gb {
 
@@ -43,7 +46,27 @@ auto RetryingVault::Run(const char* op, Fn&& fn) -> decltype(fn()) {
       on_retry_(std::string("vault ") + op + " failed (" + e.what() + ")" + buf);
     });
   }
-  return policy.Run(fn);
+  policy.set_give_up([this](int attempts, const Error&) {
+    return !answered_ && attempts >= kAttemptsUntilFirstAnswer;
+  });
+  auto call = [&] {
+    try {
+      if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        answered_ = true;
+      } else {
+        auto result = fn();
+        answered_ = true;
+        return result;
+      }
+    } catch (const UnreachableError&) {
+      throw;
+    } catch (const Error&) {
+      answered_ = true;  // a server said no: it is there
+      throw;
+    }
+  };
+  return policy.Run(call);
 }
 
 void RetryingVault::Create() {

@@ -8,8 +8,13 @@
 // engine's inventory reconciliation later removes. ReadJobOutput resumes after
 // the bytes already written to `out`, so the sink never sees a byte twice.
 // Start* retries may leave an extra, harmless job behind.
+// An endpoint that has never answered (every call so far failed with
+// UnreachableError) gets kAttemptsUntilFirstAnswer tries, not max_attempts: a wrong
+// endpoint or a machine offline fails in about a second, not after a minute of
+// backoff; once anything has answered, a lost connection gets the full budget.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -42,9 +47,12 @@ class RetryingVault : public VaultWrapper {
   template <typename Fn>
   auto Run(const char* op, Fn&& fn) -> decltype(fn());
 
+  static constexpr int kAttemptsUntilFirstAnswer = 3;
+
   Clock& clock_;
   RetryOptions options_;
   VaultLog on_retry_;
+  std::atomic<bool> answered_{false};  // some call reached the server
 };
 
 }  // namespace gb

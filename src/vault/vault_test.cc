@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/file.h"
+#include "net/http_client.h"
 #include "vault/bandwidth_limited_vault.h"
 #include "vault/dry_run_vault.h"
 #include "vault/file_vault.h"
@@ -122,6 +123,7 @@ TEST(Inventory, MalformedIsCorruption) {
 class ScriptedVault : public Vault {
  public:
   std::vector<Code> failures;  // thrown by the next calls, in order; then success
+  int unreachable = 0;         // the next calls first throw UnreachableError
   int calls = 0;
   Bytes output;                             // what ReadJobOutput serves
   uint64_t fail_output_after = UINT64_MAX;  // ReadJobOutput sends this many bytes, then fails once
@@ -177,6 +179,10 @@ class ScriptedVault : public Vault {
  private:
   void Next() {
     ++calls;
+    if (unreachable > 0) {
+      --unreachable;
+      throw UnreachableError(Code::kTransient, "scripted: connection refused");
+    }
     if (failures.empty()) return;
     Code c = failures.front();
     failures.erase(failures.begin());
@@ -243,6 +249,39 @@ TEST_F(RetryingVaultTest, OtherErrorsPassAtOnce) {
   BufferSink out;
   EXPECT_THROW(vault_->ReadJobOutput("job", std::nullopt, out), JobNotReadyError);
   EXPECT_EQ(clock_.slept_nanos(), 0);
+}
+
+// A wrong endpoint or a machine offline: the error comes after a few quick tries.
+TEST_F(RetryingVaultTest, EndpointThatNeverAnsweredGivesUpSoon) {
+  script_->unreachable = 100;
+  try {
+    vault_->Describe();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kTransient);
+    EXPECT_THAT(e.what(), HasSubstr("gave up after 3 attempts"));
+  }
+  EXPECT_EQ(script_->calls, 3);
+  EXPECT_LE(clock_.slept_nanos(), 600000000LL);  // 0.2 + 0.4 s at most
+}
+
+// Once the server has answered, losing it gets the whole retry budget.
+TEST_F(RetryingVaultTest, EndpointThatAnsweredOnceGetsEveryRetry) {
+  vault_->Describe();
+  script_->calls = 0;
+  script_->unreachable = 100;
+  EXPECT_THROW(vault_->StartInventory(), Error);
+  EXPECT_EQ(script_->calls, 8);
+  // A refusal from the server also proves it is there.
+  auto s = std::make_unique<ScriptedVault>();
+  ScriptedVault* script = s.get();
+  RetryingVault v(std::move(s), clock_, RetryOptions{});
+  script->failures = {Code::kNotFound};
+  EXPECT_THROW(v.DescribeJob("j"), Error);
+  script->calls = 0;
+  script->unreachable = 100;
+  EXPECT_THROW(v.StartInventory(), Error);
+  EXPECT_EQ(script->calls, 8);
 }
 
 TEST_F(RetryingVaultTest, UploadResendsTheWholeBody) {
