@@ -105,11 +105,13 @@ class MetadataTest : public E2eTest {
     Must("chown nobody:nogroup " + Quote(S("docs")));
   }
 
-  // Restores `id` from the cache into a fresh directory: the tree and every
-  // xattr, ACL, owner, FIFO and device exactly as in `snapshot`.
+  // Restores `id` (from the cache, or from the vault when the cache no longer has
+  // it) into a fresh directory: the tree and every xattr, ACL, owner, FIFO and
+  // device exactly as in `snapshot`.
   void ExpectExactRestore(const std::string& id, const std::string& snapshot) {
     std::string target = dir_ / ("exact-" + std::to_string(++checks_));
-    Result r = tool_.Run({"restore", "--at", id, "--to", target});
+    Result r = tool_.Run(
+        {"restore", "--at", id, "--to", target, "--yes", "--wait", "--poll-interval", "1"});
     ASSERT_EQ(r.code, 0) << r.Show();
     auto diffs = CompareTrees(snapshot, Restored(target, src_));
     auto more = CompareMetadata(snapshot, Restored(target, src_));
@@ -145,9 +147,9 @@ class MetadataTest : public E2eTest {
   nlohmann::json last_;
 };
 
-TEST_F(MetadataTest, FiveGenerationsRestoreExactlyFromTheCacheAndWithGnuTar) {
+TEST_F(MetadataTest, FiveGenerationsRestoreExactlyFromTheCacheTheVaultAndWithGnuTar) {
   MakeTree();
-  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}, "max_incrementals = 4"));
   BackupGeneration();  // 1: full
 
   // 2: metadata only: an xattr, an ACL, an owner and a mode change; size and
@@ -197,6 +199,16 @@ TEST_F(MetadataTest, FiveGenerationsRestoreExactlyFromTheCacheAndWithGnuTar) {
   EXPECT_NE(r.out.find("-rw-rw-r--+"), std::string::npos) << r.out;
   r = tool_.Run({"ls", "-l", "--at", ids_[4], S("docs/report.txt")});
   EXPECT_EQ(r.out.find('+'), std::string::npos) << r.out;
+
+  // The set is complete: it goes to the (built-in) vault and leaves the cache;
+  // every generation restores exactly from the vault too.
+  Result sync = tool_.Run({"sync"});
+  ASSERT_EQ(sync.code, 0) << sync.Show();
+  for (const std::string& a : archives_) ASSERT_FALSE(Exists(a)) << a << " is still cached";
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    SCOPED_TRACE("from the vault, generation " + std::to_string(i + 1));
+    ExpectExactRestore(ids_[i], snapshots_[i]);
+  }
 }
 
 // As a user, what cannot be restored (a capability, a device, other users'
