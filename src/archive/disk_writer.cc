@@ -4,7 +4,9 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/fs.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <optional>
 
+#include "archive/entry_metadata.h"
 #include "core/error.h"
 
 namespace gb {
@@ -135,7 +138,19 @@ void DiskWriter::ApplyExtras(int fd, const Entry& e, bool dir) {
     std::string acl = AclXattr(e.acl_default, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, numeric_owner_);
     if (!acl.empty()) set("system.posix_acl_default", acl);
   }
-  if (!e.fflags.empty()) not_restored_.push_back({e.path, "file flags " + e.fflags});
+}
+
+void DiskWriter::ApplyFileFlags(int fd, const Entry& e) {
+  unsigned long set = 0, clear = 0;
+  FileFlagBits(e.fflags, &set, &clear);
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
+    not_restored_.push_back({e.path, "file flags " + e.fflags + ": " + std::strerror(errno)});
+    return;
+  }
+  int want = static_cast<int>((static_cast<unsigned long>(flags) & ~clear) | set);
+  if (want != flags && ::ioctl(fd, FS_IOC_SETFLAGS, &want) != 0)
+    not_restored_.push_back({e.path, "file flags " + e.fflags + ": " + std::strerror(errno)});
 }
 
 DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
@@ -346,6 +361,7 @@ bool DiskWriter::EndFile(EntryError* err) {
   ApplyExtras(fd.get(), e, false);  // after chown, which drops file capabilities
   struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(e.mtime)};
   if (::futimens(fd.get(), t) != 0) return failed("set time");
+  if (!e.fflags.empty()) flagged_.push_back(e);
   return true;
 }
 
@@ -398,6 +414,7 @@ bool DiskWriter::Special(const Entry& e, EntryError* err) {
 
 void DiskWriter::Remove(const std::string& path) {
   file_.Reset();
+  std::erase_if(flagged_, [&](const Entry& e) { return e.path == path; });
   Fd parent;
   std::string leaf;
   EntryError ignored;
@@ -408,6 +425,23 @@ void DiskWriter::Close() {
   if (closed_) return;
   closed_ = true;
   file_.Reset();
+  // Files' flags first (hard links to them exist by now), then directories, deepest first.
+  for (const Entry& e : flagged_) {
+    Fd parent;
+    std::string leaf;
+    EntryError err;
+    if (!OpenParent(e.path, false, &parent, &leaf, &err)) {
+      not_restored_.push_back({e.path, "file flags " + e.fflags + ": " + err.message});
+      continue;
+    }
+    Fd file(::openat(parent.get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (!file.valid() || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      not_restored_.push_back({e.path, "file flags " + e.fflags + ": not the restored file"});
+      continue;
+    }
+    ApplyFileFlags(file.get(), e);
+  }
   // Deepest first: setting a directory's time after its children were written.
   std::sort(dirs_.begin(), dirs_.end(),
             [](const DirMeta& a, const DirMeta& b) { return a.path > b.path; });
@@ -434,6 +468,7 @@ void DiskWriter::Close() {
     ApplyExtras(dir.get(), d.entry, true);
     struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(d.entry.mtime)};
     if (::futimens(dir.get(), t) != 0) ThrowErrno("set the time of restored directory " + where);
+    if (!d.entry.fflags.empty()) ApplyFileFlags(dir.get(), d.entry);
   }
 }
 

@@ -11,6 +11,8 @@
 // Extended attributes and POSIX ACLs are set through the descriptor of each
 // restored file and directory; what could not be applied (not root, a file
 // system without xattrs) is listed by metadata_not_restored(), not an error.
+// File flags (chattr: immutable, append-only, nodump, ...) are set at Close(),
+// last of all: an immutable file or directory takes no later change.
 #pragma once
 
 #include <sys/types.h>
@@ -87,6 +89,8 @@ class DiskWriter {
   // Removes what is at parent/leaf so it can be replaced (overwrite only).
   bool ClearWay(int parent, const std::string& leaf, const std::string& path, EntryError* err);
   void Owner(const Entry& e, uid_t* uid, gid_t* gid) const;
+  // Sets e.fflags on fd (a regular file or a directory) with FS_IOC_SETFLAGS.
+  void ApplyFileFlags(int fd, const Entry& e);
   struct DirMeta {
     std::string path;
     Entry entry;
@@ -100,7 +104,8 @@ class DiskWriter {
   Fd target_fd_;
   Fd file_;  // the file between BeginFile and EndFile
   Entry file_entry_;
-  std::vector<DirMeta> dirs_;  // restored directories, their metadata set at Close()
+  std::vector<DirMeta> dirs_;   // restored directories, their metadata set at Close()
+  std::vector<Entry> flagged_;  // restored files with file flags, set at Close()
   bool closed_ = false;
 };
 

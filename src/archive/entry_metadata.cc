@@ -78,6 +78,14 @@ void GetMetadata(archive_entry* ae, Entry* e) {
   e->fflags = f ? f : "";
 }
 
+void FileFlagBits(const std::string& text, unsigned long* set, unsigned long* clear) {
+  archive_entry* ae = archive_entry_new();
+  if (!ae) throw Error(Code::kInternal, "libarchive: out of memory");
+  archive_entry_copy_fflags_text(ae, text.c_str());
+  archive_entry_fflags(ae, set, clear);
+  archive_entry_free(ae);
+}
+
 DiskMetadataReader::DiskMetadataReader() : a_(archive_read_disk_new()) {
   if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
   archive_read_disk_set_symlink_physical(a_);

@@ -20,6 +20,10 @@ void PutMetadata(const Entry& e, archive_entry* ae);
 // The reverse: fills e->xattrs, acl_access, acl_default, fflags and rdev.
 void GetMetadata(archive_entry* ae, Entry* e);
 
+// The file flags `text` names (libarchive's names, as GetMetadata gives them): the
+// bits to set and to clear, in the values FS_IOC_SETFLAGS takes on Linux.
+void FileFlagBits(const std::string& text, unsigned long* set, unsigned long* clear);
+
 // Reads what stat does not give: every extended attribute the running user
 // can read (user.* always; security.* and trusted.* as root), the access and
 // default ACLs and the file flags. Not thread-safe; one per thread.

@@ -246,6 +246,42 @@ TEST_F(MetadataTest, AsAUserWhatCannotBeRestoredIsListedAndExits3) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+// File flags (chattr) come back: an immutable file, a nodump file and an
+// append-only directory, each set last so the restore itself is not blocked.
+TEST_F(MetadataTest, FileFlagsAreRestored) {
+  WriteFile(S("locked/frozen.txt"), "never changes\n");
+  WriteFile(S("locked/scratch.bin"), Random(5000, 4));
+  HardLink(S("locked/frozen.txt"), S("frozen-link"));
+  MakeDirs(S("journal"));
+  WriteFile(S("journal/0001.log"), "first entry\n");
+  if (Bash("chattr +d " + Quote(S("locked/scratch.bin"))).code != 0)
+    GTEST_SKIP() << "the test file system has no file flags";
+  std::string target = dir_ / "flags";
+  // Immutable and append-only entries cannot be deleted: clear them whatever happens.
+  struct Unlock {
+    std::string paths;
+    ~Unlock() { Bash("chattr -R -i -a " + paths + " 2>/dev/null"); }
+  } unlock{Quote(src_) + " " + Quote(target)};
+  Must("chattr +i " + Quote(S("locked/frozen.txt")));
+  Must("chattr +a " + Quote(S("journal")));
+  ASSERT_NO_FATAL_FAILURE(tool_.Init({src_}));
+  Backup();
+  Result r = tool_.Run({"restore", "--to", target});
+  ASSERT_EQ(r.code, 0) << r.Show();
+  auto flags = [&](const std::string& rel) {
+    Result l = Bash("lsattr -d " + Quote(Restored(target, S(rel))) + " | cut -d' ' -f1");
+    EXPECT_EQ(l.code, 0) << l.Show();
+    return l.out;
+  };
+  EXPECT_NE(flags("locked/frozen.txt").find('i'), std::string::npos) << flags("locked/frozen.txt");
+  EXPECT_NE(flags("locked/scratch.bin").find('d'), std::string::npos);
+  EXPECT_NE(flags("journal").find('a'), std::string::npos) << flags("journal");
+  EXPECT_EQ(flags("journal/0001.log").find('a'), std::string::npos);
+  EXPECT_EQ(ReadFile(Restored(target, S("journal/0001.log"))), "first entry\n");
+  EXPECT_EQ(ReadFile(Restored(target, S("frozen-link"))), "never changes\n");
+  EXPECT_EQ(r.err.find("file flags"), std::string::npos) << r.Show();
+}
+
 // --no-xattrs leaves extended attributes out (and says nothing about them);
 // --numeric-owner restores the recorded ids.
 TEST_F(MetadataTest, NoXattrsAndNumericOwner) {
