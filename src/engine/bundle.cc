@@ -163,4 +163,22 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
   }
 }
 
+VaultArchive UpstreamArchive(const ArchiveInfo& listed, int64_t date) {
+  VaultArchive v;
+  v.archive_id = listed.id;
+  v.description = listed.description;
+  v.size = listed.size;
+  v.tree_hash = listed.tree_hash;
+  v.created = listed.created;
+  v.origin = "upstream";
+  v.last_seen_upstream = date;
+  if (auto d = ParseDescription(listed.description)) {
+    v.set_id = d->set_id;
+    v.backup_name = d->backup_name;
+    v.catalog_offset = d->catalog_offset;
+    v.catalog_length = d->catalog_length;
+  }
+  return v;
+}
+
 }  // namespace gb

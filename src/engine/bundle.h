@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 
+#include "catalog/vault_state.h"
 #include "core/concat_source.h"
 #include "engine/workspace.h"
+#include "vault/vault.h"
 
 namespace gb {
 
@@ -62,5 +64,10 @@ struct ParsedDescription {
   std::optional<uint64_t> catalog_offset, catalog_length;
 };
 std::optional<ParsedDescription> ParseDescription(const std::string& description);
+
+// The inventory cache's row for an archive an inventory listed on `date` that this
+// catalog did not know: origin "upstream", with what its description says when it
+// is one of ours.
+VaultArchive UpstreamArchive(const ArchiveInfo& listed, int64_t date);
 
 }  // namespace gb

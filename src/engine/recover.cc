@@ -30,6 +30,7 @@
 #include "engine/point.h"
 #include "engine/prices.h"
 #include "engine/retrieval.h"
+#include "engine/vault_session.h"
 
 namespace gb {
 namespace {
@@ -370,19 +371,11 @@ int64_t PeekCatalogCopySet(const Config& cfg, ByteSource& in) {
 
 // ------------------------------------------------------------ from the vault
 
-class Recoverer {
+class Recoverer : VaultSession {
  public:
   Recoverer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
             const RecoverOptions& opts)
-      : ws_(ws),
-        cfg_(ws.config()),
-        vault_(vault),
-        progress_(progress),
-        clock_(clock),
-        opts_(opts),
-        state_(ws.catalog()),
-        caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_)) {
+      : VaultSession(ws, vault, progress, clock), opts_(opts) {
     tier_ = opts.tier.value_or(ParseTier(cfg_.retrieval_tier).value_or(Tier::kBulk));
     if (!prices_.tier_available[static_cast<int>(tier_)]) {
       tier_note_ = prices_.storage_class + " offers no " + TierName(tier_) +
@@ -554,21 +547,7 @@ class Recoverer {
         state_.MarkSeen(a.id, date);
         continue;
       }
-      VaultArchive v;
-      v.archive_id = a.id;
-      v.description = a.description;
-      v.size = a.size;
-      v.tree_hash = a.tree_hash;
-      v.created = a.created;
-      v.origin = "upstream";
-      v.last_seen_upstream = date;
-      if (auto d = ParseDescription(a.description)) {
-        v.set_id = d->set_id;
-        v.backup_name = d->backup_name;
-        v.catalog_offset = d->catalog_offset;
-        v.catalog_length = d->catalog_length;
-      }
-      state_.PutArchive(v);
+      state_.PutArchive(UpstreamArchive(a, date));
     }
     state_.SetMeta("last_inventory_date", std::to_string(date));
     t.Commit();
@@ -832,15 +811,7 @@ class Recoverer {
     }
   }
 
-  Workspace& ws_;
-  const Config& cfg_;
-  Vault& vault_;
-  Progress& progress_;
-  Clock& clock_;
   RecoverOptions opts_;
-  VaultState state_;
-  VaultCapabilities caps_;
-  PriceTable prices_;
   Tier tier_ = Tier::kBulk;
   std::string tier_note_;
   RecoverResult r_;

@@ -20,6 +20,7 @@
 #include "engine/lost_archives.h"
 #include "engine/point.h"
 #include "engine/prices.h"
+#include "engine/vault_session.h"
 
 namespace gb {
 namespace {
@@ -48,18 +49,10 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
 // Sizes in messages: two decimals, readable at any scale.
 std::string Human(uint64_t b) { return HumanBytes(b, 2); }
 
-class Syncer {
+class Syncer : VaultSession {
  public:
   Syncer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock, const SyncOptions& opts)
-      : ws_(ws),
-        cfg_(ws.config()),
-        vault_(vault),
-        progress_(progress),
-        clock_(clock),
-        opts_(opts),
-        state_(ws.catalog()),
-        caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_)) {
+      : VaultSession(ws, vault, progress, clock), opts_(opts) {
     min_days_ = cfg_.min_storage_days.value_or(caps_.min_storage_days);
     overhead_ = caps_.per_archive_overhead_bytes;
     now_ = clock_.NowSeconds();
@@ -226,21 +219,8 @@ class Syncer {
         }
         continue;
       }
-      VaultArchive v;
-      v.archive_id = a.id;
-      v.description = a.description;
-      v.size = a.size;
-      v.tree_hash = a.tree_hash;
-      v.created = a.created;
-      v.origin = "upstream";
-      v.last_seen_upstream = date;
+      VaultArchive v = UpstreamArchive(a, date);
       auto desc = ParseDescription(a.description);
-      if (desc) {
-        v.set_id = desc->set_id;
-        v.backup_name = desc->backup_name;
-        v.catalog_offset = desc->catalog_offset;
-        v.catalog_length = desc->catalog_length;
-      }
       auto up = desc ? by_token.find(desc->token) : by_token.end();
       if (up != by_token.end()) {
         UploadRecord& u = up->second;
@@ -752,15 +732,7 @@ class Syncer {
     CrashPoint("sync-after-local-delete");
   }
 
-  Workspace& ws_;
-  const Config& cfg_;
-  Vault& vault_;
-  Progress& progress_;
-  Clock& clock_;
   SyncOptions opts_;
-  VaultState state_;
-  VaultCapabilities caps_;
-  PriceTable prices_;
   int min_days_ = 0;
   uint64_t overhead_ = 0;
   int64_t now_ = 0;

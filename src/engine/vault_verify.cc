@@ -21,6 +21,7 @@
 #include "engine/prices.h"
 #include "engine/recover.h"
 #include "engine/retrieval.h"
+#include "engine/vault_session.h"
 
 namespace gb {
 namespace {
@@ -32,19 +33,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
-class VaultVerifier {
+class VaultVerifier : VaultSession {
  public:
   VaultVerifier(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                 const VaultVerifyOptions& opts)
-      : ws_(ws),
-        cfg_(ws.config()),
-        vault_(vault),
-        progress_(progress),
-        clock_(clock),
-        opts_(opts),
-        state_(ws.catalog()),
-        caps_(vault.Capabilities()),
-        prices_(PricesFor(cfg_)) {}
+      : VaultSession(ws, vault, progress, clock), opts_(opts) {}
 
   VaultVerifyResult Run() {
     std::vector<VaultArchive> present = Reconcile();
@@ -383,15 +376,7 @@ class VaultVerifier {
     return ok;
   }
 
-  Workspace& ws_;
-  const Config& cfg_;
-  Vault& vault_;
-  Progress& progress_;
-  Clock& clock_;
   VaultVerifyOptions opts_;
-  VaultState state_;
-  VaultCapabilities caps_;
-  PriceTable prices_;
   VaultVerifyResult r_;
 };
 
