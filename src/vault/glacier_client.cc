@@ -175,4 +175,25 @@ std::optional<uint64_t> GlacierSize(const nlohmann::json& object, const char* na
   return it->get<uint64_t>();
 }
 
+bool ListPages(GlacierClient& client, GlacierRequest request, const char* op, const char* list_key,
+               const std::string& what, const std::function<void(const nlohmann::json&)>& each,
+               const std::function<bool(const HttpResponse&)>& quiet_stop) {
+  std::string marker;
+  do {
+    request.query.erase("marker");
+    if (!marker.empty()) request.query.emplace("marker", marker);
+    HttpResponse response = client.Send(request);
+    if (response.status != 200) {
+      if (quiet_stop && quiet_stop(response)) return false;
+      client.Fail(response, what);
+    }
+    nlohmann::json doc = ParseGlacierJson(response, op);
+    auto list = doc.find(list_key);
+    if (list != doc.end() && list->is_array())
+      for (const auto& item : *list) each(item);
+    marker = GlacierString(doc, "Marker");
+  } while (!marker.empty());
+  return true;
+}
+
 }  // namespace gb

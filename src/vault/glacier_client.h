@@ -124,6 +124,15 @@ class GlacierClient {
   uint64_t requests_ = 0;
 };
 
+// A Glacier list call, page by page: sends `request` (with ?marker= from the second
+// page on, until a page has no Marker) and calls `each` with every element of the
+// array `list_key` of each page (`op` names the call in parse errors). A page
+// answered with another status than 200 fails naming `what`, unless `quiet_stop`
+// accepts that answer: then paging stops and ListPages returns false.
+bool ListPages(GlacierClient& client, GlacierRequest request, const char* op, const char* list_key,
+               const std::string& what, const std::function<void(const nlohmann::json&)>& each,
+               const std::function<bool(const HttpResponse&)>& quiet_stop = {});
+
 // Parses a 2xx JSON body; kCorruption naming `what` when it is not a JSON object.
 nlohmann::json ParseGlacierJson(const HttpResponse& response, const std::string& what);
 // "2012-03-20T17:03:43.221Z" (fractional seconds optional) -> Unix seconds.

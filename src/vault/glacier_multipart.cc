@@ -48,27 +48,17 @@ std::string UploadPath(const std::string& upload_id) {
 
 std::vector<OpenUpload> ListOpenUploads(GlacierClient& client) {
   std::vector<OpenUpload> uploads;
-  std::string marker;
-  do {
-    GlacierRequest request;
-    request.path = "/multipart-uploads";
-    if (!marker.empty()) request.query.emplace("marker", marker);
-    HttpResponse response = client.Send(request);
-    if (response.status != 200) client.Fail(response, "listing multipart uploads");
-    nlohmann::json doc = ParseGlacierJson(response, "ListMultipartUploads");
-    auto list = doc.find("UploadsList");
-    if (list != doc.end() && list->is_array()) {
-      for (const auto& u : *list) {
-        OpenUpload open;
-        open.id = GlacierString(u, "MultipartUploadId");
-        open.description = GlacierString(u, "ArchiveDescription");
-        open.part_size = GlacierSize(u, "PartSizeInBytes").value_or(0);
-        open.created = ParseGlacierDate(GlacierString(u, "CreationDate")).value_or(0);
-        if (!open.id.empty()) uploads.push_back(std::move(open));
-      }
-    }
-    marker = GlacierString(doc, "Marker");
-  } while (!marker.empty());
+  GlacierRequest request;
+  request.path = "/multipart-uploads";
+  ListPages(client, request, "ListMultipartUploads", "UploadsList", "listing multipart uploads",
+            [&](const nlohmann::json& u) {
+              OpenUpload open;
+              open.id = GlacierString(u, "MultipartUploadId");
+              open.description = GlacierString(u, "ArchiveDescription");
+              open.part_size = GlacierSize(u, "PartSizeInBytes").value_or(0);
+              open.created = ParseGlacierDate(GlacierString(u, "CreationDate")).value_or(0);
+              if (!open.id.empty()) uploads.push_back(std::move(open));
+            });
   return uploads;
 }
 
@@ -86,30 +76,22 @@ void AbortUpload(GlacierClient& client, const std::string& upload_id) {
 std::optional<std::map<uint64_t, StoredPart>> ListUploadedParts(GlacierClient& client,
                                                                 const std::string& upload_id) {
   std::map<uint64_t, StoredPart> parts;
-  std::string marker;
-  do {
-    GlacierRequest request;
-    request.path = UploadPath(upload_id);
-    if (!marker.empty()) request.query.emplace("marker", marker);
-    HttpResponse response = client.Send(request);
-    if (response.status == 404 && !GlacierClient::IsMissingVault(ParseAwsError(response))) {
-      return std::nullopt;
-    }
-    if (response.status != 200) client.Fail(response, "listing parts of upload " + upload_id);
-    nlohmann::json doc = ParseGlacierJson(response, "ListParts");
-    auto list = doc.find("Parts");
-    if (list != doc.end() && list->is_array()) {
-      for (const auto& p : *list) {
+  GlacierRequest request;
+  request.path = UploadPath(upload_id);
+  auto upload_gone = [](const HttpResponse& response) {
+    return response.status == 404 && !GlacierClient::IsMissingVault(ParseAwsError(response));
+  };
+  bool listed = ListPages(
+      client, request, "ListParts", "Parts", "listing parts of upload " + upload_id,
+      [&](const nlohmann::json& p) {
         unsigned long long first = 0, last = 0;
         std::string range = GlacierString(p, "RangeInBytes");
-        if (std::sscanf(range.c_str(), "%llu-%llu", &first, &last) != 2 || last < first) {
+        if (std::sscanf(range.c_str(), "%llu-%llu", &first, &last) != 2 || last < first)
           throw Error(Code::kCorruption, "Glacier listed a part with the range '" + range + "'");
-        }
         parts[first] = {last - first + 1, GlacierString(p, "SHA256TreeHash")};
-      }
-    }
-    marker = GlacierString(doc, "Marker");
-  } while (!marker.empty());
+      },
+      upload_gone);
+  if (!listed) return std::nullopt;
   return parts;
 }
 

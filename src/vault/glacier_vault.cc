@@ -81,20 +81,10 @@ VaultInfo GlacierVault::Describe() {
 
 std::vector<VaultInfo> GlacierVault::ListVaults() {
   std::vector<VaultInfo> vaults;
-  std::string marker;
-  do {
-    GlacierRequest request;
-    request.list_vaults = true;
-    if (!marker.empty()) request.query.emplace("marker", marker);
-    HttpResponse response = client_.Send(request);
-    if (response.status != 200) client_.Fail(response, "listing vaults");
-    nlohmann::json doc = ParseGlacierJson(response, "ListVaults");
-    auto list = doc.find("VaultList");
-    if (list != doc.end() && list->is_array()) {
-      for (const auto& v : *list) vaults.push_back(ParseVaultInfo(v, ""));
-    }
-    marker = GlacierString(doc, "Marker");
-  } while (!marker.empty());
+  GlacierRequest request;
+  request.list_vaults = true;
+  ListPages(client_, request, "ListVaults", "VaultList", "listing vaults",
+            [&](const nlohmann::json& v) { vaults.push_back(ParseVaultInfo(v, "")); });
   return vaults;
 }
 
@@ -300,22 +290,11 @@ JobInfo GlacierVault::DescribeJob(const std::string& job_id) { return FetchJob(j
 
 std::vector<JobInfo> GlacierVault::ListJobs() {
   std::vector<JobInfo> jobs;
-  std::string marker;
-  do {
-    GlacierRequest request;
-    request.path = "/jobs";
-    if (!marker.empty()) request.query.emplace("marker", marker);
-    HttpResponse response = client_.Send(request);
-    if (response.status != 200) client_.Fail(response, "listing jobs");
-    nlohmann::json doc = ParseGlacierJson(response, "ListJobs");
-    auto list = doc.find("JobList");
-    if (list != doc.end() && list->is_array()) {
-      for (const auto& j : *list) {
-        if (std::optional<Job> job = ParseJob(j)) jobs.push_back(std::move(job->info));
-      }
-    }
-    marker = GlacierString(doc, "Marker");
-  } while (!marker.empty());
+  GlacierRequest request;
+  request.path = "/jobs";
+  ListPages(client_, request, "ListJobs", "JobList", "listing jobs", [&](const nlohmann::json& j) {
+    if (std::optional<Job> job = ParseJob(j)) jobs.push_back(std::move(job->info));
+  });
   return jobs;
 }
 
