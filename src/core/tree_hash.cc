@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "core/error.h"
+#include "core/file.h"
 
 namespace gb {
 namespace {
@@ -102,6 +103,18 @@ bool IsTreeHashAligned(uint64_t offset, uint64_t length, uint64_t total_size) {
   uint64_t span = std::bit_ceil(chunks);
   if (first_chunk % span != 0) return false;
   return chunks == span || to_end;
+}
+
+Digest TreeHashOfSource(ByteSource& source) {
+  TreeHasher th;
+  std::vector<uint8_t> buf(1 << 20);
+  while (size_t n = source.Read(buf)) th.Update(buf.data(), n);
+  return th.Final();
+}
+
+Digest TreeHashOfFile(const std::string& path) {
+  FileSource source(path);
+  return TreeHashOfSource(source);
 }
 
 }  // namespace gb

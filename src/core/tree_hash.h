@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/sha256.h"
+#include "core/stream.h"
 
 namespace gb {
 
@@ -44,6 +46,10 @@ class TreeHasher {
 };
 
 Digest TreeHashOf(std::span<const uint8_t> data);
+// The tree hash of what `source` yields from where it stands to its end.
+Digest TreeHashOfSource(ByteSource& source);
+// The tree hash of a whole file (what a vault records for an archive uploaded from it).
+Digest TreeHashOfFile(const std::string& path);
 
 // Combines the tree hashes of consecutive parts into the tree hash of their
 // concatenation. REQUIRES: every part but the last has the same size, a power

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/hex.h"
 
 namespace gb {
@@ -85,6 +86,16 @@ TEST(TreeHash, UpToOneChunkIsPlainSha256) {
   EXPECT_EQ(TreeHashOf(b), Sha256::Of(b));
   Bytes c = RandomBytes(kMiB + 1, 1);
   EXPECT_NE(TreeHashOf(c), Sha256::Of(c));
+}
+
+TEST(TreeHash, OfAFileAndOfWhatASourceHasLeft) {
+  Bytes b = RandomBytes(3 * kMiB + 12345, 7);
+  std::string path = ::testing::TempDir() + "tree_hash_of_file";
+  WriteFileAtomic(path, std::string(b.begin(), b.end()));
+  EXPECT_EQ(TreeHashOfFile(path), TreeHashOf(b));
+  FileSource rest(path, kMiB);
+  EXPECT_EQ(TreeHashOfSource(rest), TreeHashOf(std::span<const uint8_t>(b).subspan(kMiB)));
+  std::remove(path.c_str());
 }
 
 TEST(TreeHash, CombineFromPartsEqualsDirect) {

@@ -777,7 +777,7 @@ class Recoverer : VaultSession {
         continue;
       }
       std::string path = StagingPath(ws_, req);
-      if (TreeHashOfFile(path) != a.tree_hash) {
+      if (Hex(TreeHashOfFile(path)) != a.tree_hash) {
         ::unlink(path.c_str());
         Problem("archive " + a.archive_id,
                 "the retrieved bytes of " + d->backup_name +
@@ -818,14 +818,6 @@ class Recoverer : VaultSession {
 };
 
 }  // namespace
-
-std::string TreeHashOfFile(const std::string& path) {
-  FileSource src(path);
-  TreeHasher th;
-  std::vector<uint8_t> buf(1 << 20);
-  while (size_t n = src.Read(buf)) th.Update(buf.data(), n);
-  return Hex(th.Final());
-}
 
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path) {
   auto bad = [&](const std::string& why) { return Error(Code::kCorruption, path + ": " + why); };

@@ -109,7 +109,4 @@ struct ArchiveContents {
 };
 ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
 
-// The lower-case hex SHA-256 tree hash of a whole file (what the vault records).
-std::string TreeHashOfFile(const std::string& path);
-
 }  // namespace gb

@@ -634,14 +634,9 @@ class Syncer : VaultSession {
     std::optional<UploadRecord> rec = state_.FindUpload(item.set_id, item.backup_name);
     progress_.Phase("uploading " + label, 1, size);
     // Every byte is hashed once more before upload: the tree hash we expect back.
-    TreeHasher th;
-    {
-      std::vector<uint8_t> buf(1 << 20);
-      item.source->Rewind();
-      while (size_t n = item.source->Read(buf)) th.Update(buf.data(), n);
-      item.source->Rewind();
-    }
-    std::string tree = Hex(th.Final());
+    item.source->Rewind();
+    std::string tree = Hex(TreeHashOfSource(*item.source));
+    item.source->Rewind();
     if (!rec || rec->tree_hash != tree || rec->size != size) {
       UploadRecord u;
       u.set_id = item.set_id;

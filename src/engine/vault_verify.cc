@@ -15,6 +15,7 @@
 #include "core/file.h"
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "core/tree_hash.h"
 #include "engine/archive_signature.h"
 #include "engine/bundle.h"
 #include "engine/encryption.h"
@@ -222,7 +223,7 @@ class VaultVerifier : VaultSession {
   bool CheckSample(const VaultArchive& a, const std::string& staged) {
     const std::string what = "archive " + a.archive_id;
     {
-      std::string got = TreeHashOfFile(staged);
+      std::string got = Hex(TreeHashOfFile(staged));
       if (got != Lower(a.tree_hash)) {
         Problem(what,
                 "the retrieved bytes have tree hash " + got + ", not the " + a.tree_hash +
