@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hex.h"
+#include "core/host_name.h"
 #include "core/line_reader.h"
 #include "core/sha256.h"
 #include "core/utf8.h"
@@ -112,6 +113,16 @@ TEST(LineReader, SplitsLinesOfAnyLength) {
   ASSERT_TRUE(r.Next(&line));
   EXPECT_EQ(line, "last");
   EXPECT_FALSE(r.Next(&line));
+}
+
+TEST(HostName, SafeNamesOnly) {
+  for (const char* good : {"laptop", "nas-01.home", "a", "HOST_2"})
+    EXPECT_TRUE(IsSafeHostName(good)) << good;
+  EXPECT_TRUE(IsSafeHostName(std::string(63, 'x')));
+  for (const char* bad : {"", "..", ".hidden", "-x", "a/b", "lap top", "x\n", "caf\xc3\xa9"})
+    EXPECT_FALSE(IsSafeHostName(bad)) << bad;
+  EXPECT_FALSE(IsSafeHostName(std::string(64, 'x')));
+  EXPECT_TRUE(IsSafeHostName(SystemHostName())) << SystemHostName();
 }
 
 }  // namespace

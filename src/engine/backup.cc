@@ -46,12 +46,6 @@ constexpr size_t kChunk = 1 << 20;
 // File content read ahead of the archive writer, at most.
 constexpr uint64_t kPrefetchBytes = 32 << 20;
 
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 bool IsFileLike(EntryType t) { return t == EntryType::kFile || t == EntryType::kHardlink; }
 
 // How a walked entry differs from the catalog's, judged from stat alone.
@@ -585,7 +579,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   meta.seq = seq;
   if (!full) meta.parent = catalog.BackupsOfSet(set_id).back().name;
   meta.time = now;
-  meta.host = HostName();
+  meta.host = cfg.host;
   meta.tool = std::string("glacier-backup ") + GB_VERSION;
 
   std::string path = ws.ArchivePath(meta.name);

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/file_modes.h"
+#include "core/host_name.h"
 #include "crypto/minisign.h"
 #include "crypto/x25519.h"
 #include "engine/selector.h"
@@ -32,7 +33,7 @@ const std::vector<SectionKeys>& KnownKeys() {
       {"source", {"includes", "excludes", "spec"}},
       {"backup",
        {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
-        "cache_dir", "state_dir", "cache_limit", "delta_min_size"}},
+        "cache_dir", "state_dir", "cache_limit", "delta_min_size", "host"}},
       {"encryption",
        {"recipients", "identity_file", "passphrase_file", "signing_key_file", "trusted_signers"}},
       {"vault",
@@ -499,6 +500,14 @@ class Loader {
       config_.threads = *v;
     }
     if (auto v = GetSize(sec, "backup", "delta_min_size", "1 MiB")) config_.delta_min_size = *v;
+    config_.host = SystemHostName();
+    if (const toml::node* node = Find(sec, "host")) {
+      const auto* value = node->as_string();
+      if (value == nullptr || !IsSafeHostName(value->get()))
+        FailValue(*node, "backup", "host",
+                  "1 to 63 letters, digits, '.', '_' or '-', not starting with '.' or '-'");
+      config_.host = value->get();
+    }
     config_.cache_dir = GetPath(sec, "backup", "cache_dir").value_or(DefaultCacheDir());
     config_.state_dir = GetPath(sec, "backup", "state_dir").value_or(DefaultStateDir());
     if (auto v = GetSize(sec, "backup", "cache_limit", "20 GB")) config_.cache_limit = *v;

@@ -45,6 +45,8 @@ struct Config {
   // Changed files at least this big go into incrementals as rsync deltas when
   // that is clearly smaller; 0 = never.
   uint64_t delta_min_size = 1 << 20;
+  // The name this host goes by in the vault ([backup] host; default: the host name).
+  std::string host;
   std::string cache_dir;  // default $XDG_CACHE_HOME/glacier-backup or ~/.cache/glacier-backup
   std::string state_dir;  // default $XDG_DATA_HOME/glacier-backup or ~/.local/share/glacier-backup
   // Bytes the cache may hold before sync fails for want of uploads; 0 = automatic

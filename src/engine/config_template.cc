@@ -119,6 +119,10 @@ excludes = []
 )";
   out += StringKey("state_dir", p.state_dir, "~/.local/share/glacier-backup");
   out += R"(
+# The name this host goes by in the vault (letters, digits, '.', '_', '-');
+# several hosts sharing one vault need different names. Default: the host name.
+# host = "laptop"
+
 [encryption]
 # age public keys to encrypt backups to: the "public key: age1..." line that
 # age-keygen prints. Any one of the matching secret keys can restore.

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/host_name.h"
 #include "engine/config_template.h"
 #include "engine/prices.h"
 #include "engine/selector.h"
@@ -454,6 +455,10 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "6: unknown key \"retrieval_gb_fast\" in [prices]"},
       {s + e + "[vault]\ninventory_min_interval_days = -1\n",
        "6: [vault] inventory_min_interval_days must be an integer number of days >= 0"},
+      {s + e + "[backup]\nhost = \"../other\"\n",
+       "6: [backup] host must be 1 to 63 letters, digits, '.', '_' or '-', not starting with '.' "
+       "or '-', got \"../other\""},
+      {s + e + "[backup]\nhost = \"lap top\"\n", "6: [backup] host must be 1 to 63"},
   };
   for (const ErrorCase& c : cases) {
     EXPECT_THAT(LoadError(c.text), StartsWith(ConfigPath() + ":" + c.expected)) << c.text;
@@ -534,6 +539,16 @@ TEST(ParseByteSizeTest, Table) {
       {"1 GB extra", std::nullopt},
   };
   for (const auto& [text, expected] : cases) EXPECT_EQ(ParseByteSize(text), expected) << text;
+}
+
+TEST_F(ConfigTest, HostDefaultsToASafeHostName) {
+  const std::string base =
+      std::string("[source]\nincludes = [\"/a\"]\n[encryption]\nrecipients = [\"") + kKey1 +
+      "\"]\n";
+  Config c = Load(base);
+  EXPECT_TRUE(IsSafeHostName(c.host)) << c.host;
+  EXPECT_EQ(c.host, SystemHostName());
+  EXPECT_EQ(Load(base + "[backup]\nhost = \"nas-01.home\"\n").host, "nas-01.home");
 }
 
 TEST_F(ConfigTest, SizesAsIntegers) {

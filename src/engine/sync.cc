@@ -34,12 +34,6 @@ std::string NewToken() {
   return Hex(b);
 }
 
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
@@ -642,7 +636,7 @@ class Syncer : VaultSession {
       u.set_id = item.set_id;
       u.backup_name = item.backup_name;
       u.token = NewToken();
-      u.description = DescribeUpload(item, HostName(), u.token);
+      u.description = DescribeUpload(item, cfg_.host, u.token);
       u.size = size;
       u.tree_hash = tree;
       u.started = now_;

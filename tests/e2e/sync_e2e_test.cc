@@ -563,6 +563,21 @@ TEST_F(SyncE2E, CacheLimitStopsBackupsUntilSyncMakesRoom) {
   EXPECT_GE(sets.size(), 4u);
 }
 
+// [backup] host names this host in what goes to the vault (several hosts may share it).
+TEST_F(SyncE2E, ConfiguredHostNameIsWhatTheVaultSees) {
+  WriteConfig("", 0);
+  std::string config = ReadFileToString(root_ + "/config.toml");
+  config.replace(config.find("[backup]\n"), 9, "[backup]\nhost = \"laptop-a\"\n");
+  WriteFileAtomic(root_ + "/config.toml", config);
+  Ok({"vault", "create"}, kStart);
+  WriteSource("f", 1000, 1);
+  Ok({"run"}, kStart);
+  auto listing = Listing();
+  ASSERT_EQ(listing.size(), 1u);
+  auto d = nlohmann::json::parse(listing.begin()->second.description);
+  EXPECT_EQ(d.value("host", ""), "laptop-a") << listing.begin()->second.description;
+}
+
 TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
   WriteConfig("", 0);  // the vault directory is never created
   WriteSource("f", 1000, 1);
