@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "catalog/vault_state.h"
 #include "cli/cli_context.h"
@@ -10,6 +11,7 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "engine/backlog_plan.h"
+#include "engine/fleet_view.h"
 #include "engine/lost_archives.h"
 #include "engine/open_vault.h"
 #include "engine/point.h"
@@ -28,13 +30,71 @@ std::string Bar(double fraction, int width) {
 
 std::string Day(int64_t t) { return FormatIsoUtc(t).substr(0, 10); }
 
+// status --fleet: every host in the vault; exits kExitStale when one went quiet.
+void ReportFleet(CliContext& ctx, int& exit_code) {
+  const Config& cfg = ctx.config();
+  Workspace ws(cfg);
+  auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+  FleetView f = BuildFleetView(ws, *vault, SystemClock());
+  ctx.Say("fleet in " + cfg.vault_url + " (" +
+          (f.fresh_listing ? std::string("listed now")
+           : f.listing_date
+               ? "as of the inventory of " + Day(*f.listing_date) + " and this host's uploads since"
+               : std::string("never inventoried: only this host's uploads")) +
+          "):");
+  nlohmann::json hosts = nlohmann::json::array();
+  for (const HostView& h : f.hosts) {
+    ctx.Say("  " + h.host + (h.host == cfg.host ? " (this host)" : "") + ": " +
+            std::to_string(h.sets.size()) + " set(s), " + std::to_string(h.archives) +
+            " archive(s), " + HumanBytes(h.billed_bytes) + ", newest upload " +
+            Day(h.newest_upload) + ", " + std::to_string(h.age_days) + " days ago" +
+            (h.stale ? "  STALE (over " + std::to_string(f.stale_after_days) + " days)" : ""));
+    hosts.push_back({{"host", h.host},
+                     {"sets", h.sets},
+                     {"archives", h.archives},
+                     {"billed_bytes", h.billed_bytes},
+                     {"newest_upload", FormatIsoUtc(h.newest_upload)},
+                     {"age_days", h.age_days},
+                     {"stale", h.stale}});
+  }
+  if (f.hosts.empty()) ctx.Say("  no host has uploaded to this vault yet");
+  std::string total = "total " + HumanBytes(f.total_bytes);
+  if (f.size_limit)
+    total += " of the fleet's " + HumanBytes(f.size_limit) + " ([fleet] size_limit)";
+  if (f.foreign_archives)
+    total +=
+        "; " + std::to_string(f.foreign_archives) + " archive(s) not written by glacier-backup";
+  ctx.Say(total);
+  if (!f.stale_hosts.empty()) {
+    std::string names;
+    for (const std::string& n : f.stale_hosts) names += (names.empty() ? "" : ", ") + n;
+    ctx.progress().Notice("fleet",
+                          "no upload for more than " + std::to_string(f.stale_after_days) +
+                              " days ([fleet] stale_after_days) from: " + names,
+                          true);
+    exit_code = kExitStale;
+  }
+  nlohmann::json j = {{"hosts", hosts},
+                      {"total_billed_bytes", f.total_bytes},
+                      {"fleet_size_limit", f.size_limit},
+                      {"stale_after_days", f.stale_after_days},
+                      {"stale_hosts", f.stale_hosts},
+                      {"foreign_archives", f.foreign_archives},
+                      {"fresh_listing", f.fresh_listing}};
+  if (f.listing_date) j["listing_date"] = FormatIsoUtc(*f.listing_date);
+  ctx.Json(j);
+}
+
 }  // namespace
 
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "status", "Vault usage, sets (local / uploading / in the vault), jobs, last runs, cost");
-  cmd->callback([&ctx, &exit_code] {
-    (void)exit_code;
+  auto fleet = std::make_shared<bool>(false);
+  cmd->add_flag("--fleet", *fleet,
+                "Every host in the vault: sets, bytes, newest upload; exit 13 when one is stale");
+  cmd->callback([&ctx, &exit_code, fleet] {
+    if (*fleet) return ReportFleet(ctx, exit_code);
     const Config& cfg = ctx.config();
     Workspace ws(cfg);
     VaultState vs(ws.catalog());

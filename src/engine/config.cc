@@ -44,6 +44,7 @@ const std::vector<SectionKeys>& KnownKeys() {
        {"storage_gb_month", "put_per_1000", "retrieval_gb_expedited", "retrieval_gb_standard",
         "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
         "retrieval_per_1000_bulk", "taken"}},
+      {"fleet", {"stale_after_days", "size_limit"}},
   };
   return kKeys;
 }
@@ -183,6 +184,7 @@ class Loader {
     step([&] { LoadEncryption(Section(root, "encryption")); });
     step([&] { LoadVault(Section(root, "vault")); });
     step([&] { LoadPrices(Section(root, "prices")); });
+    step([&] { LoadFleet(Section(root, "fleet")); });
     if (first) throw first->second;
     return std::move(config_);
   }
@@ -555,6 +557,13 @@ class Loader {
            "[encryption] needs recipients = [\"age1...\"] (the public key from age-keygen) or "
            "passphrase_file = \"PATH\"");
     }
+  }
+
+  void LoadFleet(const toml::table* sec) {
+    if (auto v =
+            GetInt(sec, "fleet", "stale_after_days", 1, INT_MAX, "an integer number of days >= 1"))
+      config_.fleet_stale_after_days = *v;
+    if (auto v = GetSize(sec, "fleet", "size_limit", "5 TB")) config_.fleet_size_limit = *v;
   }
 
   void LoadVault(const toml::table* sec) {

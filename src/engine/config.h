@@ -91,6 +91,10 @@ struct Config {
   uint64_t bandwidth_limit = 0;         // bytes per second; 0 = unlimited
   std::string retrieval_tier = "Bulk";  // "Expedited" | "Standard" | "Bulk"
 
+  // [fleet]: hosts sharing the vault.
+  int fleet_stale_after_days = 3;  // >= 1; status --fleet flags a host older than this
+  uint64_t fleet_size_limit = 0;   // bytes for all hosts together; 0 = none
+
   // [prices]: the user's prices (USD) in place of the built-in table's for the
   // configured storage class and region. Unset keys keep the built-in value.
   struct PriceOverrides {

@@ -231,6 +231,13 @@ excludes = []
 # retrieval_per_1000_standard = 0.10
 # retrieval_per_1000_bulk = 0.025
 # taken = "eu-west-1 list prices of 2026-10-01"
+
+[fleet]
+# Several hosts sharing one vault ([backup] host tells them apart):
+# `status --fleet` flags a host whose newest upload is older than this.
+# stale_after_days = 3
+# The budget for all hosts together, shown against their total by status --fleet.
+# size_limit = 0
 )";
   return out;
 }

@@ -626,7 +626,8 @@ TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
                           "retrieval_per_1000_expedited",
                           "retrieval_per_1000_standard",
                           "retrieval_per_1000_bulk",
-                          "taken"}) {
+                          "taken",
+                          "stale_after_days"}) {
     bool set = text.find("\n" + std::string(key) + " = ") != std::string::npos;
     bool commented = text.find("\n# " + std::string(key) + " = ") != std::string::npos;
     EXPECT_TRUE(set || commented) << key << " is not in the template";

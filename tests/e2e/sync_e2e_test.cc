@@ -578,6 +578,63 @@ TEST_F(SyncE2E, ConfiguredHostNameIsWhatTheVaultSees) {
   EXPECT_EQ(d.value("host", ""), "laptop-a") << listing.begin()->second.description;
 }
 
+// Three hosts share one vault; status --fleet shows each with its sets and newest
+// upload, the total against [fleet] size_limit, and flags the one that went quiet.
+TEST_F(SyncE2E, StatusFleetShowsEveryHostAndFlagsTheStaleOne) {
+  WriteConfig("", 0);
+  const std::string base = ReadFileToString(root_ + "/config.toml");
+  auto as_host = [&](const std::string& host) {
+    std::string c = base;
+    for (const std::string& dir : {cache_, state_}) {
+      std::string own = root_ + "/" + host + dir.substr(root_.size());
+      c.replace(c.find(dir), dir.size(), own);
+    }
+    c.replace(c.find("[backup]\n"), 9, "[backup]\nhost = \"" + host + "\"\n");
+    c += "[fleet]\nstale_after_days = 3\nsize_limit = \"10 MiB\"\n";
+    WriteFileAtomic(root_ + "/config.toml", c);
+  };
+  as_host("nas");
+  Ok({"vault", "create"}, kStart);
+  WriteSource("f", 20000, 1);
+  for (int day = 0; day < 6; ++day) {
+    for (const char* host : {"nas", "laptop", "desktop"}) {
+      if (std::string(host) == "laptop" && day > 1) continue;  // stops after day 1
+      as_host(host);
+      Ok({"run"}, kStart + day * kDay + 60);
+    }
+  }
+  as_host("desktop");
+  GbRun r = Gb({"status", "--fleet"}, kStart + 6 * kDay);
+  EXPECT_EQ(r.exit_code, 13) << Show(r);
+  EXPECT_THAT(r.out, HasSubstr("desktop (this host): 6 set(s)")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("laptop: 2 set(s)")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("STALE")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("of the fleet's 10.0 MiB")) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("laptop")) << Show(r);
+  GbRun j = Gb({"--json", "status", "--fleet"}, kStart + 6 * kDay);
+  EXPECT_EQ(j.exit_code, 13) << Show(j);
+  auto fleet = nlohmann::json::parse(j.out);
+  ASSERT_EQ(fleet["hosts"].size(), 3u) << j.out;
+  std::map<std::string, nlohmann::json> by_host;
+  for (const auto& h : fleet["hosts"]) by_host[h["host"]] = h;
+  EXPECT_EQ(by_host["laptop"]["age_days"], 4);  // day 1 + 60 s to day 6
+  EXPECT_TRUE(by_host["laptop"]["stale"].get<bool>());
+  EXPECT_FALSE(by_host["nas"]["stale"].get<bool>());
+  EXPECT_EQ(fleet["stale_hosts"], nlohmann::json::array({"laptop"}));
+  uint64_t sum = 0;
+  for (const auto& [id, l] : Listing()) sum += l.size + kOverhead;
+  EXPECT_EQ(fleet["total_billed_bytes"].get<uint64_t>(), sum) << "the view must match the vault";
+  // Once the laptop is back, nothing is stale.
+  as_host("laptop");
+  Ok({"run"}, kStart + 6 * kDay + 60);
+  EXPECT_EQ(Gb({"status", "--fleet"}, kStart + 6 * kDay + 120).exit_code, 0);
+  // No host deleted or adopted another's archives (their set numbers overlap).
+  std::map<std::string, int> per_host;
+  for (const auto& [id, l] : Listing())
+    ++per_host[nlohmann::json::parse(l.description).value("host", "")];
+  EXPECT_EQ(per_host, (std::map<std::string, int>{{"desktop", 6}, {"laptop", 3}, {"nas", 6}}));
+}
+
 TEST_F(SyncE2E, MissingVaultNamesItAndVaultCreate) {
   WriteConfig("", 0);  // the vault directory is never created
   WriteSource("f", 1000, 1);
