@@ -328,17 +328,22 @@ TEST_F(DeltaTest, StockToolsScriptRestoresMovesAndCopies) {
 
 // A set with deltas and references goes to a file:// vault; with the cache
 // emptied by the upload, every point restores through retrievals (the plan
-// lists every archive a chain needs, a partial restore included), and again
-// after the machine is lost and the catalog recovered from the vault.
+// lists every archive a chain needs, also for a partial restore of a file
+// whose last entry changed only its mode), and again after the machine is
+// lost and the catalog recovered from the vault.
 TEST_F(DeltaTest, ColdRestoresFromTheVaultRebuildChains) {
   std::string vault = dir_ / "vault";
   WriteFile(tool_.config(),
-            tool_.ConfigText({src_}, "max_incrementals = 3",
+            tool_.ConfigText({src_}, "max_incrementals = 4",
                              "\n[vault]\nurl = \"file://" + vault + "\"\n"),
             0600);
   ASSERT_EQ(tool_.Run({"vault", "create"}).code, 0);
   auto points = MovesAndCopies(3 * kMiB);
   ASSERT_EQ(points.size(), 4u);
+  // Only the mode of the moved file changes: the last point's entry keeps its
+  // data in the chain of the point before.
+  ASSERT_EQ(::chmod(S("moved/db.bin").c_str(), 0600), 0);
+  points.push_back({BackupAt(5)["id"].get<std::string>(), Snapshot("snap5")});
   for (size_t i = 1; i < points.size(); ++i)
     EXPECT_LT(ArchiveSize(points[i].first), kMiB) << "incremental " << i << " holds no chains";
   tool_.SetEnv("GLACIER_BACKUP_FAKE_NOW", "@" + std::to_string(1800000000 + 20 * 3600));
@@ -350,10 +355,10 @@ TEST_F(DeltaTest, ColdRestoresFromTheVaultRebuildChains) {
 
   std::string target = dir_ / "cold-partial";
   Result r = tool_.Run(
-      {"restore", "--at", points[3].first, "--to", target, "--yes", "--wait", S("moved")});
+      {"restore", "--at", points[4].first, "--to", target, "--yes", "--wait", S("moved")});
   ASSERT_EQ(r.code, 0) << r.Show();
   EXPECT_EQ(ContentDigest(Restored(target, S("moved/db.bin"))),
-            ContentDigest(points[3].second + "/moved/db.bin"));
+            ContentDigest(points[4].second + "/moved/db.bin"));
   for (const auto& [id, snap] : points) {
     SCOPED_TRACE("cold restore of " + id);
     std::string to = dir_ / ("cold-" + id);
@@ -368,9 +373,9 @@ TEST_F(DeltaTest, ColdRestoresFromTheVaultRebuildChains) {
   ASSERT_TRUE(rec.is_object());
   EXPECT_EQ(rec["problems"], 0) << rec.dump(1);
   std::string to = dir_ / "recovered";
-  Result c = tool_.Run({"restore", "--at", points[3].first, "--to", to, "--yes", "--wait"});
+  Result c = tool_.Run({"restore", "--at", points[4].first, "--to", to, "--yes", "--wait"});
   ASSERT_EQ(c.code, 0) << c.Show();
-  std::vector<std::string> diffs = CompareTrees(points[3].second, Restored(to, src_));
+  std::vector<std::string> diffs = CompareTrees(points[4].second, Restored(to, src_));
   EXPECT_TRUE(diffs.empty()) << JoinLines(diffs);
 }
 
