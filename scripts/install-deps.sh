@@ -10,10 +10,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev age minisign zstd tar rdiff python3 sqlite3
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
-  acl attr libcap2-bin  # tests and contrib/extract-archive.py: setfacl, setfattr, setcap
+  acl attr libcap2-bin  # tests and contrib/restore-set.py: setfacl, setfattr, setcap
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(restic borgbackup time)
+  packages+=(restic borgbackup duplicity time)
 fi
 
 missing=()

@@ -23,11 +23,13 @@ DeltaRecord ReadDelta(Statement& s) {
   d.basis_seq = static_cast<int>(s.Int(3));
   d.basis_hash = ToDigest(s.Blob(4));
   d.hash = ToDigest(s.Blob(5));
+  if (!s.IsNull(6)) d.basis_path = KeyPath(s.Blob(6));
+  if (d.basis_path == d.path) d.basis_path.clear();
   return d;
 }
 
 constexpr const char* kColumns =
-    "SELECT set_id, seq, key, basis_seq, basis_hash, hash FROM deltas ";
+    "SELECT set_id, seq, key, basis_seq, basis_hash, hash, basis_key FROM deltas ";
 
 }  // namespace
 
@@ -40,21 +42,31 @@ CREATE TABLE IF NOT EXISTS deltas(
   basis_seq INTEGER NOT NULL,
   basis_hash BLOB NOT NULL,
   hash BLOB NOT NULL,
+  basis_key BLOB,  -- NULL: the same path
   PRIMARY KEY(set_id, seq, key)
 ) WITHOUT ROWID;
 )sql");
+  bool has_basis_key = false;
+  Statement cols(db, "PRAGMA table_info(deltas)");
+  while (cols.Step()) has_basis_key |= cols.Text(1) == "basis_key";
+  if (!has_basis_key) db.Exec("ALTER TABLE deltas ADD COLUMN basis_key BLOB");
+}
+
+bool BasisPrecedes(const DeltaRecord& d) {
+  return d.basis_seq < d.seq || (d.basis_seq == d.seq && PathKey(d.BasisPath()) < PathKey(d.path));
 }
 
 void AddDelta(Db& db, const DeltaRecord& d) {
   Statement(db,
-            "INSERT OR REPLACE INTO deltas(set_id, seq, key, basis_seq, basis_hash, hash) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")
+            "INSERT OR REPLACE INTO deltas(set_id, seq, key, basis_seq, basis_hash, hash, "
+            "basis_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
       .Bind(1, d.set_id)
       .Bind(2, static_cast<int64_t>(d.seq))
       .BindBlob(3, PathKey(d.path))
       .Bind(4, static_cast<int64_t>(d.basis_seq))
       .BindBlob(5, d.basis_hash)
       .BindBlob(6, d.hash)
+      .BindBlob(7, PathKey(d.BasisPath()))
       .Run();
 }
 

@@ -1,7 +1,11 @@
 // Which catalog entries are stored as rsync deltas: a table of its own beside
 // `entries`. A row (set, seq, path) says the data of that entry is the delta
-// member of backup seq, to be applied to the version the same path had at
-// basis_seq (same set). Catalogs without the table get it on open.
+// member of backup seq, to be applied to the version basis_path had at
+// basis_seq (same set): usually the same path's previous version; for a file
+// renamed, moved or copied, another path's (a reference by content: the
+// delta of an unchanged copy is a few bytes). A basis precedes its delta: an
+// earlier backup, or the same one and a path earlier in key order. Catalogs
+// without the table (or its basis_key column) get it on open.
 #pragma once
 
 #include <cstdint>
@@ -15,13 +19,19 @@
 namespace gb {
 
 struct DeltaRecord {
+  // The path whose version the delta applies to.
+  const std::string& BasisPath() const { return basis_path.empty() ? path : basis_path; }
   int64_t set_id = 0;
   int seq = 0;  // the backup whose archive holds the delta
   std::string path;
-  int basis_seq = 0;    // the backup that recorded the version the delta applies to
-  Digest basis_hash{};  // SHA-256 of that version
-  Digest hash{};        // SHA-256 of the result
+  int basis_seq = 0;       // the backup that recorded the version the delta applies to
+  std::string basis_path;  // the path of that version; empty = `path`
+  Digest basis_hash{};     // SHA-256 of that version
+  Digest hash{};           // SHA-256 of the result
 };
+
+// Whether (basis_seq, basis path) precedes (seq, path) as a basis must.
+bool BasisPrecedes(const DeltaRecord& d);
 
 // Creates the table if missing (idempotent; part of opening a catalog).
 void EnsureDeltaTable(Db& db);

@@ -77,5 +77,45 @@ TEST_F(DeltaCatalogTest, OldCatalogGetsTheTableAndRowsRoundTrip) {
   EXPECT_EQ(seqs, (std::vector<int>{1, 2}));
 }
 
+// A catalog whose deltas table predates bases on other paths gets the
+// column; its rows read as same-path deltas, new rows keep their basis path,
+// and a basis must precede its delta.
+TEST_F(DeltaCatalogTest, BasisOnAnotherPathRoundTripsAndMustPrecede) {
+  { Catalog c(path_); }
+  {
+    Db db(path_);
+    db.Exec("DROP TABLE deltas");
+    db.Exec(
+        "CREATE TABLE deltas(set_id INTEGER NOT NULL, seq INTEGER NOT NULL, key BLOB NOT NULL, "
+        "basis_seq INTEGER NOT NULL, basis_hash BLOB NOT NULL, hash BLOB NOT NULL, "
+        "PRIMARY KEY(set_id, seq, key)) WITHOUT ROWID");
+    Statement(db, "INSERT INTO deltas VALUES(1, 1, ?1, 0, ?2, ?3)")
+        .BindBlob(1, PathKey("old/db"))
+        .BindBlob(2, Sha256::Of("v0"))
+        .BindBlob(3, Sha256::Of("v1"))
+        .Run();
+  }
+  Catalog c(path_);
+  auto old = FindDelta(c.db(), 1, 1, "old/db");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->BasisPath(), "old/db");
+  DeltaRecord moved = D(2, 1, "new/place/db");
+  moved.basis_path = "old/db";
+  AddDelta(c.db(), moved);
+  auto d = FindDelta(c.db(), 1, 2, "new/place/db");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->BasisPath(), "old/db");
+  EXPECT_EQ(d->basis_seq, 1);
+  EXPECT_TRUE(BasisPrecedes(*d));
+
+  DeltaRecord copy = D(3, 3, "b");  // a copy of a file stored in the same backup
+  copy.basis_path = "a";
+  EXPECT_TRUE(BasisPrecedes(copy));
+  copy.basis_path = "c";  // later in key order: refused
+  EXPECT_FALSE(BasisPrecedes(copy));
+  EXPECT_FALSE(BasisPrecedes(D(3, 3, "b")));  // itself
+  EXPECT_FALSE(BasisPrecedes(D(3, 4, "b")));  // a later backup
+}
+
 }  // namespace
 }  // namespace gb

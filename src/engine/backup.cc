@@ -469,10 +469,12 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       plan.manifest_bytes += line.size();
     }
   };
-  auto deleted_entry = [&](const Entry& gone) {
+  auto deleted_entry = [&](const Entry& gone, int data_seq) {
+    deltas.NoteKnown(gone, data_seq);
     if (!unknown_prefix.empty() &&
         PathKey(gone.path).compare(0, unknown_prefix.size(), unknown_prefix) == 0)
       return;
+    deltas.NoteGone(gone, data_seq);
     Entry d;
     d.path = gone.path;
     d.type = EntryType::kDeleted;
@@ -503,7 +505,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       progress.Update(result.files_scanned, result.bytes_scanned);
     std::string key = PathKey(e.path);
     while (have_before && PathKey(before->entry().path) < key) {
-      deleted_entry(before->entry());
+      deleted_entry(before->entry(), before->data_seq());
       have_before = before->Next();
     }
     bool changed = true, metadata_read = false;
@@ -547,7 +549,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
         }
         changed = d != Difference::kNone;
       }
-      if (changed) deltas.NotePrevious(old, before->seq());
+      deltas.NoteKnown(old, before->data_seq());
+      if (changed) deltas.NotePrevious(old, before->data_seq());
       have_before = before->Next();
     }
     if (changed && !metadata_read) read_metadata(e);
@@ -555,7 +558,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     if (changed) plan_entry(e);
   }
   while (have_before) {
-    deleted_entry(before->entry());
+    deleted_entry(before->entry(), before->data_seq());
     have_before = before->Next();
   }
   before.reset();
@@ -615,6 +618,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   std::vector<std::string> archives;
   if (!full)
     for (const BackupRecord& b : catalog.BackupsOfSet(set_id)) archives.push_back(b.name);
+  archives.push_back(meta.name);
   deltas.Start(set_id, seq, std::move(archives));
   ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress, cfg.on_change,
                          cfg.cache_dir, deltas);

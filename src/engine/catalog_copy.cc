@@ -90,6 +90,10 @@ void WriteCatalogCopy(const Config& config, Catalog& catalog, int64_t set_id, By
     named.path = d.path;
     named.type = EntryType::kDeleted;  // only the path, spelt as entries spell it
     j["path"] = EntryToJson(named);
+    if (!d.basis_path.empty()) {
+      named.path = d.basis_path;
+      j["basis_path"] = EntryToJson(named);
+    }
     z.Write(AsBytes(json{{"delta", j}}.dump() + "\n"));
   });
   z.Finish();
@@ -148,7 +152,9 @@ int64_t ReadCatalogCopy(const Config& config, Catalog& catalog, ByteSource& in) 
         r.seq = d->at("seq");
         r.path = EntryFromJson(d->at("path")).path;
         r.basis_seq = d->at("basis_seq");
-        if (r.seq <= 0 || r.seq >= seqs || r.basis_seq < 0 || r.basis_seq >= r.seq)
+        if (d->contains("basis_path")) r.basis_path = EntryFromJson(d->at("basis_path")).path;
+        if (r.basis_path == r.path) r.basis_path.clear();
+        if (r.seq < 0 || r.seq >= seqs || r.basis_seq < 0 || !BasisPrecedes(r))
           throw Refused("a delta of backup " + std::to_string(r.seq) + " against backup " +
                         std::to_string(r.basis_seq) + ", which the set does not allow");
         auto basis = Unhex(d->at("basis_sha256").get<std::string>());

@@ -100,7 +100,8 @@ excludes = []
 # compression_level = 3
 
 # Changed files at least this big go into incrementals as rsync deltas against
-# their previous version when that is less than half the file; 0 = never.
+# their previous version when that is less than half the file, and renamed,
+# moved or copied ones as references to the content already stored; 0 = never.
 # delta_min_size = "1 MiB"
 
 # Worker threads; 0 = one per CPU core.

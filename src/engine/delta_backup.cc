@@ -17,6 +17,10 @@
 namespace gb {
 namespace {
 
+// How much of a file is read before a same-size basis that gives no small
+// delta is given up.
+constexpr uint64_t kCopyProbe = 4 << 20;
+
 bool IsJsonString(const std::string& s) {
   try {
     (void)nlohmann::json(s).dump();
@@ -74,9 +78,12 @@ std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
       row.size = j.at("size");
       row.record.path = j.at("path");
       row.record.basis_seq = j.at("basis_seq");
+      if (j.contains("basis_path")) row.record.basis_path = j.at("basis_path");
+      if (row.record.basis_path == row.record.path) row.record.basis_path.clear();
       row.record.basis_hash = DigestOf(j.at("basis_sha256"));
       row.record.hash = DigestOf(j.at("sha256"));
-      if (!IsSafeRelativePath(row.record.path) || row.record.basis_seq < 0)
+      if (!IsSafeRelativePath(row.record.path) || !IsSafeRelativePath(row.record.BasisPath()) ||
+          row.record.basis_seq < 0)
         throw Error(Code::kCorruption, std::string(kDeltasMember) + ": bad entry " + line);
       rows.push_back(std::move(row));
     }
@@ -92,12 +99,30 @@ void DeltaBackup::Start(int64_t set_id, int seq, std::vector<std::string> archiv
   set_id_ = set_id;
   seq_ = seq;
   archives_ = std::move(archives);
-  if (seq == 0) previous_.clear();  // a full: nothing to refer to
+  if (seq == 0) {  // a full: nothing earlier to refer to
+    previous_.clear();
+    gone_.clear();
+    by_size_.clear();
+  }
 }
 
-void DeltaBackup::NotePrevious(const Entry& before, int before_seq) {
+void DeltaBackup::Known(const std::string& path, int seq, const Entry& e) {
+  by_size_.emplace(e.size, Version{path, seq, e.hash});
+}
+
+void DeltaBackup::NoteKnown(const Entry& before, int data_seq) {
   if (before.type != EntryType::kFile || !before.has_hash || !Tracks(before)) return;
-  previous_[before.path] = {before_seq, before.hash};
+  Known(before.path, data_seq, before);
+}
+
+void DeltaBackup::NotePrevious(const Entry& before, int data_seq) {
+  if (before.type != EntryType::kFile || !before.has_hash || !Tracks(before)) return;
+  previous_[before.path] = {before.path, data_seq, before.hash};
+}
+
+void DeltaBackup::NoteGone(const Entry& before, int data_seq) {
+  if (before.type != EntryType::kFile || !before.has_hash || !Tracks(before)) return;
+  gone_[{before.dev, before.ino}] = {before.path, data_seq, before.hash};
 }
 
 bool DeltaBackup::Tracks(const Entry& e) const {
@@ -105,17 +130,39 @@ bool DeltaBackup::Tracks(const Entry& e) const {
          e.size >= cfg_.delta_min_size;
 }
 
+std::optional<Bytes> DeltaBackup::FindBasis(const Entry& e, Version* basis, bool* by_size) {
+  std::vector<const Version*> candidates;
+  if (auto it = previous_.find(e.path); it != previous_.end()) candidates.push_back(&it->second);
+  if (auto it = gone_.find({e.dev, e.ino}); it != gone_.end()) candidates.push_back(&it->second);
+  const size_t related = candidates.size();
+  auto [lo, hi] = by_size_.equal_range(e.size);
+  for (auto it = lo; it != hi; ++it) candidates.push_back(&it->second);
+  const std::string key = PathKey(e.path);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Version* v = candidates[i];
+    // A basis precedes its delta: an earlier backup, or this one and an earlier path.
+    bool precedes = v->seq < seq_ || (v->seq == seq_ && PathKey(v->path) < key);
+    if (!precedes || static_cast<size_t>(v->seq) >= archives_.size() || !IsJsonString(v->path))
+      continue;
+    if (std::optional<Bytes> sig = store_.Find(set_id_, v->seq, v->path, v->hash)) {
+      *basis = *v;
+      *by_size = i >= related;
+      return sig;
+    }
+  }
+  return std::nullopt;
+}
+
 bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st, Entry* e,
                            TarWriter& tar) {
-  auto prev = previous_.find(e->path);
-  if (seq_ == 0 || prev == previous_.end() || prev->second.seq >= seq_ ||
-      static_cast<size_t>(prev->second.seq) >= archives_.size() || !IsJsonString(e->path))
-    return false;
+  if (!IsJsonString(e->path)) return false;
   Entry now = *e;
   ApplyStat(st, &now);
   if (!Tracks(now) || static_cast<uint64_t>(st.st_blocks) * 512 < now.size)
     return false;  // sparse files are stored whole (with their holes)
-  std::optional<Bytes> basis = store_.Find(set_id_, prev->second.seq, e->path, prev->second.hash);
+  Version base;
+  bool by_size = false;
+  std::optional<Bytes> basis = FindBasis(now, &base, &by_size);
   if (!basis) return false;
 
   ScratchFile scratch(cfg_.cache_dir);
@@ -135,6 +182,9 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
       delta.Write(d);
       sig.Write(d);
       pos += n;
+      // A file of the same size is a copy only if the delta stays tiny: one
+      // that is not is stored whole after reading a few MiB, not all of it.
+      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) return false;
     }
     delta.Finish();
     sig.Finish();
@@ -167,16 +217,19 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   r.set_id = set_id_;
   r.seq = seq_;
   r.path = e->path;
-  r.basis_seq = prev->second.seq;
-  r.basis_hash = prev->second.hash;
+  r.basis_seq = base.seq;
+  if (base.path != e->path) r.basis_path = base.path;
+  r.basis_hash = base.hash;
   r.hash = e->hash;
   records_.push_back(row);
   store_.Put(set_id_, seq_, e->path, e->hash, signature.bytes);
+  Known(e->path, seq_, *e);
   return true;
 }
 
 void DeltaBackup::StoredWhole(const Entry& e, std::span<const uint8_t> signature) {
   store_.Put(set_id_, seq_, e.path, e.hash, signature);
+  Known(e.path, seq_, e);
 }
 
 void DeltaBackup::Finish(TarWriter& tar, Catalog& catalog, FileTime now) {
@@ -190,6 +243,7 @@ void DeltaBackup::Finish(TarWriter& tar, Catalog& catalog, FileTime now) {
                      {"member", kDeltaMemberPrefix + r.path},
                      {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
                      {"basis_seq", r.basis_seq},
+                     {"basis_path", r.BasisPath()},
                      {"basis_sha256", Hex(r.basis_hash)},
                      {"sha256", Hex(r.hash)}};
     text += (first ? "" : ",") + j.dump() + "\n";

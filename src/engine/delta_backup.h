@@ -1,10 +1,16 @@
-// The backup half of rsync deltas. In an incremental, a changed regular file
-// of at least delta_min_size whose previous version is stored in the same set
-// (and whose signature the SignatureStore holds for exactly that version) is
-// stored as the member ".glacier-backup/delta/<path>" in the rdiff delta
-// format, when the delta is less than half the file. Every stored file of at
-// least delta_min_size (sparse files excepted: always whole) leaves its
-// signature for the next incremental.
+// The backup half of rsync deltas. A changed or new regular file of at least
+// delta_min_size is stored as the member ".glacier-backup/delta/<path>" in the
+// rdiff delta format, when the delta is less than half the file, against a
+// basis stored in the same set whose signature the SignatureStore holds for
+// exactly that version. The basis is, best first: the same path's previous
+// version (an edit); the version of a path that disappeared in the same walk
+// with the same device and inode (a rename or move, maybe edited too); or a
+// file of the same size stored in the set, this backup included (a copy).
+// For an unchanged rename or copy the delta is a few bytes: the file is stored
+// by reference to content already in the set, checked by its SHA-256 on
+// restore. Bases stay in the set, so whole sets can still be pruned.
+// Every stored file of at least delta_min_size (sparse files excepted: always
+// whole) leaves its signature for the next incremental.
 // The archive lists its deltas in the member ".glacier-backup/deltas.json",
 // written after the data; the catalog in its deltas table.
 #pragma once
@@ -14,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,12 +50,17 @@ class DeltaBackup {
  public:
   explicit DeltaBackup(const Config& cfg);
   // Phase 2 starts: the backup (set_id, seq); `archives` names the set's
-  // backups so far, by seq (the basis archives).
+  // backups by seq, this one included (the basis archives).
   void Start(int64_t set_id, int seq, std::vector<std::string> archives);
 
-  // Phase 1: `before` (recorded at before_seq of this set) is the version a
-  // changed path had at the previous backup point.
-  void NotePrevious(const Entry& before, int before_seq);
+  // Phase 1, for the entries of the previous backup point (`data_seq`: the
+  // backup of this set that holds the entry's data):
+  // every one (a possible basis for a copy)...
+  void NoteKnown(const Entry& before, int data_seq);
+  // ...a path that changed (its previous version)...
+  void NotePrevious(const Entry& before, int data_seq);
+  // ...and a path that disappeared (renamed or moved, maybe).
+  void NoteGone(const Entry& before, int data_seq);
   // Whether `e` is big enough to get a signature (and maybe a delta).
   bool Tracks(const Entry& e) const;
 
@@ -64,16 +76,23 @@ class DeltaBackup {
   uint64_t deltas() const { return records_.size(); }
 
  private:
-  struct Previous {
+  struct Version {
+    std::string path;
     int seq;
     Digest hash;
   };
+  // The first candidate basis of `e` whose signature the store holds;
+  // `by_size`: found only by its size (a copy, maybe).
+  std::optional<Bytes> FindBasis(const Entry& e, Version* basis, bool* by_size);
+  void Known(const std::string& path, int seq, const Entry& e);
   const Config& cfg_;
   int64_t set_id_ = 0;
   int seq_ = 0;
   std::vector<std::string> archives_;
   SignatureStore store_;
-  std::map<std::string, Previous> previous_;
+  std::map<std::string, Version> previous_;                // by path
+  std::map<std::pair<uint64_t, uint64_t>, Version> gone_;  // by (dev, inode)
+  std::multimap<uint64_t, Version> by_size_;               // by size
   std::vector<DeltaMemberRow> records_;
   std::vector<uint8_t> buf_;
 };

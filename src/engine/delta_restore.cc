@@ -10,11 +10,10 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "engine/delta_backup.h"
+#include "engine/file_reader.h"
 
 namespace gb {
 namespace {
-
-constexpr size_t kDone = SIZE_MAX;
 
 Fd CreateScratch(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -51,20 +50,6 @@ class DiskSink : public ByteSink {
   uint64_t pos_ = 0;
 };
 
-// The chain of deltas that rebuilds `path` as recorded at `seq`, oldest first.
-std::vector<DeltaRecord> ChainOf(Catalog& catalog, int64_t set_id, int seq,
-                                 const std::string& path) {
-  std::vector<DeltaRecord> steps;
-  while (auto d = FindDelta(catalog.db(), set_id, seq, path)) {
-    if (d->basis_seq >= seq)
-      throw Error(Code::kCorruption, "catalog: delta of /" + path + " at backup " +
-                                         std::to_string(seq) + " refers forward");
-    steps.insert(steps.begin(), *d);
-    seq = d->basis_seq;
-  }
-  return steps;
-}
-
 }  // namespace
 
 DeltaRestore::DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch_dir)
@@ -74,8 +59,7 @@ DeltaRestore::DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch
       scratch_dir_(std::move(scratch_dir)) {}
 
 DeltaRestore::~DeltaRestore() {
-  for (auto& [path, c] : chains_)
-    if (!c.scratch.empty()) ::unlink(c.scratch.c_str());
+  for (auto& [key, v] : versions_) Drop(v);
 }
 
 std::string DeltaRestore::ScratchPath() {
@@ -84,118 +68,200 @@ std::string DeltaRestore::ScratchPath() {
                                     std::to_string(::getpid()) + "-" + std::to_string(counter_++));
 }
 
+void DeltaRestore::Drop(Version& v) {
+  if (!v.scratch.empty()) ::unlink(v.scratch.c_str());
+  v.scratch.clear();
+}
+
+DeltaRestore::Version& DeltaRestore::Ensure(int seq, const std::string& path, const Digest& hash,
+                                            std::vector<bool>* needed) {
+  auto [it, fresh] = versions_.try_emplace(Key{seq, path});
+  Version& v = it->second;
+  if (!fresh) return v;
+  v.hash = hash;
+  if (static_cast<size_t>(seq) < needed->size()) (*needed)[static_cast<size_t>(seq)] = true;
+  if (std::optional<DeltaRecord> d = FindDelta(catalog_.db(), set_id_, seq, path)) {
+    if (!BasisPrecedes(*d))
+      throw Error(Code::kCorruption, "catalog: the delta of /" + path + " at backup " +
+                                         std::to_string(seq) + " refers forward");
+    v.hash = d->hash;
+    v.basis = Key{d->basis_seq, d->BasisPath()};
+    v.delta = std::move(d);
+    Version& basis = Ensure(v.delta->basis_seq, v.delta->BasisPath(), v.delta->basis_hash, needed);
+    ++basis.waiting;
+  }
+  return v;
+}
+
 bool DeltaRestore::Plan(const Entry& e, int seq, std::vector<bool>* needed) {
-  if (!any_) return false;
-  std::vector<DeltaRecord> steps = ChainOf(catalog_, set_id_, seq, e.path);
-  if (steps.empty()) return false;
-  (*needed)[static_cast<size_t>(steps[0].basis_seq)] = true;
-  for (const DeltaRecord& d : steps) (*needed)[static_cast<size_t>(d.seq)] = true;
-  Chain& c = chains_[e.path];
-  c.entry = e;
-  c.steps = std::move(steps);
+  if (!any_ || !FindDelta(catalog_.db(), set_id_, seq, e.path)) return false;
+  Ensure(seq, e.path, e.hash, needed).dests.push_back(e);
+  dests_.insert(e.path);
   return true;
 }
 
-void DeltaRestore::Fail(Chain& c, const Problem& problem, const std::string& err) {
-  if (!c.scratch.empty()) ::unlink(c.scratch.c_str());
-  c.scratch.clear();
-  c.next = kDone;
-  problem(c.entry.path, err);
+void DeltaRestore::Built(Version& v) {
+  v.state = Version::State::kBuilt;
+  if (v.basis) {
+    Version& b = versions_.at(*v.basis);
+    if (--b.waiting == 0) Drop(b);
+  }
+  if (v.waiting == 0) Drop(v);
 }
 
-bool DeltaRestore::Consume(int seq, const std::string& archive, const TarMember& m, TarReader& tar,
-                           DiskWriter& disk, const Problem& problem, const Restored& restored) {
+void DeltaRestore::Fail(Version& v, const Problem& problem, const std::string& err) {
+  v.state = Version::State::kFailed;
+  for (const Entry& d : v.dests) problem(d.path, err);
+  if (v.basis) {
+    Version& b = versions_.at(*v.basis);
+    if (--b.waiting == 0) Drop(b);
+  }
+  Drop(v);
+}
+
+void DeltaRestore::WriteFrom(const Version& v, const Entry& dest, DiskWriter& disk,
+                             const Problem& problem, const Restored& restored) {
+  EntryError err;
+  if (!disk.BeginFile(dest, &err)) {
+    problem(dest.path, err.message);
+    return;
+  }
+  Fd in = OpenRead(v.scratch);
+  Sha256 sha;
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t pos = 0;
+  try {
+    while (size_t n = PreadFull(in.get(), buf.data(), buf.size(), pos, v.scratch)) {
+      std::span<const uint8_t> d(buf.data(), n);
+      disk.WriteBlock(pos, d);
+      sha.Update(d);
+      pos += n;
+    }
+  } catch (...) {
+    disk.Remove(dest.path);
+    throw;
+  }
+  bool ok = disk.EndFile(&err);
+  if (ok && (pos != dest.size || sha.Final() != dest.hash)) {
+    ok = false;
+    err.message = "rebuilt, its content does not match the backed-up hash (damaged); file removed";
+    disk.Remove(dest.path);
+  }
+  if (ok)
+    restored(dest);
+  else
+    problem(dest.path, err.message);
+}
+
+DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, const TarMember& m,
+                                        TarReader& tar, DiskWriter& disk, const Problem& problem,
+                                        const Restored& restored) {
+  kept_.clear();
+  if (m.other || m.entry.type != EntryType::kFile) return Use::kNo;
   const std::string& name = m.entry.path;
   const std::string prefix = kDeltaMemberPrefix;
   bool is_delta = name.compare(0, prefix.size(), prefix) == 0;
-  auto it = chains_.find(is_delta ? name.substr(prefix.size()) : name);
-  if (it == chains_.end() || m.other || m.entry.type != EntryType::kFile) return false;
-  Chain& c = it->second;
+  auto it = versions_.find(Key{seq, is_delta ? name.substr(prefix.size()) : name});
+  if (it == versions_.end()) return Use::kNo;
+  Version& v = it->second;
+  if (is_delta != v.delta.has_value() || v.state != Version::State::kWaiting) return Use::kNo;
+
   if (!is_delta) {
-    if (c.started || c.next == kDone || seq != c.steps[0].basis_seq) return false;
-    // The whole version the chain starts from.
-    c.started = true;
-    c.scratch = ScratchPath();
-    Fd fd = CreateScratch(c.scratch);
+    // A whole version later steps start from; the caller may restore it too.
+    v.scratch = ScratchPath();
+    Fd fd = CreateScratch(v.scratch);
     Sha256 sha;
     uint64_t pos = 0;
     tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
       if (off > pos) sha.UpdateZeros(off - pos);
       sha.Update(d);
-      PwriteAll(fd.get(), d, off, c.scratch);
+      PwriteAll(fd.get(), d, off, v.scratch);
       pos = off + d.size();
     });
     if (pos < m.entry.size) sha.UpdateZeros(m.entry.size - pos);
     if (::ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)
-      ThrowErrno("truncate " + c.scratch);
-    if (sha.Final() != c.steps[0].basis_hash)
-      Fail(
-          c, problem,
-          "the version in archive " + archive + " does not match its hash (damaged); not restored");
-    return true;
+      ThrowErrno("truncate " + v.scratch);
+    kept_ = v.scratch;
+    // On a mismatch the file stays for the caller, who checks its own hash.
+    v.state = sha.Final() == v.hash ? Version::State::kBuilt : Version::State::kFailed;
+    return Use::kKept;
   }
-  if (c.next == kDone || !c.started || c.steps[c.next].seq != seq) return true;
-  const DeltaRecord& step = c.steps[c.next];
-  Fd basis = OpenRead(c.scratch);
-  if (c.next + 1 < c.steps.size()) {
-    std::string out_path = ScratchPath();
-    Fd out = CreateScratch(out_path);
-    FdSink file(out.get(), out_path);
-    HashingSink hashed(&file);
-    {
-      RsyncPatchSink patch(basis.get(), hashed);
+
+  Version& basis = versions_.at(*v.basis);
+  if (basis.state != Version::State::kBuilt) {
+    Fail(v, problem,
+         "the version its delta in archive " + archive + " applies to (/" + v.basis->second +
+             " in backup " + std::to_string(v.basis->first) +
+             " of the set) is damaged or missing; not restored");
+    return Use::kConsumed;
+  }
+  Fd in = OpenRead(basis.scratch);
+  if (v.waiting == 0 && v.dests.size() == 1) {
+    // The last step of one path's chain streams into the target.
+    const Entry& dest = v.dests[0];
+    EntryError err;
+    if (!disk.BeginFile(dest, &err)) {
+      Fail(v, problem, err.message);
+      return Use::kConsumed;
+    }
+    DiskSink sink(disk);
+    try {
+      RsyncPatchSink patch(in.get(), sink);
       tar.ReadData([&](uint64_t, std::span<const uint8_t> d) { patch.Write(d); });
       patch.Finish();
+    } catch (...) {
+      disk.Remove(dest.path);  // a damaged archive leaves no half-written file
+      throw;
     }
-    ::unlink(c.scratch.c_str());
-    c.scratch = out_path;
-    ++c.next;
-    if (hashed.digest() != step.hash)
-      Fail(c, problem,
-           "rebuilding it with the delta in archive " + archive +
-               " gives content that does not match its hash (damaged); not restored");
-    return true;
+    bool ok = disk.EndFile(&err);
+    if (ok && (sink.bytes() != dest.size || sink.sha.Final() != dest.hash)) {
+      ok = false;
+      err.message = "rebuilt from the deltas up to archive " + archive +
+                    ", its content does not match the backed-up hash (damaged); file removed";
+      disk.Remove(dest.path);
+    }
+    if (!ok) {
+      Fail(v, problem, err.message);
+      return Use::kConsumed;
+    }
+    restored(dest);
+    Built(v);
+    return Use::kConsumed;
   }
-  // The last step writes the restored file.
-  EntryError err;
-  c.next = kDone;
-  if (!disk.BeginFile(c.entry, &err)) {
-    Fail(c, problem, err.message);
-    return true;
-  }
-  DiskSink sink(disk);
-  try {
-    RsyncPatchSink patch(basis.get(), sink);
+  v.scratch = ScratchPath();
+  Fd out = CreateScratch(v.scratch);
+  FdSink file(out.get(), v.scratch);
+  HashingSink hashed(&file);
+  {
+    RsyncPatchSink patch(in.get(), hashed);
     tar.ReadData([&](uint64_t, std::span<const uint8_t> d) { patch.Write(d); });
     patch.Finish();
-  } catch (...) {
-    disk.Remove(c.entry.path);  // a damaged archive leaves no half-written file
-    throw;
   }
-  bool ok = disk.EndFile(&err);
-  if (ok && (sink.bytes() != c.entry.size || sink.sha.Final() != c.entry.hash)) {
-    ok = false;
-    err.message = "rebuilt from the deltas up to archive " + archive +
-                  ", its content does not match the backed-up hash (damaged); file removed";
-    disk.Remove(c.entry.path);
+  if (hashed.digest() != v.hash) {
+    Fail(v, problem,
+         "rebuilding it with the delta in archive " + archive +
+             " gives content that does not match its hash (damaged); not restored");
+    return Use::kConsumed;
   }
-  ::unlink(c.scratch.c_str());
-  c.scratch.clear();
-  if (ok)
-    restored(c.entry);
-  else
-    problem(c.entry.path, err.message);
-  return true;
+  for (const Entry& dest : v.dests) WriteFrom(v, dest, disk, problem, restored);
+  Built(v);
+  return Use::kConsumed;
 }
 
 void DeltaRestore::ReportUnfinished(const Problem& problem) {
-  for (auto& [path, c] : chains_) {
-    if (c.next == kDone) continue;
-    Fail(c, problem,
-         c.started ? "a delta of this file is missing from archive " +
-                         std::to_string(c.steps[c.next].seq) + " of the set; not restored"
-                   : "the whole version its deltas apply to is missing from archive " +
-                         std::to_string(c.steps[0].basis_seq) + " of the set; not restored");
+  for (auto& [key, v] : versions_) {
+    if (v.state != Version::State::kWaiting || v.dests.empty()) continue;
+    // The earliest step that never arrived.
+    Key missing = key;
+    const Version* w = &v;
+    while (w->basis && versions_.at(*w->basis).state == Version::State::kWaiting) {
+      missing = *w->basis;
+      w = &versions_.at(missing);
+    }
+    Fail(v, problem,
+         (w->delta ? "the delta of /" + missing.second + " in backup "
+                   : "the version /" + missing.second + " its deltas apply to, in backup ") +
+             std::to_string(missing.first) + " of the set, is missing; not restored");
   }
 }
 

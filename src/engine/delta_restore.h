@@ -1,14 +1,20 @@
 // The restore half of rsync deltas: files whose version at the restore point
-// is a delta chain (a whole version, then one delta per later backup that
-// changed it) are rebuilt through scratch files in the cache directory, one
-// step per archive, each step checked against its recorded SHA-256; the
-// last step streams into the target. Memory stays bounded for any file size.
+// is a delta chain (a whole version, then one delta per step) are rebuilt
+// through scratch files in the cache directory, one step per archive member,
+// each step checked against its recorded SHA-256. A step's basis may be
+// another path's version (a rename, a move or a copy stored by reference), so
+// chains share versions: each version is built once, kept while later steps
+// need it, and written to every path restored from it. Memory stays bounded
+// for any file size.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "archive/disk_writer.h"
@@ -27,36 +33,53 @@ class DeltaRestore {
   DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch_dir);
   ~DeltaRestore();
 
-  // Pass 1: `e`, recorded at `seq`, is wanted. True (and the archives of its
-  // chain marked in `needed`, by seq) when it is rebuilt from a delta chain.
+  // Pass 1: `e`, whose data backup `seq` holds, is wanted. True (and the
+  // archives of its chain marked in `needed`, by seq) when it is rebuilt from
+  // a delta chain. Throws kCorruption for a catalog whose deltas refer forward.
   bool Plan(const Entry& e, int seq, std::vector<bool>* needed);
   // Whether `path` is rebuilt here (its archive holds a delta, not the file).
-  bool Handles(const std::string& path) const { return chains_.count(path) > 0; }
+  bool Handles(const std::string& path) const { return dests_.count(path) > 0; }
 
-  // For each member of archive `seq` (named `archive`): consumes it when it is
-  // a step of a chain and returns true. Problems are reported per file.
-  bool Consume(int seq, const std::string& archive, const TarMember& m, TarReader& tar,
-               DiskWriter& disk, const Problem& problem, const Restored& restored);
-  // After the last archive: chains that did not complete.
+  enum class Use {
+    kNo,        // no step of a chain: the caller reads the member
+    kConsumed,  // read here
+    kKept,      // read here into the file kept(), whose bytes the caller reads instead
+  };
+  // For each member of archive `seq` (named `archive`), in order. Problems are
+  // reported per file.
+  Use Consume(int seq, const std::string& archive, const TarMember& m, TarReader& tar,
+              DiskWriter& disk, const Problem& problem, const Restored& restored);
+  const std::string& kept() const { return kept_; }
+  // After the last archive: paths whose chain did not complete.
   void ReportUnfinished(const Problem& problem);
 
  private:
-  struct Chain {
-    Entry entry;                     // the version to restore
-    std::vector<DeltaRecord> steps;  // oldest first; steps[0].basis_seq holds the whole version
-    size_t next = 0;                 // steps applied; SIZE_MAX once finished or failed
-    std::string scratch;             // the version built so far
-    bool started = false;
+  using Key = std::pair<int, std::string>;  // (seq, path) of one version
+  struct Version {
+    std::optional<DeltaRecord> delta;  // none: stored whole in archive seq
+    Digest hash{};                     // of the content
+    std::optional<Key> basis;          // with a delta
+    int waiting = 0;                   // versions still to be built from this one
+    std::vector<Entry> dests;          // paths restored from it
+    enum class State { kWaiting, kBuilt, kFailed } state = State::kWaiting;
+    std::string scratch;  // its content, while versions still need it
   };
+  Version& Ensure(int seq, const std::string& path, const Digest& hash, std::vector<bool>* needed);
   std::string ScratchPath();
-  void Fail(Chain& c, const Problem& problem, const std::string& err);
+  void Drop(Version& v);  // removes its scratch file
+  void Built(Version& v);
+  void Fail(Version& v, const Problem& problem, const std::string& err);
+  void WriteFrom(const Version& v, const Entry& dest, DiskWriter& disk, const Problem& problem,
+                 const Restored& restored);
 
   Catalog& catalog_;
   int64_t set_id_;
   bool any_;  // the set holds deltas at all
   std::string scratch_dir_;
   int counter_ = 0;
-  std::map<std::string, Chain> chains_;
+  std::map<Key, Version> versions_;
+  std::set<std::string> dests_;
+  std::string kept_;
 };
 
 }  // namespace gb

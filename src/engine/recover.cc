@@ -266,6 +266,13 @@ class ArchiveImporter {
     ScannedArchive s;
     s.meta = c.meta;
     s.deltas = c.deltas;
+    for (DeltaRecord& d : s.deltas) {
+      d.seq = s.meta.seq;
+      if (!BasisPrecedes(d))
+        throw Error(Code::kCorruption, path + ": the delta of " + d.path + " refers to backup " +
+                                           std::to_string(d.basis_seq) + " of its set, " +
+                                           d.BasisPath() + ", which does not precede it");
+    }
     std::vector<Entry>& manifest = c.manifest;
     const std::map<std::string, Digest>& checksums = c.checksums;
     BackupRecord& rec = s.record;

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "engine/archive_reader.h"
 #include "engine/archive_signature.h"
 #include "engine/delta_restore.h"
+#include "engine/file_reader.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -130,6 +132,18 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
   }
 }
 
+// Calls fn(offset, bytes) over the whole file at `path`, in order.
+void ReadFileData(const std::string& path,
+                  const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) {
+  Fd in = OpenRead(path);
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t pos = 0;
+  while (size_t n = PreadFull(in.get(), buf.data(), buf.size(), pos, path)) {
+    fn(pos, {buf.data(), n});
+    pos += n;
+  }
+}
+
 }  // namespace
 
 std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions& opts) {
@@ -145,7 +159,7 @@ std::vector<BackupRecord> NeededArchives(Catalog& catalog, const RestoreOptions&
     const Entry& e = cur->entry();
     if (!filter.Wanted(e.path)) continue;
     any = true;
-    if (e.type == EntryType::kFile) deltas.Plan(e, cur->seq(), &needed);
+    if (e.type == EntryType::kFile) deltas.Plan(e, cur->data_seq(), &needed);
     if (e.type == EntryType::kFile || e.type == EntryType::kHardlink)
       needed[static_cast<size_t>(cur->data_seq())] = true;
   }
@@ -314,7 +328,16 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     };
     while (next_member()) {
       const std::string& path = m.entry.path;
-      if (deltas.Consume(seq, chain[j].name, m, reader.tar(), disk, failure, rebuilt)) continue;
+      DeltaRestore::Use use =
+          deltas.Consume(seq, chain[j].name, m, reader.tar(), disk, failure, rebuilt);
+      if (use == DeltaRestore::Use::kConsumed) continue;
+      // The member's data: from the tar, or from the copy a chain kept of it.
+      auto read_data = [&](const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) {
+        if (use == DeltaRestore::Use::kKept)
+          ReadFileData(deltas.kept(), fn);
+        else
+          reader.tar().ReadData(fn);
+      };
       if (m.other || m.entry.type != EntryType::kFile || path.rfind(".glacier-backup/", 0) == 0)
         continue;
       last_key = PathKey(path);
@@ -354,7 +377,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       Sha256 sha;
       uint64_t pos = 0;
       try {
-        reader.tar().ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+        read_data([&](uint64_t off, std::span<const uint8_t> d) {
           disk.WriteBlock(off, d);  // first: it refuses data past the recorded size
           if (off > pos) sha.UpdateZeros(off - pos);
           sha.Update(d);

@@ -119,18 +119,18 @@ class MetadataTest : public E2eTest {
     EXPECT_TRUE(diffs.empty()) << "backup " << id << ":\n" << JoinLines(diffs);
   }
 
-  // The README recipe: each archive of the set up to `upto` (0-based index of
-  // `archives`) through age | zstd | contrib/extract-archive.py, which runs
-  // GNU tar --xattrs --acls and applies the manifest's deletions and
-  // metadata-only entries.
+  // The stock-tools recipe: the set's archives up to `upto` (0-based index of
+  // `archives`) through contrib/restore-set.py, which runs age | zstd | GNU
+  // tar --xattrs --acls and applies the manifests' deletions and metadata-only
+  // entries.
   std::string StockRestore(const std::vector<std::string>& archives, size_t upto) {
     std::string target = dir_ / ("tar-" + std::to_string(++checks_));
-    for (size_t i = 0; i <= upto; ++i) {
-      Result r = Bash("age -d -i " + Quote(tool_.identity()) + " " + Quote(archives[i]) +
-                      " | zstd -d -q | python3 " + GB_SOURCE_DIR + "/contrib/extract-archive.py " +
-                      Quote(target));
-      EXPECT_EQ(r.code, 0) << r.Show();
-    }
+    std::vector<std::string> argv = {"python3",
+                                     std::string(GB_SOURCE_DIR) + "/contrib/restore-set.py",
+                                     tool_.identity(), target};
+    for (size_t i = 0; i <= upto; ++i) argv.push_back(archives[i]);
+    Result r = Exec(argv);
+    EXPECT_EQ(r.code, 0) << r.Show();
     return target;
   }
 

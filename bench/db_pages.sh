@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The database scenario: bytes each tool adds per incremental when a big
+# database-like file gets a few scattered page writes between backups.
+# glacier-backup against restic, borg and duplicity, in one run. See bench/README.md.
+#
+#   bench/db_pages.sh [OPTIONS]
+#
+# Options:
+#   --size MB         the file's size in MB (default 200)
+#   --writes N        4 KiB page writes between backups (default 50)
+#   --incrementals N  incrementals after the full (default 3)
+#   --workdir DIR     make the temp dir under DIR (default: $TMPDIR or /tmp)
+#   --bin PATH        glacier-backup binary (default: build/glacier-backup)
+#   --no-restic, --no-borg, --no-duplicity   skip that tool
+#   --keep            keep the temp dir
+#   -h, --help        this text
+#
+# Exit status: 0 when every command succeeded (targets missed or not), 1 when
+# a command failed (its log is printed), 2 on a bad command line.
+set -euo pipefail
+export LC_ALL=C
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+die() { echo "db_pages.sh: $*" >&2; exit 2; }
+
+size_mb=200
+writes=50
+incrementals=3
+workbase="${TMPDIR:-/tmp}"
+bin=""
+tools=(ours restic borg duplicity)
+keep=0
+drop() { local t out=(); for t in "${tools[@]}"; do [ "$t" = "$1" ] || out+=("$t"); done; tools=("${out[@]}"); }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) [ $# -ge 2 ] || die "$1 needs a number"; size_mb="$2"; shift 2 ;;
+    --writes) [ $# -ge 2 ] || die "$1 needs a number"; writes="$2"; shift 2 ;;
+    --incrementals) [ $# -ge 2 ] || die "$1 needs a number"; incrementals="$2"; shift 2 ;;
+    --workdir) [ $# -ge 2 ] || die "$1 needs a directory"; workbase="$2"; shift 2 ;;
+    --bin) [ $# -ge 2 ] || die "$1 needs a path"; bin="$2"; shift 2 ;;
+    --no-restic) drop restic; shift ;;
+    --no-borg) drop borg; shift ;;
+    --no-duplicity) drop duplicity; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+for n in "$size_mb" "$writes" "$incrementals"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--size, --writes and --incrementals take positive numbers"
+done
+
+need() { command -v "$1" >/dev/null || die "$1 not found (scripts/install-deps.sh --bench installs it)"; }
+need python3
+for t in "${tools[@]}"; do [ "$t" = ours ] || need "$t"; done
+
+if [ -z "$bin" ]; then
+  bin="$root/${BUILD_DIR:-build}/glacier-backup"
+  [ -x "$bin" ] || { echo "building glacier-backup (scripts/build.sh)" >&2; "$root/scripts/build.sh" glacier-backup >&2; }
+fi
+[ -x "$bin" ] || die "glacier-backup binary $bin not found"
+
+mkdir -p "$workbase"
+work="$(mktemp -d "$workbase/glacier-db-bench.XXXXXX")"
+cleanup() {
+  local rc=$?
+  if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export HOME="$work/home"
+export XDG_CACHE_HOME="$HOME/.cache" XDG_CONFIG_HOME="$HOME/.config"
+mkdir -p "$HOME" "$work/logs" "$work/data"
+cp "$bin" "$work/glacier-backup"
+bin="$work/glacier-backup"
+db="$work/data/app.db"
+sizes="$work/sizes.tsv"
+: >"$sizes"
+
+run() {  # run LOG CMD... : fails the bench with the log when CMD fails
+  local log="$work/logs/$1.log"; shift
+  "$@" >>"$log" 2>&1 || { echo "FAILED: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
+}
+bytes() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+
+# Each tool: setup, then backup N (0 = full) and the bytes it keeps so far.
+ours_setup() {
+  local g="$work/gb"
+  mkdir -p "$g"
+  run ours "$bin" --config "$g/config.toml" init --include "$work/data"
+  sed -i -e "s|^# cache_dir = .*|cache_dir = \"$g/cache\"|" \
+    -e "s|^# state_dir = .*|state_dir = \"$g/state\"|" \
+    -e "s|^# url = \"file:.*|url = \"file://$g/vault\"|" "$g/config.toml"
+  grep -q "^cache_dir = \"$g/cache\"" "$g/config.toml" || { echo "FAILED: could not set cache_dir" >&2; exit 1; }
+}
+ours_backup() { run ours "$bin" --config "$work/gb/config.toml" backup; }
+ours_bytes() { bytes "$work/gb/cache"; }  # the archives (what goes to the vault)
+
+restic_setup() {
+  export RESTIC_PASSWORD=bench-only-password RESTIC_REPOSITORY="$work/restic" RESTIC_CACHE_DIR="$work/restic-cache"
+  run restic restic init
+}
+restic_backup() { run restic restic backup "$work/data"; }
+restic_bytes() { bytes "$work/restic"; }
+
+borg_setup() {
+  export BORG_PASSPHRASE=bench-only-password BORG_REPO="$work/borg" BORG_BASE_DIR="$work/borg-base"
+  run borg borg init -e repokey
+}
+borg_n=0
+borg_backup() { borg_n=$((borg_n + 1)); run borg borg create "::b$borg_n" "$work/data"; }
+borg_bytes() { bytes "$work/borg"; }
+
+duplicity_setup() { export PASSPHRASE=bench-only-password; mkdir -p "$work/duplicity"; }
+duplicity_backup() {
+  local kind=incremental
+  [ -n "$(ls -A "$work/duplicity")" ] || kind=full
+  run duplicity duplicity "$kind" --archive-dir "$work/duplicity-cache" "$work/data" "file://$work/duplicity"
+}
+duplicity_bytes() { bytes "$work/duplicity"; }
+
+echo "the file: $size_mb MB, database-like (4 KiB pages, about 3:1 compressible);"
+echo "$writes scattered 4 KiB page writes between backups, $incrementals incrementals"
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+python3 "$here/db_pages.py" create "$db" "$size_mb"
+for t in "${tools[@]}"; do "${t}_setup"; done
+for n in $(seq 0 "$incrementals"); do
+  [ "$n" = 0 ] || python3 "$here/db_pages.py" write "$db" "$writes" "$n"
+  for t in "${tools[@]}"; do
+    "${t}_backup"
+    printf '%s\t%s\t%s\n' "$t" "$n" "$("${t}_bytes")" >>"$sizes"
+  done
+done
+python3 "$here/db_pages.py" report "$sizes"
