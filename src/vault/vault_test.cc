@@ -201,8 +201,8 @@ class ScriptedVault : public Vault {
 // However long an output the vault sends, an inventory is read only up to its cap.
 TEST(ReadInventory, StopsAtTheCapWhateverTheVaultSends) {
   ScriptedVault vault;
-  std::string doc = FormatInventory(
-      Inventory{1767225600, {ArchiveInfo{"a1", "d", 1767225600, 10, "00"}}}, "arn");
+  std::string doc =
+      FormatInventory(Inventory{1767225600, {ArchiveInfo{"a1", "d", 1767225600, 10, "00"}}}, "arn");
   vault.output.assign(doc.begin(), doc.end());
   EXPECT_EQ(ReadInventory(vault, "job-1", doc.size()).archives.size(), 1u);
   try {
