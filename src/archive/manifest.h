@@ -17,6 +17,15 @@ inline constexpr const char* kManifestMember = ".glacier-backup/manifest.json";
 inline constexpr const char* kChecksumsMember = ".glacier-backup/checksums.json";
 inline constexpr const char* kManifestFormat = "glacier-backup-manifest/1";
 
+// The most of each member that is read into memory (recover --from-archives,
+// verify): generous, yet well below TarReader::kMaxReadAll, so an archive that
+// claims more is refused before memory runs out. A manifest line takes about
+// 150-300 bytes, so 512 MiB holds some two million entries; a checksums line
+// (path and hash of a file whose data the archive holds) takes about 100-200.
+// Backup refuses to write a manifest larger than its cap.
+inline constexpr uint64_t kMaxManifestBytes = uint64_t{512} << 20;
+inline constexpr uint64_t kMaxChecksumsBytes = uint64_t{256} << 20;
+
 struct BackupMeta {
   int64_t id = 0;
   std::string name;  // archive file name

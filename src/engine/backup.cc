@@ -600,6 +600,14 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   TarWriter tar(zstd);
 
   std::string head = ManifestHead(meta), tail = ManifestTail();
+  if (const uint64_t manifest = head.size() + plan.manifest_bytes + tail.size();
+      manifest > kMaxManifestBytes) {
+    throw Error(Code::kInvalidArgument,
+                "this backup's manifest would take " + std::to_string(manifest) +
+                    " bytes, more than the " + std::to_string(kMaxManifestBytes) +
+                    " an archive may hold to stay recoverable; split [source] includes "
+                    "over several configs");
+  }
   tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(), FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {

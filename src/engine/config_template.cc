@@ -153,7 +153,8 @@ excludes = []
 # makes one too). Only backup hosts need it; it never leaves this machine.
 # signing_key_file = "signing.key"
 
-# Instead of recipients: encrypt with an age passphrase read from this file.
+# Instead of recipients: encrypt with an age passphrase read from this file
+# (mode 0600: refused when group or others can read it).
 # Cannot be combined with recipients.
 # passphrase_file = "passphrase.txt"
 

@@ -12,7 +12,10 @@
 namespace gb {
 namespace {
 
+// The passphrase opens every archive: refused, like the identity file, when
+// group or others may read it.
 std::string ReadPassphrase(const std::string& path) {
+  RequirePrivateFile(path, "passphrase file");
   std::string p;
   try {
     p = ReadFileToString(path);

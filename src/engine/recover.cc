@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -31,6 +32,7 @@
 #include "engine/prices.h"
 #include "engine/retrieval.h"
 #include "engine/vault_session.h"
+#include "vault/inventory_reader.h"
 
 namespace gb {
 namespace {
@@ -77,16 +79,27 @@ FileDigest CopyHashed(const std::string& from, const std::string& to) {
   return {h.bytes(), Hex(h.digest())};
 }
 
-// The content hash of the current member's logical bytes (holes are zeros).
-Digest HashMemberData(TarReader& tar, uint64_t size) {
+// The content hash of the current member's logical bytes (holes are zeros),
+// hashing at most `hole_budget` bytes of holes (what is left is returned in it).
+Digest HashMemberData(TarReader& tar, const Entry& member, uint64_t& hole_budget) {
   Sha256 sha;
   uint64_t pos = 0;
+  auto zeros = [&](uint64_t n) {
+    if (n > hole_budget) {
+      throw Error(Code::kCorruption,
+                  "member " + member.path + " declares " + std::to_string(member.size) +
+                      " bytes, mostly holes: more than an unsigned archive of this size is "
+                      "read with (damaged or forged?)");
+    }
+    hole_budget -= n;
+    sha.UpdateZeros(n);
+  };
   tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
-    if (off > pos) sha.UpdateZeros(off - pos);
+    if (off > pos) zeros(off - pos);
     sha.Update(d);
     pos = off + d.size();
   });
-  if (pos < size) sha.UpdateZeros(size - pos);
+  if (pos < member.size) zeros(member.size - pos);
   return sha.Final();
 }
 
@@ -230,11 +243,12 @@ class ArchiveImporter {
     try {
       // Who wrote it, before its name, size or a byte of it is used.
       const std::optional<std::string> signature = ReadSignatureBeside(file.path);
-      CheckSignature(cfg_, SignedThing::Archive(file.name, set_id), signature, file.path,
-                     progress_);
+      const SignatureCheck check = CheckSignature(cfg_, SignedThing::Archive(file.name, set_id),
+                                                  signature, file.path, progress_);
       if (signature && !in_place) WriteFileAtomic(SignaturePath(cached), *signature, 0600);
       FileDigest d = CopyHashed(file.path, in_place ? "" : cached);
-      s = Scan(cached, file.name);
+      s = Scan(cached, file.name,
+               check == SignatureCheck::kVerified ? UINT64_MAX : UnsignedHoleBudget(d.size));
       if (s) {
         s->record.archive_size = d.size;
         s->record.archive_sha256 = d.sha256;
@@ -252,6 +266,13 @@ class ArchiveImporter {
       Problem(file.path, std::string(e.what()) + "; not imported" + KeepHint(file),
               e.code() == Code::kCorruption);
       s.reset();
+    } catch (const std::bad_alloc&) {
+      // Only an archive that claims more than it holds asks for this much.
+      Problem(
+          file.path,
+          "asks for more memory than there is (damaged or forged); not imported" + KeepHint(file),
+          true);
+      s.reset();
     }
     if (!s && !in_place) {
       ::unlink(cached.c_str());
@@ -261,8 +282,9 @@ class ArchiveImporter {
   }
 
   // Reads the archive through and turns its manifest into catalog rows.
-  std::optional<ScannedArchive> Scan(const std::string& path, const std::string& name) {
-    ArchiveContents c = ReadArchiveContents(cfg_, path);
+  std::optional<ScannedArchive> Scan(const std::string& path, const std::string& name,
+                                     uint64_t max_hole_bytes) {
+    ArchiveContents c = ReadArchiveContents(cfg_, path, max_hole_bytes);
     ScannedArchive s;
     s.meta = c.meta;
     s.deltas = c.deltas;
@@ -447,9 +469,7 @@ class Recoverer : VaultSession {
     if (caps_.immediate_listing && (!job || job->status != "InProgress")) {
       std::string id = vault_.StartInventory();
       try {
-        BufferSink out;
-        vault_.ReadJobOutput(id, std::nullopt, out);
-        Ingest(Parse(out));
+        Ingest(ReadInventory(vault_, id));
         return true;
       } catch (const JobNotReadyError&) {
         Record(id, Now(), "started an inventory of the vault");
@@ -479,9 +499,9 @@ class Recoverer : VaultSession {
       StartOrAdoptInventory();
       return false;
     }
-    BufferSink out;
+    Inventory inv;
     try {
-      vault_.ReadJobOutput(job->job_id, std::nullopt, out);
+      inv = ReadInventory(vault_, job->job_id);
     } catch (const JobNotReadyError&) {
       return false;
     } catch (const Error& e) {
@@ -490,7 +510,6 @@ class Recoverer : VaultSession {
       StartOrAdoptInventory();
       return false;
     }
-    Inventory inv = Parse(out);
     if (inv.date == 0 && inv.archives.empty()) {
       // A vault's first inventory comes about a day after its first upload.
       Retire(*job, "Expired", "the vault has no inventory yet");
@@ -504,11 +523,6 @@ class Recoverer : VaultSession {
     job->completed = info.completed.value_or(Now());
     state_.PutJob(*job);
     return true;
-  }
-
-  static Inventory Parse(const BufferSink& out) {
-    return ParseInventory(
-        std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size()));
   }
 
   void Retire(JobRecord j, const std::string& status, const std::string& why) {
@@ -826,7 +840,14 @@ class Recoverer : VaultSession {
 
 }  // namespace
 
-ArchiveContents ReadArchiveContents(const Config& config, const std::string& path) {
+uint64_t UnsignedHoleBudget(uint64_t archive_bytes) {
+  constexpr uint64_t kFloor = uint64_t{4} << 30, kRatio = 4096;
+  if (archive_bytes > UINT64_MAX / kRatio) return UINT64_MAX;
+  return std::max(kFloor, archive_bytes * kRatio);
+}
+
+ArchiveContents ReadArchiveContents(const Config& config, const std::string& path,
+                                    uint64_t max_hole_bytes) {
   auto bad = [&](const std::string& why) { return Error(Code::kCorruption, path + ": " + why); };
   ArchiveReader reader(config, path);
   TarReader& tar = reader.tar();
@@ -834,13 +855,14 @@ ArchiveContents ReadArchiveContents(const Config& config, const std::string& pat
   if (!tar.Next(&m) || m.entry.path != kManifestMember)
     throw bad("the first member is not the manifest (not a glacier-backup archive?)");
   ArchiveContents c;
-  c.meta = ParseManifest(tar.ReadAll(), [&](Entry&& e) { c.manifest.push_back(std::move(e)); });
+  c.meta = ParseManifest(tar.ReadAll(kMaxManifestBytes),
+                         [&](Entry&& e) { c.manifest.push_back(std::move(e)); });
   std::map<std::string, Digest> data;  // the hash of each file member's bytes
   bool saw_checksums = false;
   while (tar.Next(&m)) {
     if (m.entry.path == kChecksumsMember) {
       saw_checksums = true;
-      ParseChecksums(tar.ReadAll(),
+      ParseChecksums(tar.ReadAll(kMaxChecksumsBytes),
                      [&](const std::string& p, const Digest& d, const ChecksumMark& mark) {
                        c.checksums[p] = d;
                        if (mark.changed_while_read) c.changed_while_read.insert(p);
@@ -858,7 +880,7 @@ ArchiveContents ReadArchiveContents(const Config& config, const std::string& pat
     if (m.entry.type != EntryType::kFile || m.entry.path.rfind(kDeltaMemberPrefix, 0) == 0)
       continue;
     c.stored[m.entry.path] = m.entry.size;
-    data[m.entry.path] = HashMemberData(tar, m.entry.size);
+    data[m.entry.path] = HashMemberData(tar, m.entry, max_hole_bytes);
   }
   if (!saw_checksums) throw bad("the archive ends without its checksums member (truncated?)");
   for (const auto& [p, d] : c.checksums) {

@@ -107,6 +107,15 @@ struct ArchiveContents {
   std::set<std::string> changed_while_read;  // stored as read while they kept changing
   std::vector<DeltaRecord> deltas;           // files stored as deltas (set and seq 0)
 };
-ArchiveContents ReadArchiveContents(const Config& config, const std::string& path);
+// Holes of sparse members are hashed as zeros, which takes time in
+// proportion to the size they declare. `max_hole_bytes` bounds that for an
+// archive whose author is unknown (accepted unsigned): past it, kCorruption,
+// so a few KiB claiming a "1 TiB file" cannot keep recover busy for minutes.
+// An archive verified by its signature or by the catalog's SHA-256 needs none.
+ArchiveContents ReadArchiveContents(const Config& config, const std::string& path,
+                                    uint64_t max_hole_bytes = UINT64_MAX);
+// The hole budget of an unsigned archive of `archive_bytes` bytes: 4096 times
+// its size, at least 4 GiB (a few seconds of hashing).
+uint64_t UnsignedHoleBudget(uint64_t archive_bytes);
 
 }  // namespace gb

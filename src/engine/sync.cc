@@ -21,6 +21,7 @@
 #include "engine/point.h"
 #include "engine/prices.h"
 #include "engine/vault_session.h"
+#include "vault/inventory_reader.h"
 
 namespace gb {
 namespace {
@@ -143,9 +144,9 @@ class Syncer : VaultSession {
         Save(j);
         continue;
       }
-      BufferSink out;
+      Inventory inv;
       try {
-        vault_.ReadJobOutput(j.job_id, std::nullopt, out);
+        inv = ReadInventory(vault_, j.job_id);
       } catch (const Error& e) {
         if (e.code() != Code::kNotFound) throw;
         j.status = "Expired";
@@ -153,8 +154,6 @@ class Syncer : VaultSession {
         Warn("job " + j.job_id, "inventory output expired before it was read; requesting again");
         continue;
       }
-      Inventory inv = ParseInventory(
-          std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size()));
       Reconcile(inv);
       j.status = "Done";
       Save(j);
@@ -170,10 +169,7 @@ class Syncer : VaultSession {
     if (!caps_.jobs_lag && caps_.immediate_listing) {
       std::string id = vault_.StartInventory();
       if (opts_.dry_run && id.rfind("dry-run", 0) == 0) return;
-      BufferSink out;
-      vault_.ReadJobOutput(id, std::nullopt, out);
-      Reconcile(ParseInventory(
-          std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size())));
+      Reconcile(ReadInventory(vault_, id));
       return;
     }
     int64_t last_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));

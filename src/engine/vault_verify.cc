@@ -23,6 +23,7 @@
 #include "engine/recover.h"
 #include "engine/retrieval.h"
 #include "engine/vault_session.h"
+#include "vault/inventory_reader.h"
 
 namespace gb {
 namespace {
@@ -59,10 +60,9 @@ class VaultVerifier : VaultSession {
     if (caps_.immediate_listing) {
       std::string id = vault_.StartInventory();
       try {
-        BufferSink out;
-        vault_.ReadJobOutput(id, std::nullopt, out);
+        Inventory inv = ReadInventory(vault_, id);
         r_.fresh_listing = true;
-        return Parse(out);
+        return inv;
       } catch (const JobNotReadyError&) {
         // Falls back to the last inventory below.
       }
@@ -74,20 +74,13 @@ class VaultVerifier : VaultSession {
         last = j;
     if (last) {
       try {
-        BufferSink out;
-        vault_.ReadJobOutput(last->job_id, std::nullopt, out);
-        return Parse(out);
+        return ReadInventory(vault_, last->job_id);
       } catch (const Error& e) {
         if (e.code() != Code::kNotFound && e.code() != Code::kPermanent) throw;
       }
     }
     r_.from_cache = true;
     return std::nullopt;
-  }
-
-  static Inventory Parse(const BufferSink& out) {
-    return ParseInventory(
-        std::string_view(reinterpret_cast<const char*>(out.bytes.data()), out.bytes.size()));
   }
 
   // Returns the archives found as recorded (or not yet expected in the listing).
@@ -335,7 +328,7 @@ class VaultVerifier : VaultSession {
     while (tar.Next(&m)) {
       std::string name = Basename(m.entry.path);
       if (pending && name == pending->name + kSignatureSuffix) {
-        std::string signature = tar.ReadAll();
+        std::string signature = tar.ReadAll(kSignatureMemberSize);
         finish(signature);
         continue;
       }

@@ -51,8 +51,10 @@ struct Transfer {
   uint64_t body_sent = 0;
   Pacer send_pacer, recv_pacer;
   size_t max_error_body = 0;
+  uint64_t max_buffered_body = 0;
   const std::atomic<bool>* cancel = nullptr;
   bool cancelled = false;
+  std::string host;            // for messages
   std::exception_ptr failure;  // thrown inside a callback, rethrown after curl returns
   // HttpRequest::window_ignored_range: the requested window [first, last].
   std::optional<std::pair<uint64_t, uint64_t>> window;
@@ -139,8 +141,17 @@ size_t OnWrite(char* data, size_t size, size_t n, void* arg) {
       t->failure = std::current_exception();
       return 0;  // makes curl fail with CURLE_WRITE_ERROR
     }
+  } else if (success) {
+    if (len > t->max_buffered_body - r.body.size()) {
+      t->failure = std::make_exception_ptr(
+          Error(Code::kCorruption, "the answer of " + t->host + " is longer than the " +
+                                       std::to_string(t->max_buffered_body) +
+                                       " bytes kept in memory (a broken or hostile server?)"));
+      return 0;
+    }
+    r.body.append(data, len);
   } else {
-    size_t limit = success ? SIZE_MAX : t->max_error_body;
+    size_t limit = t->max_error_body;
     if (r.body.size() < limit) r.body.append(data, std::min(len, limit - r.body.size()));
   }
   t->recv_pacer.WaitFor(r.body_bytes);
@@ -253,6 +264,8 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   t.sink = sink;
   t.body = request.body;
   t.max_error_body = options_.max_error_body;
+  t.max_buffered_body = options_.max_buffered_body;
+  t.host = HostOfUrl(request.url);
   t.cancel = options_.cancel;
   Clock* clock = options_.clock ? options_.clock : &SystemClock();
   t.send_pacer = {options_.max_send_bytes_per_sec, clock};

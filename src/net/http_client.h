@@ -65,6 +65,10 @@ struct HttpClientOptions {
   std::string ca_file;
   std::string user_agent = "glacier-backup";
   size_t max_error_body = 1 << 20;
+  // A 2xx body without a sink is kept in memory up to this many bytes; a
+  // longer one (whatever the server claims) fails as kCorruption. Bodies that
+  // may be larger (archives, job output) go to a sink.
+  uint64_t max_buffered_body = uint64_t{64} << 20;
   // When set and true, a running transfer stops with kCancelled. Not owned.
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -87,7 +91,7 @@ class HttpClient {
   // Sends one request and returns whatever status came back: an HTTP error
   // status is a response, not an exception. With `sink`, a 2xx body is
   // written to it as it arrives (Finish() is not called); other bodies go to
-  // response.body.
+  // response.body, up to HttpClientOptions::max_buffered_body.
   // A request reaches the server at most once per call, except that libcurl
   // may repeat a GET, HEAD, PUT or DELETE (idempotent) on a new connection
   // when a reused one closes before any answer; a POST always goes on a new

@@ -367,6 +367,23 @@ TEST_F(HttpClientTest, LargeBodyStreamsIntoSink) {
   EXPECT_EQ(sink.sha.Final(), Sha256::Of(expected));
 }
 
+// A server that sends more than a listing could hold does not fill memory.
+TEST_F(HttpClientTest, BufferedBodyIsCappedWhateverTheServerSends) {
+  HttpClientOptions options;
+  options.max_buffered_body = 100000;
+  HttpClient client(options);
+  HttpResponse fits = client.Send(Get("/bytes?n=100000"));
+  EXPECT_EQ(fits.body.size(), 100000u);
+  Error e = ErrorOf(client, Get("/bytes?n=300000"));
+  EXPECT_EQ(e.code(), Code::kCorruption) << e.what();
+  EXPECT_NE(std::string(e.what()).find("127.0.0.1"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("100000 bytes"), std::string::npos) << e.what();
+  // A sink takes any length: the caller bounds it.
+  CountingSink sink;
+  client.Send(Get("/bytes?n=300000"), &sink);
+  EXPECT_EQ(sink.bytes, 300000u);
+}
+
 TEST_F(HttpClientTest, ErrorBodiesNeverReachTheSink) {
   HttpClient client;
   CountingSink sink;

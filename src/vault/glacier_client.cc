@@ -139,6 +139,15 @@ void GlacierClient::Fail(const HttpResponse& response, const std::string& what) 
                      info);
 }
 
+namespace {
+
+// Sizes and counts Glacier reports stay far below this (an archive holds at
+// most 40 TiB); larger numbers are damage or a lie, and could overflow sums.
+constexpr uint64_t kMaxGlacierNumber = uint64_t{1} << 50;
+constexpr int64_t kLatestGlacierTime = 253402300799;  // 9999-12-31T23:59:59Z
+
+}  // namespace
+
 nlohmann::json ParseGlacierJson(const HttpResponse& response, const std::string& what) {
   auto j = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
@@ -154,7 +163,10 @@ std::optional<int64_t> ParseGlacierDate(std::string_view text) {
     while (end < t.size() && t[end] >= '0' && t[end] <= '9') ++end;
     t.erase(dot, end - dot);
   }
-  return ParseUtc(t);
+  std::optional<int64_t> parsed = ParseUtc(t);
+  // Before 1970 or after 9999: damage or a lie, as "no date".
+  if (parsed && (*parsed < 0 || *parsed > kLatestGlacierTime)) return std::nullopt;
+  return parsed;
 }
 
 std::string GlacierString(const nlohmann::json& object, const char* name) {
@@ -171,6 +183,10 @@ std::optional<uint64_t> GlacierSize(const nlohmann::json& object, const char* na
   if (it == object.end() || it->is_null()) return std::nullopt;
   if (!it->is_number_unsigned()) {
     throw Error(Code::kCorruption, std::string("Glacier returned a bad ") + name);
+  }
+  if (it->get<uint64_t>() > kMaxGlacierNumber) {
+    throw Error(Code::kCorruption, std::string("Glacier returned an absurd ") + name + " (" +
+                                       std::to_string(it->get<uint64_t>()) + ")");
   }
   return it->get<uint64_t>();
 }

@@ -135,11 +135,13 @@ bool ListPages(GlacierClient& client, GlacierRequest request, const char* op, co
 
 // Parses a 2xx JSON body; kCorruption naming `what` when it is not a JSON object.
 nlohmann::json ParseGlacierJson(const HttpResponse& response, const std::string& what);
-// "2012-03-20T17:03:43.221Z" (fractional seconds optional) -> Unix seconds.
+// "2012-03-20T17:03:43.221Z" (fractional seconds optional) -> Unix seconds;
+// nullopt for anything else, or a date before 1970 or after 9999.
 std::optional<int64_t> ParseGlacierDate(std::string_view text);
 // A string member, "" when absent or null; kCorruption when of another type.
 std::string GlacierString(const nlohmann::json& object, const char* name);
-// An unsigned member, nullopt when absent or null; kCorruption when of another type.
+// An unsigned member, nullopt when absent or null; kCorruption when of another
+// type or above 2^50 (no size or count Glacier reports comes near).
 std::optional<uint64_t> GlacierSize(const nlohmann::json& object, const char* name);
 
 }  // namespace gb

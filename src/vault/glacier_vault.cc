@@ -254,7 +254,8 @@ std::optional<GlacierVault::Job> GlacierVault::ParseJob(const nlohmann::json& j)
   std::string description = GlacierString(j, "JobDescription");
   unsigned long long first = 0, last = 0;
   std::string byte_range = GlacierString(j, "RetrievalByteRange");
-  bool ranged = std::sscanf(byte_range.c_str(), "%llu-%llu", &first, &last) == 2 && last >= first;
+  bool ranged = std::sscanf(byte_range.c_str(), "%llu-%llu", &first, &last) == 2 && last >= first &&
+                last < kGlacierMaxArchiveSize;
   unsigned long long skip = 0;
   if (description.rfind(kSkipMarker, 0) == 0 &&
       std::sscanf(description.c_str() + std::string_view(kSkipMarker).size(), "%llu", &skip) == 1) {

@@ -295,6 +295,10 @@ std::vector<S3Vault::Listed> S3Vault::ListOurObjects(const std::string& what) {
       l.key = std::move(o.key);
       l.etag = std::move(o.etag);
       l.size = o.size.value_or(0);
+      if (l.size > kMaxObjectSize) {
+        throw Error(Code::kCorruption, "S3 lists " + l.key + " with " + std::to_string(l.size) +
+                                           " bytes, more than S3 stores in an object");
+      }
       l.created = o.modified.value_or(0);
       out.push_back(std::move(l));
     }
@@ -309,6 +313,10 @@ std::optional<S3Vault::ObjectHead> S3Vault::Head(const std::string& key) {
   if (!Ok(resp)) client_.Fail(resp, "s3://" + client_.bucket() + "/" + key);
   ObjectHead h;
   h.size = ParseDecimalU64(resp.headers.Get("Content-Length").value_or("")).value_or(0);
+  if (h.size > kMaxObjectSize) {
+    throw Error(Code::kCorruption, "S3 says s3://" + client_.bucket() + "/" + key + " holds " +
+                                       std::to_string(h.size) + " bytes, more than S3 stores");
+  }
   h.storage_class = resp.headers.Get("x-amz-storage-class").value_or("STANDARD");
   h.etag = resp.headers.Get("ETag").value_or("");
   auto d = resp.headers.Get(kDescriptionHeader);

@@ -119,6 +119,12 @@ void ValidateDescription(std::string_view description) {
 
 namespace {
 
+// Bounds on what an inventory may claim: an archive larger than any backend
+// stores (Glacier: 40 TiB, S3: 5 TiB), or a date before 1970 or after 9999,
+// is damage or a lie, refused where it enters.
+constexpr uint64_t kMaxListedArchiveSize = uint64_t{1} << 46;  // 64 TiB
+constexpr int64_t kLatestInventoryTime = 253402300799;         // 9999-12-31T23:59:59Z
+
 [[noreturn]] void BadInventory(const std::string& what) {
   throw Error(Code::kCorruption, "malformed vault inventory: " + what);
 }
@@ -134,6 +140,8 @@ int64_t ParseInventoryTime(const nlohmann::json& v, const char* field) {
   }
   auto t = ParseUtc(text);
   if (!t) BadInventory(std::string(field) + " \"" + v.get<std::string>() + "\" is not a date");
+  if (*t < 0 || *t > kLatestInventoryTime)
+    BadInventory(std::string(field) + " \"" + v.get<std::string>() + "\" is out of range");
   return *t;
 }
 
@@ -167,6 +175,9 @@ Inventory ParseInventory(std::string_view json) {
     const auto& size = Field(a, "Size");
     if (!size.is_number_unsigned()) BadInventory("Size of " + info.id + " is not a byte count");
     info.size = size.get<uint64_t>();
+    if (info.size > kMaxListedArchiveSize)
+      BadInventory("Size of " + info.id + " is " + std::to_string(info.size) +
+                   " bytes, more than any vault stores");
     const auto& hash = Field(a, "SHA256TreeHash");
     if (!hash.is_string()) BadInventory("SHA256TreeHash of " + info.id + " is not a string");
     info.tree_hash = hash.get<std::string>();

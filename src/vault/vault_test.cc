@@ -11,6 +11,7 @@
 #include "vault/bandwidth_limited_vault.h"
 #include "vault/dry_run_vault.h"
 #include "vault/file_vault.h"
+#include "vault/inventory_reader.h"
 #include "vault/logging_vault.h"
 #include "vault/retrying_vault.h"
 #include "vault/vault_conformance_suite.h"
@@ -107,13 +108,19 @@ TEST(Inventory, RoundTripsThroughTheGlacierFormat) {
 
 TEST(Inventory, MalformedIsCorruption) {
   const char* bad[] = {
-      "",
-      "[]",
-      "{\"InventoryDate\":\"2026-01-01T00:00:00Z\"}",
+      "", "[]", "{\"InventoryDate\":\"2026-01-01T00:00:00Z\"}",
       R"({"InventoryDate":"yesterday","ArchiveList":[]})",
       R"({"InventoryDate":"2026-01-01T00:00:00Z","ArchiveList":[{"ArchiveId":"a"}]})",
       R"({"InventoryDate":"2026-01-01T00:00:00Z","ArchiveList":[{"ArchiveId":"a",
-          "CreationDate":"2026-01-01T00:00:00Z","Size":-1,"SHA256TreeHash":"00"}]})"};
+          "CreationDate":"2026-01-01T00:00:00Z","Size":-1,"SHA256TreeHash":"00"}]})",
+      // Absurd claims: a size beyond any backend's limit, dates outside 1970-9999.
+      R"({"InventoryDate":"2026-01-01T00:00:00Z","ArchiveList":[{"ArchiveId":"a",
+          "CreationDate":"2026-01-01T00:00:00Z","Size":18446744073709551615,
+          "SHA256TreeHash":"00"}]})",
+      R"({"InventoryDate":"@-86400","ArchiveList":[]})",
+      R"({"InventoryDate":"@9223372036854775807","ArchiveList":[]})",
+      R"({"InventoryDate":"2026-01-01T00:00:00Z","ArchiveList":[{"ArchiveId":"a",
+          "CreationDate":"@-1","Size":1,"SHA256TreeHash":"00"}]})"};
   for (const char* doc : bad) {
     EXPECT_TRUE(ThrowsCode(Code::kCorruption, [&] { ParseInventory(doc); })) << doc;
   }
@@ -190,6 +197,22 @@ class ScriptedVault : public Vault {
     throw Error(c, std::string("scripted ") + CodeName(c));
   }
 };
+
+// However long an output the vault sends, an inventory is read only up to its cap.
+TEST(ReadInventory, StopsAtTheCapWhateverTheVaultSends) {
+  ScriptedVault vault;
+  std::string doc =
+      FormatInventory(Inventory{1767225600, {ArchiveInfo{"a1", "d", 1767225600, 10, "00"}}}, "arn");
+  vault.output.assign(doc.begin(), doc.end());
+  EXPECT_EQ(ReadInventory(vault, "job-1", doc.size()).archives.size(), 1u);
+  try {
+    ReadInventory(vault, "job-1", doc.size() - 1);
+    ADD_FAILURE() << "an inventory longer than its cap was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kCorruption) << e.what();
+    EXPECT_NE(std::string(e.what()).find("job-1"), std::string::npos) << e.what();
+  }
+}
 
 class RetryingVaultTest : public ::testing::Test {
  protected:

@@ -772,6 +772,64 @@ TEST_P(CloudE2e, RestorePlanSaysWhenTheTierIsNotOffered) {
   }
 }
 
+// Someone with the vault's keys and the public recipient key (it is in every
+// config) uploads a bundle whose catalog copy names its backup with an absolute
+// path (tests/e2e/forge_bundle.py; forged_vault_test.cc does the same to a
+// file:// vault). recover, restore --yes and sync refuse it and name the
+// problem; nothing outside the tool's folders and the restore target changes.
+TEST_P(CloudE2e, ForgedBundleIsRefusedAndWritesNothingOutside) {
+  ASSERT_NO_FATAL_FAILURE(Configure("compression_level = 1", "keep_local_sets = 0\n"));
+  const std::string victim = dir_ / "victim/precious.txt";
+  WriteFile(victim, "precious\n", 0644);
+  Result forged = Exec(
+      {"env", "GBT_ENDPOINT=" + server_->endpoint(), "GBT_STORAGE_CLASS=DEEP_ARCHIVE",
+       "AWS_ACCESS_KEY_ID=" + server_->access_key(),
+       "AWS_SECRET_ACCESS_KEY=" + server_->secret_key(), "AWS_CONFIG_FILE=" + dir_ / "no-config",
+       "AWS_SHARED_CREDENTIALS_FILE=" + dir_ / "no-credentials", "python3",
+       std::string(GB_SOURCE_DIR) + "/tests/e2e/forge_bundle.py", Glacier() ? "glacier" : "s3",
+       name_, tool_.recipient(), victim, "attacker bytes"});
+  ASSERT_EQ(forged.code, 0) << forged.Show();
+  auto expect_victim_untouched = [&](const std::string& after) {
+    EXPECT_EQ(ReadFile(victim), "precious\n") << after << " changed a file outside its folders";
+    EXPECT_EQ(ListDir(dir_ / "victim"), std::vector<std::string>{"precious.txt"})
+        << after << " created a file beside the victim";
+  };
+  const std::vector<std::string> wait = {"--wait", "--poll-interval", "1", "--tier", FastTier()};
+  auto with_wait = [&](std::vector<std::string> args) {
+    args.insert(args.end(), wait.begin(), wait.end());
+    return args;
+  };
+
+  // Two days later (Glacier's inventories lag) a new machine recovers. Signed by
+  // nobody: refused.
+  Tick(2 * kDay);
+  Result r = Gb(with_wait({"recover", "--yes"}));
+  EXPECT_EQ(r.code, 4) << r.Show();
+  EXPECT_NE(r.err.find("not signed"), std::string::npos) << r.Show();
+  expect_victim_untouched("recover");
+  // Accepted unsigned (as from before signatures), the name itself is refused.
+  Tick();
+  r = Gb(with_wait({"recover", "--yes", "--allow-unsigned"}));
+  EXPECT_EQ(r.code, 4) << r.Show();
+  EXPECT_NE(r.err.find("not an archive name"), std::string::npos) << r.Show();
+  EXPECT_NE(r.err.find(victim), std::string::npos) << "names the forged name\n" << r.Show();
+  expect_victim_untouched("recover --allow-unsigned");
+  EXPECT_TRUE(SnapshotIds().empty()) << "the forged set reached the catalog";
+
+  Tick();
+  r = Gb(with_wait({"restore", "--yes", "--allow-unsigned", "--to", dir_ / "target"}));
+  EXPECT_NE(r.code, 0) << r.Show();
+  expect_victim_untouched("restore");
+
+  // sync keeps no local sets: a forged archive name must not turn into an unlink.
+  Tick();
+  r = Gb({"sync", "--allow-unsigned"});
+  expect_victim_untouched("sync");
+  EXPECT_EQ(r.err.find(victim + ": removed"), std::string::npos) << r.Show();
+  // The vault still holds the bundle: nothing of the tool's deleted it.
+  EXPECT_EQ(VaultListing().size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CloudE2e,
                          ::testing::Values(Backend::kGlacierMoto, Backend::kGlacierFaithful,
                                            Backend::kS3Moto),

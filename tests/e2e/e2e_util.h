@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -38,7 +39,8 @@ inline const char* Binary() { return GB_BINARY; }
 // ---------------------------------------------------------------- processes
 
 struct Result {
-  int code = -1;  // exit status; 128 + signal number when killed by a signal
+  int code = -1;         // exit status; 128 + signal number when killed by a signal
+  long max_rss_kib = 0;  // the most memory the process (not its children) held
   std::string out, err;
   // For failure messages: the exit status and both streams.
   std::string Show() const {
@@ -114,19 +116,20 @@ class Child {
   // Whether the child has exited (reaps it if so).
   bool Exited() {
     if (waited_) return true;
-    if (::waitpid(pid_, &status_, WNOHANG) == pid_) waited_ = true;
+    if (::wait4(pid_, &status_, WNOHANG, &usage_) == pid_) waited_ = true;
     return waited_;
   }
   void Kill(int sig) { ::kill(pid_, sig); }
   Result Wait() {
     while (!waited_) {
-      if (::waitpid(pid_, &status_, 0) == pid_)
+      if (::wait4(pid_, &status_, 0, &usage_) == pid_)
         waited_ = true;
       else if (errno != EINTR)
         break;
     }
     Result r;
     r.code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+    r.max_rss_kib = usage_.ru_maxrss;
     r.out = ReadFile(out_path_);
     r.err = ReadFile(err_path_);
     return r;
@@ -135,6 +138,7 @@ class Child {
  private:
   pid_t pid_ = -1;
   int status_ = 0;
+  struct rusage usage_ = {};
   bool waited_ = false;
   std::string out_path_, err_path_;
 };
