@@ -39,6 +39,11 @@ constexpr int64_t kDay = 86400;
 constexpr const char* kRecoverMarker = "recover";  // meta: a recovery started this catalog
 constexpr const char* kRecoverHost = "recover_host";
 constexpr const char* kRecoverInventoryJob = "recover_inventory_job";
+// meta: when this catalog's recovery from the vault first ran (Unix seconds); uploads
+// after it are not ours to wait for.
+constexpr const char* kRecoverStarted = "recover_started";
+// meta: the date of an inventory found outdated while a newer one is prepared; "" = none.
+constexpr const char* kRecoverOutdated = "recover_inventory_outdated";
 
 // A catalog that already holds sets is only added to when asked (--force) or
 // when an earlier recover started it (a run that continues).
@@ -386,6 +391,7 @@ class Recoverer : VaultSession {
 
   RecoverResult Run() {
     ClaimCatalog(ws_, opts_, "vault", clock_.NowSeconds());
+    if (!state_.GetMeta(kRecoverStarted)) state_.SetMeta(kRecoverStarted, std::to_string(Now()));
     int passes = 0;
     for (;;) {
       r_ = RecoverResult{};
@@ -420,17 +426,51 @@ class Recoverer : VaultSession {
   int64_t Now() { return clock_.NowSeconds(); }
 
   void Pass() {
-    if (!InventoryReady()) {
+    const bool ready = InventoryReady();
+    // While a newer inventory is prepared, what the older one lists is still recovered.
+    const bool outdated = !state_.GetMeta(kRecoverOutdated).value_or("").empty();
+    if (!ready) {
       r_.inventory_pending = true;
-      return;
+      if (!outdated) return;
     }
     r_.inventory_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
-    ChooseHost();
-    RecoverBundles();
-    RecoverSingles();
-    r_.retrieval_cost =
-        RetrievalCost(prices_, tier_, r_.retrieval_bytes, static_cast<uint64_t>(r_.retrievals));
-    r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
+    const bool covers = ready && InventoryCoversTheLastUploads();
+    if (covers && outdated) state_.SetMeta(kRecoverOutdated, "");
+    if (ChooseHost(covers)) {
+      RecoverBundles();
+      RecoverSingles();
+      r_.retrieval_cost =
+          RetrievalCost(prices_, tier_, r_.retrieval_bytes, static_cast<uint64_t>(r_.retrievals));
+      r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
+    }
+    if (covers) return;
+    r_.inventory_outdated = r_.inventory_pending = true;
+    if (ready)
+      AskForANewerInventory(r_.host.empty() ? "lists none of our archives"
+                                            : "may not list the last uploads");
+  }
+
+  // Glacier lists an upload in its inventory about a day later. An inventory dated
+  // after this recovery began lists every upload of the lost machine; so does one from
+  // a job started a day after that (the vault has been inventoried since). Any other
+  // may miss the last uploads.
+  bool InventoryCoversTheLastUploads() {
+    if (caps_.immediate_listing) return true;
+    const int64_t began = std::stoll(state_.GetMeta(kRecoverStarted).value_or("0"));
+    if (*r_.inventory_date >= began) return true;
+    std::optional<JobRecord> job;
+    if (auto id = state_.GetMeta(kRecoverInventoryJob)) job = state_.FindJob(*id);
+    return job && job->started >= began + kDay;
+  }
+
+  // What this pass recovered stays; a newer inventory is requested, and the next pass
+  // (a later run, or --wait) adds what it lists.
+  void AskForANewerInventory(const std::string& why) {
+    state_.SetMeta(kRecoverOutdated, std::to_string(*r_.inventory_date));
+    Note("vault", "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) + " " + why +
+                      " (Glacier lists an upload about a day after it)");
+    Record(vault_.StartInventory(), Now(), "requested a newer inventory of the vault");
+    state_.SetMeta("last_inventory_requested", std::to_string(Now()));
   }
 
   // ---- 1. the inventory: fresh where listing is immediate, by a job otherwise.
@@ -553,8 +593,9 @@ class Recoverer : VaultSession {
     t.Commit();
   }
 
-  // ---- 2. whose archives.
-  void ChooseHost() {
+  // ---- 2. whose archives. False when the inventory lists none of them and may be
+  // too old to (`covers` false); throws when even a current one lists none.
+  bool ChooseHost(bool covers) {
     std::set<std::string> hosts;
     for (const VaultArchive& a : state_.Archives())
       if (auto d = ParseDescription(a.description)) hosts.insert(d->host);
@@ -562,6 +603,7 @@ class Recoverer : VaultSession {
     std::string list;
     for (const auto& h : hosts) list += (list.empty() ? "" : ", ") + h;
     std::string host = opts_.host.empty() ? state_.GetMeta(kRecoverHost).value_or("") : opts_.host;
+    if (!covers && (host.empty() ? hosts.empty() : !hosts.count(host))) return false;
     if (!host.empty() && !hosts.count(host))
       throw Error(Code::kNotFound, "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) +
                                        " lists no archives of host " + host +
@@ -585,6 +627,7 @@ class Recoverer : VaultSession {
     if (host.empty()) host = *hosts.begin();
     r_.host = host;
     state_.SetMeta(kRecoverHost, host);
+    return true;
   }
 
   std::optional<ParsedDescription> Ours(const VaultArchive& a, const char* kind) {
