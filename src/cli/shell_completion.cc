@@ -168,8 +168,9 @@ std::string Fish(const CommandDoc& tree) {
       if (c.path.size() > 1) cond += "; and __fish_seen_subcommand_from " + c.path.front();
     }
     std::string children = Subcommands(c);
-    std::string leaf =
-        children.empty() ? cond : cond + "; and not __fish_seen_subcommand_from " + children;
+    std::string leaf = children.empty() || c.path.empty()
+                           ? cond
+                           : cond + "; and not __fish_seen_subcommand_from " + children;
     for (const CommandDoc& sub : c.subcommands)
       s << "complete -c glacier-backup -n " << SingleQuoted(leaf) << " -a "
         << SingleQuoted(sub.path.back()) << " -d " << SingleQuoted(FirstSentence(sub.description))

@@ -39,11 +39,12 @@ constexpr int64_t kDay = 86400;
 constexpr const char* kRecoverMarker = "recover";  // meta: a recovery started this catalog
 constexpr const char* kRecoverHost = "recover_host";
 constexpr const char* kRecoverInventoryJob = "recover_inventory_job";
-// meta: when this catalog's recovery from the vault first ran (Unix seconds); uploads
-// after it are not ours to wait for.
-constexpr const char* kRecoverStarted = "recover_started";
-// meta: the date of an inventory found outdated while a newer one is prepared; "" = none.
+// meta: the vault's creation time of the first inventory job recover started itself.
+constexpr const char* kRecoverFirstJob = "recover_first_inventory_job";
+// meta: the date of the last inventory read when it may miss the last uploads; "" = it
+// lists them all.
 constexpr const char* kRecoverOutdated = "recover_inventory_outdated";
+constexpr const char* kAdopted = "adopted from the vault";  // JobRecord message
 
 // A catalog that already holds sets is only added to when asked (--force) or
 // when an earlier recover started it (a run that continues).
@@ -391,7 +392,6 @@ class Recoverer : VaultSession {
 
   RecoverResult Run() {
     ClaimCatalog(ws_, opts_, "vault", clock_.NowSeconds());
-    if (!state_.GetMeta(kRecoverStarted)) state_.SetMeta(kRecoverStarted, std::to_string(Now()));
     int passes = 0;
     for (;;) {
       r_ = RecoverResult{};
@@ -434,8 +434,7 @@ class Recoverer : VaultSession {
       if (!outdated) return;
     }
     r_.inventory_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
-    const bool covers = ready && InventoryCoversTheLastUploads();
-    if (covers && outdated) state_.SetMeta(kRecoverOutdated, "");
+    const bool covers = ready && !outdated;
     if (ChooseHost(covers)) {
       RecoverBundles();
       RecoverSingles();
@@ -450,26 +449,29 @@ class Recoverer : VaultSession {
                                             : "may not list the last uploads");
   }
 
-  // Glacier lists an upload in its inventory about a day later. An inventory dated
-  // after this recovery began lists every upload of the lost machine; so does one from
-  // a job started a day after that (the vault has been inventoried since). Any other
-  // may miss the last uploads.
-  bool InventoryCoversTheLastUploads() {
-    if (caps_.immediate_listing) return true;
-    const int64_t began = std::stoll(state_.GetMeta(kRecoverStarted).value_or("0"));
-    if (*r_.inventory_date >= began) return true;
-    std::optional<JobRecord> job;
-    if (auto id = state_.GetMeta(kRecoverInventoryJob)) job = state_.FindJob(*id);
-    return job && job->started >= began + kDay;
+  // Glacier lists an upload in its inventory about a day later. Judged in the vault's
+  // clock (ours may differ): an inventory from a job this recovery started, dated about
+  // when the job was created, lists every upload of the lost machine; so does one from a
+  // job created a day after this recovery's first (the vault was inventoried since).
+  // One from an older job (adopted from the vault) may miss the last uploads.
+  void JudgeInventory(const JobRecord& job, const JobInfo& info, int64_t date) {
+    bool covers = false;
+    if (job.message != kAdopted) {
+      if (!state_.GetMeta(kRecoverFirstJob))
+        state_.SetMeta(kRecoverFirstJob, std::to_string(info.created));
+      const int64_t first = std::stoll(state_.GetMeta(kRecoverFirstJob).value_or("0"));
+      covers = date + 3600 >= info.created || info.created >= first + kDay;
+    }
+    state_.SetMeta(kRecoverOutdated, covers ? "" : std::to_string(date));
   }
 
   // What this pass recovered stays; a newer inventory is requested, and the next pass
   // (a later run, or --wait) adds what it lists.
   void AskForANewerInventory(const std::string& why) {
-    state_.SetMeta(kRecoverOutdated, std::to_string(*r_.inventory_date));
     Note("vault", "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) + " " + why +
                       " (Glacier lists an upload about a day after it)");
     Record(vault_.StartInventory(), Now(), "requested a newer inventory of the vault");
+    state_.SetMeta(kRecoverOutdated, std::to_string(*r_.inventory_date));
     state_.SetMeta("last_inventory_requested", std::to_string(Now()));
   }
 
@@ -533,6 +535,7 @@ class Recoverer : VaultSession {
       return false;
     }
     Ingest(inv);
+    JudgeInventory(*job, info, inv.date ? inv.date : Now());
     job->status = "Done";
     job->completed = info.completed.value_or(Now());
     state_.PutJob(*job);
@@ -551,9 +554,11 @@ class Recoverer : VaultSession {
     Note("job " + j.job_id.substr(0, 16), why);
   }
 
-  JobRecord Record(const std::string& id, int64_t started, const std::string& what) {
+  JobRecord Record(const std::string& id, int64_t started, const std::string& what,
+                   bool adopted = false) {
     JobRecord j;
     j.job_id = id;
+    if (adopted) j.message = kAdopted;
     j.kind = "inventory";
     j.purpose = "recover";
     j.started = started;
@@ -572,7 +577,9 @@ class Recoverer : VaultSession {
           j.created >= Now() - kDay && !state_.FindJob(j.id) &&
           (!best || j.created > best->created))
         best = j;
-    if (best) return Record(best->id, best->created, "using the vault's recent inventory job");
+    if (best)
+      return Record(best->id, best->created, "using the vault's recent inventory job",
+                    /*adopted=*/true);
     std::string id = vault_.StartInventory();
     state_.SetMeta("last_inventory_requested", std::to_string(Now()));
     return Record(id, Now(), "requested an inventory of the vault");

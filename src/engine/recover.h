@@ -55,9 +55,10 @@ struct RecoverResult {
   // The inventory used (Unix seconds); nullopt while it is being prepared.
   std::optional<int64_t> inventory_date;
   bool inventory_pending = false;
-  // The inventory read may miss the last uploads (Glacier: dated before this recovery
-  // began) or listed none of ours: what it lists is recovered, a newer inventory was
-  // requested (inventory_pending), and a later run adds what that one lists.
+  // The inventory read may miss the last uploads (Glacier: one from a job older than
+  // this recovery, or dated well before its job) or listed none of ours: what it lists
+  // is recovered, a newer inventory was requested (inventory_pending), and a later run
+  // adds what that one lists.
   bool inventory_outdated = false;
   std::vector<std::string> hosts;  // hosts whose archives the vault holds
   std::string host;                // the one recovered

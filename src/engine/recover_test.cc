@@ -358,7 +358,8 @@ TEST_F(RecoverTest, AnInventoryOlderThanTheLastUploadIsNotTheEnd) {
   {
     Workspace ws(MachineConfig("old"));
     BackupGenerations(ws, &old_vault, 2, {2});  // set 1 uploaded
-    old_vault.StartInventory();                 // lists set 1 only
+    clock_.AdvanceSeconds(60);
+    old_vault.StartInventory();  // lists set 1 only
     for (int g : {3, 4}) {
       Generation(g);
       clock_.AdvanceSeconds(3600);
@@ -377,7 +378,6 @@ TEST_F(RecoverTest, AnInventoryOlderThanTheLastUploadIsNotTheEnd) {
   EXPECT_TRUE(r.inventory_outdated) << p.Show();
   EXPECT_EQ(r.bundles, 1) << "the adopted inventory lists set 1 only";
   EXPECT_EQ(vault.inventories_started, 1) << "no newer inventory was requested";
-  EXPECT_NE(p.Show().find("may not list the last uploads"), std::string::npos) << p.Show();
   clock_.AdvanceSeconds(kJobHours * 3600);
   r = RunRecover(ws, vault, p, clock_, RecoverOptions{});  // set 1's retrieval finishes
   EXPECT_EQ(r.sets_recovered, (std::vector<int64_t>{1})) << p.Show();
@@ -414,7 +414,6 @@ TEST_F(RecoverTest, AnInventoryThatListsNoneOfOursYetIsWaitedFor) {
   EXPECT_TRUE(r.inventory_outdated) << p.Show();
   EXPECT_TRUE(r.inventory_pending);
   EXPECT_EQ(vault.inventories_started, 1);
-  EXPECT_NE(p.Show().find("lists none of our archives"), std::string::npos) << p.Show();
 
   for (int pass = 0; pass < 4 && !r.complete; ++pass) {
     clock_.AdvanceSeconds(kJobHours * 3600);

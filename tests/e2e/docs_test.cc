@@ -75,13 +75,27 @@ TEST_F(DocsTest, BashCompletionIsValidAndCompletesCommandsAndOptions) {
   EXPECT_EQ(files, std::vector<std::string>{dir_ / "my-config.toml"});
 }
 
-TEST_F(DocsTest, ZshAndFishScriptsNameEveryCommand) {
+TEST_F(DocsTest, ZshAndFishScriptsAreValidAndNameEveryCommand) {
   for (const char* shell : {"zsh", "fish"}) {
-    std::string text = ReadFile(Generate({"completion", shell}, std::string("c.") + shell));
+    std::string script = Generate({"completion", shell}, std::string("c.") + shell);
+    Result syntax = Exec({shell, "-n", script});
+    EXPECT_EQ(syntax.code, 0) << shell << "\n" << syntax.Show();
+    std::string text = ReadFile(script);
     for (const std::string& c : kCommands)
       EXPECT_NE(text.find(c), std::string::npos) << shell << " lacks " << c;
-    EXPECT_NE(text.find("--dry-run"), std::string::npos) << shell;
   }
+  // fish completes from the script as it is.
+  Result fish = Exec({"fish", "--no-config", "-c",
+                      "source " + (dir_ / "c.fish") +
+                          "; complete -C 'glacier-backup re'; complete -C 'glacier-backup "
+                          "vault '; complete -C 'glacier-backup backup --d'"});
+  ASSERT_EQ(fish.code, 0) << fish.Show();
+  std::vector<std::string> offered;
+  for (const std::string& line : Lines(fish.out))
+    if (!line.empty()) offered.push_back(line.substr(0, line.find('\t')));
+  EXPECT_EQ(offered,
+            (std::vector<std::string>{"recover", "restore", "create", "info", "ls", "--dry-run"}))
+      << fish.Show();
   EXPECT_EQ(Exec({Binary(), "completion", "tcsh"}).code, 2);
 }
 
