@@ -147,7 +147,13 @@ std::string Zsh(const CommandDoc& tree) {
        "    _files\n"
        "  fi\n"
        "}\n\n"
-       "_glacier_backup \"$@\"\n";
+       "# Autoloaded from $fpath this file is the body of _glacier-backup; sourced, it\n"
+       "# registers the function.\n"
+       "if [[ \"${funcstack[1]}\" == _glacier-backup ]]; then\n"
+       "  _glacier_backup \"$@\"\n"
+       "else\n"
+       "  compdef _glacier_backup glacier-backup\n"
+       "fi\n";
   return s.str();
 }
 

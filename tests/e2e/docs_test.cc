@@ -84,6 +84,12 @@ TEST_F(DocsTest, ZshAndFishScriptsAreValidAndNameEveryCommand) {
     for (const std::string& c : kCommands)
       EXPECT_NE(text.find(c), std::string::npos) << shell << " lacks " << c;
   }
+  // Sourced into zsh, it registers its completion function.
+  Result zsh = Exec({"zsh", "-f", "-c",
+                     "autoload -U compinit; compinit -u -D; source " + (dir_ / "c.zsh") +
+                         "; print -r -- ${_comps[glacier-backup]}"},
+                    RunOptions{{}, {"HOME=" + dir_.path()}});
+  EXPECT_EQ(zsh.out, "_glacier_backup\n") << zsh.Show();
   // fish completes from the script as it is.
   Result fish = Exec({"fish", "--no-config", "-c",
                       "source " + (dir_ / "c.fish") +
