@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev age minisign zstd tar rdiff python3 sqlite3
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
   acl attr libcap2-bin  # tests and contrib/restore-set.py: setfacl, setfattr, setcap
+  dpkg-dev file man-db zsh fish  # the Debian package (dpkg-shlibdeps), man page and completion tests
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup duplicity time)

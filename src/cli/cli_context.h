@@ -43,11 +43,16 @@ class CliContext {
   bool Confirm(const std::string& question);
   // Prints the JSON result when --json.
   void Json(const nlohmann::json& j);
+  // A command that reports what it did and then fails (throws) keeps that result
+  // here; main prints it with the error and the exit code, so --json always prints.
+  void KeepResultOnError(nlohmann::json j) { result_on_error_ = std::move(j); }
+  const nlohmann::json& ResultOnError() const { return result_on_error_; }
 
  private:
   const GlobalOptions& g_;
   std::optional<Config> config_;
   bool allow_unsigned_ = false;
+  nlohmann::json result_on_error_ = nlohmann::json::object();
   friend void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
   std::unique_ptr<TerminalProgress> progress_;
 };
@@ -74,5 +79,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddVaultCommand(CLI::App& app, CliContext& ctx, int& exit_code);
 void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code);
+// `completion SHELL`, and the hidden `man` and `example-config` the build runs.
+void AddDocsCommands(CLI::App& app, CliContext& ctx, int& exit_code);
 
 }  // namespace gb

@@ -40,6 +40,7 @@ std::string Sets(const std::vector<int64_t>& ids) {
 nlohmann::json ToJson(const RecoverResult& r) {
   nlohmann::json j = {{"complete", r.complete},
                       {"inventory_pending", r.inventory_pending},
+                      {"inventory_outdated", r.inventory_outdated},
                       {"host", r.host},
                       {"hosts", r.hosts},
                       {"bundles", r.bundles},
@@ -64,7 +65,7 @@ nlohmann::json ToJson(const RecoverResult& r) {
 
 // The inventory and what recovering from it takes; with `plan_only` nothing more.
 void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false) {
-  if (r.inventory_pending) {
+  if (r.inventory_pending && !r.inventory_outdated) {
     ctx.Say(
         "waiting for the vault inventory (Glacier prepares it in about 4 hours); run "
         "`glacier-backup recover` again later (or `recover --wait`)");
@@ -93,11 +94,18 @@ void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false
             "are inside the archives. Retrieve them with `glacier-backup recover "
             "--include-archives` (every byte is retrieved), or download them and run "
             "`glacier-backup recover --from-archives DIR`");
-  if (!r.complete) {
-    ctx.Say("waiting for " + std::to_string(r.sets_waiting.size() + r.archives_waiting.size()) +
+  if (size_t n = r.sets_waiting.size() + r.archives_waiting.size()) {
+    ctx.Say("waiting for " + std::to_string(n) +
             " retrieval(s) from the vault; run `glacier-backup recover` again later (or "
             "`recover --wait`): it continues where this run stopped");
   }
+  if (r.inventory_outdated)
+    ctx.Say(std::string("the vault inventory ") +
+            (r.host.empty() ? "lists none of this host's archives yet"
+                            : "may not list the last uploads") +
+            " (Glacier lists an upload about a day later): a newer inventory is requested; run "
+            "`glacier-backup recover` again later (or `recover --wait`): it adds what the "
+            "newer inventory lists");
 }
 
 }  // namespace
@@ -157,6 +165,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
           nlohmann::json j = ToJson(r);
           j["started"] = false;
           ctx.Json(j);
+          exit_code = kExitNotStarted;
           return;
         }
         r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), opts->engine);
@@ -167,9 +176,9 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     if (r.problems)
       ctx.Say(std::to_string(r.problems) + " problem(s), listed above: " +
               (r.corrupt ? "damaged data was not recovered" : "some backups were not recovered"));
-    if (r.complete)
-      ctx.Say(std::to_string(r.restorable.size()) +
-              " backup point(s) can be restored; `glacier-backup snapshots` lists them");
+    if (r.complete || !r.restorable.empty())
+      ctx.Say(std::to_string(r.restorable.size()) + " backup point(s) can be restored" +
+              (r.complete ? "" : " already") + "; `glacier-backup snapshots` lists them");
     ctx.Json(ToJson(r));
     // Like restore: while the vault is still preparing what recover needs, exit 10
     // ("run the same command again later"), so scripts can tell "done" from "started".

@@ -140,6 +140,7 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
           nlohmann::json j = PlanJson(*plan);
           j["complete"] = false;
           ctx.Json(j);
+          exit_code = kExitNotStarted;
           return;
         }
       }

@@ -72,6 +72,23 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
                                       : nlohmann::json(nullptr)}};
 }
 
+// RunSync, with what a run that hit the size cap did do reported before its error
+// (kept for main to print with it under --json).
+SyncResult SyncAndReport(CliContext& ctx, Workspace& ws, Vault& vault, const SyncOptions& opts,
+                         nlohmann::json& j) {
+  try {
+    SyncResult r = RunSync(ws, vault, ctx.progress(), SystemClock(), opts);
+    ctx.progress().Done();
+    j.update(ReportSync(ctx, r));
+    return r;
+  } catch (const SyncNoSpaceError& e) {
+    ctx.progress().Done();
+    j.update(ReportSync(ctx, e.result()));
+    ctx.KeepResultOnError(j);
+    throw;
+  }
+}
+
 }  // namespace
 
 void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
@@ -98,10 +115,8 @@ void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
               " backup(s) are forgotten and removed from the cache");
     }
     auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), opts->dry_run);
-    SyncResult r = RunSync(ws, *vault, ctx.progress(), SystemClock(), *opts);
-    ctx.progress().Done();
-    nlohmann::json j = ReportSync(ctx, r);
-    j["dropped_sets"] = *drop;
+    nlohmann::json j = {{"dropped_sets", *drop}};
+    SyncResult r = SyncAndReport(ctx, ws, *vault, *opts, j);
     ctx.Json(j);
     if (!r.unuploadable.empty()) exit_code = kExitNotFound;
   });
@@ -134,13 +149,13 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
             std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) +
             ")");
     if (b.skipped || b.changed_while_read || b.incomplete) exit_code = kExitPartial;
-    if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-    SyncResult s = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
-    ctx.progress().Done();
-    nlohmann::json j = ReportSync(ctx, s);
+    nlohmann::json j;
     j["backup"] = {{"id", BackupId(b.record)}, {"kind", b.full ? "full" : "incremental"},
                    {"files", b.record.files},  {"bytes", b.record.bytes},
                    {"skipped", b.skipped},     {"lost_archives", b.lost_archives}};
+    ctx.KeepResultOnError(j);  // the backup is done whatever the vault says
+    if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    SyncResult s = SyncAndReport(ctx, ws, *vault, SyncOptions{}, j);
     ctx.Json(j);
     if (!s.unuploadable.empty()) exit_code = kExitNotFound;
   });

@@ -22,9 +22,11 @@ int main(int argc, char** argv) {
   gb::GlobalOptions g;
   CLI::App app{"glacier-backup " GB_VERSION
                " - encrypted full and incremental backups for cold storage"};
-  app.footer(gb::kExitCodeHelp);
   app.set_version_flag("--version", "glacier-backup " GB_VERSION);
   app.require_subcommand(1);
+  // Global options are accepted after the subcommand too (`run -q`, `snapshots --json`):
+  // subcommands inherit fallthrough and hand options they do not know to the app.
+  app.fallthrough();
   app.add_option("--config", g.config_path,
                  "Config file (default ~/.config/glacier-backup/config.toml)");
   app.add_flag("--json", g.json, "Print the result as JSON on stdout");
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
   app.add_option("--wait-lock", g.lock_wait,
                  "Seconds to wait when another run holds the lock (default 0)");
 
+  // Inherited by the subcommands added next (the app's own footer is set after them).
+  app.footer(
+      "Global options (--config, --json, -q, -v, --profile, --wait-lock) go before or after the "
+      "command; `glacier-backup --help` lists them and the exit codes.");
   gb::CliContext ctx(g);
   int exit_code = gb::kExitOk;
   gb::AddInitCommand(app, ctx, exit_code);
@@ -47,6 +53,9 @@ int main(int argc, char** argv) {
   gb::AddStatusCommand(app, ctx, exit_code);
   gb::AddVaultCommand(app, ctx, exit_code);
   gb::AddRecoverCommand(app, ctx, exit_code);
+  gb::AddDocsCommands(app, ctx, exit_code);
+  // The table is printed once, by the main --help (and the man page).
+  app.footer(gb::kExitCodeHelp);
 
   try {
     app.parse(argc, argv);
@@ -58,8 +67,11 @@ int main(int argc, char** argv) {
     std::string message = e.what() + ctx.VaultHint(e.code());
     std::fprintf(stderr, "glacier-backup: %s\n", message.c_str());
     int code = gb::ExitCodeFor(e.code());
-    ctx.Json(
-        {{"error", {{"code", gb::CodeName(e.code())}, {"message", message}}}, {"exit_code", code}});
+    // What the command did before it failed (ResultOnError), with the error.
+    nlohmann::json j = ctx.ResultOnError();
+    j["error"] = {{"code", gb::CodeName(e.code())}, {"message", message}};
+    j["exit_code"] = code;
+    ctx.Json(j);
     return code;
   } catch (const std::bad_alloc&) {
     // Only data that claims more than it holds asks for this much: a damaged or forged input.

@@ -41,6 +41,12 @@ constexpr int64_t kDay = 86400;
 constexpr const char* kRecoverMarker = "recover";  // meta: a recovery started this catalog
 constexpr const char* kRecoverHost = "recover_host";
 constexpr const char* kRecoverInventoryJob = "recover_inventory_job";
+// meta: the vault's creation time of the first inventory job recover started itself.
+constexpr const char* kRecoverFirstJob = "recover_first_inventory_job";
+// meta: the date of the last inventory read when it may miss the last uploads; "" = it
+// lists them all.
+constexpr const char* kRecoverOutdated = "recover_inventory_outdated";
+constexpr const char* kAdopted = "adopted from the vault";  // JobRecord message
 
 // A catalog that already holds sets is only added to when asked (--force) or
 // when an earlier recover started it (a run that continues).
@@ -449,17 +455,53 @@ class Recoverer : VaultSession {
   int64_t Now() { return clock_.NowSeconds(); }
 
   void Pass() {
-    if (!InventoryReady()) {
+    const bool ready = InventoryReady();
+    // While a newer inventory is prepared, what the older one lists is still recovered.
+    const bool outdated = !state_.GetMeta(kRecoverOutdated).value_or("").empty();
+    if (!ready) {
       r_.inventory_pending = true;
-      return;
+      if (!outdated) return;
     }
     r_.inventory_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
-    ChooseHost();
-    RecoverBundles();
-    RecoverSingles();
-    r_.retrieval_cost =
-        RetrievalCost(prices_, tier_, r_.retrieval_bytes, static_cast<uint64_t>(r_.retrievals));
-    r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
+    const bool covers = ready && !outdated;
+    if (ChooseHost(covers)) {
+      RecoverBundles();
+      RecoverSingles();
+      r_.retrieval_cost =
+          RetrievalCost(prices_, tier_, r_.retrieval_bytes, static_cast<uint64_t>(r_.retrievals));
+      r_.typical_hours = prices_.typical_hours[static_cast<int>(tier_)];
+    }
+    if (covers) return;
+    r_.inventory_outdated = r_.inventory_pending = true;
+    if (ready)
+      AskForANewerInventory(r_.host.empty() ? "lists none of our archives"
+                                            : "may not list the last uploads");
+  }
+
+  // Glacier lists an upload in its inventory about a day later. Judged in the vault's
+  // clock (ours may differ): an inventory from a job this recovery started, dated about
+  // when the job was created, lists every upload of the lost machine; so does one from a
+  // job created a day after this recovery's first (the vault was inventoried since).
+  // One from an older job (adopted from the vault) may miss the last uploads.
+  void JudgeInventory(const JobRecord& job, const JobInfo& info, int64_t date) {
+    bool covers = false;
+    if (job.message != kAdopted) {
+      if (!state_.GetMeta(kRecoverFirstJob))
+        state_.SetMeta(kRecoverFirstJob, std::to_string(info.created));
+      const int64_t first = std::stoll(state_.GetMeta(kRecoverFirstJob).value_or("0"));
+      covers = date + 3600 >= info.created || info.created >= first + kDay;
+    }
+    state_.SetMeta(kRecoverOutdated, covers ? "" : std::to_string(date));
+  }
+
+  // What this pass recovered stays; a newer inventory is requested, and the next pass
+  // (a later run, or --wait) adds what it lists.
+  void AskForANewerInventory(const std::string& why) {
+    Note("vault", "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) + " " + why +
+                      " (Glacier lists an upload about a day after it)");
+    Record(vault_.StartInventory(), Now(), "requested a newer inventory of the vault");
+    state_.SetMeta(kRecoverOutdated, std::to_string(*r_.inventory_date));
+    state_.SetMeta("last_inventory_requested", std::to_string(Now()));
   }
 
   // ---- 1. the inventory: fresh where listing is immediate, by a job otherwise.
@@ -519,6 +561,7 @@ class Recoverer : VaultSession {
       return false;
     }
     Ingest(inv);
+    JudgeInventory(*job, info, inv.date ? inv.date : Now());
     job->status = "Done";
     job->completed = info.completed.value_or(Now());
     state_.PutJob(*job);
@@ -532,9 +575,11 @@ class Recoverer : VaultSession {
     Note("job " + j.job_id.substr(0, 16), why);
   }
 
-  JobRecord Record(const std::string& id, int64_t started, const std::string& what) {
+  JobRecord Record(const std::string& id, int64_t started, const std::string& what,
+                   bool adopted = false) {
     JobRecord j;
     j.job_id = id;
+    if (adopted) j.message = kAdopted;
     j.kind = "inventory";
     j.purpose = "recover";
     j.started = started;
@@ -553,7 +598,9 @@ class Recoverer : VaultSession {
           j.created >= Now() - kDay && !state_.FindJob(j.id) &&
           (!best || j.created > best->created))
         best = j;
-    if (best) return Record(best->id, best->created, "using the vault's recent inventory job");
+    if (best)
+      return Record(best->id, best->created, "using the vault's recent inventory job",
+                    /*adopted=*/true);
     std::string id = vault_.StartInventory();
     state_.SetMeta("last_inventory_requested", std::to_string(Now()));
     return Record(id, Now(), "requested an inventory of the vault");
@@ -574,8 +621,9 @@ class Recoverer : VaultSession {
     t.Commit();
   }
 
-  // ---- 2. whose archives.
-  void ChooseHost() {
+  // ---- 2. whose archives. False when the inventory lists none of them and may be
+  // too old to (`covers` false); throws when even a current one lists none.
+  bool ChooseHost(bool covers) {
     std::set<std::string> hosts;
     for (const VaultArchive& a : state_.Archives())
       if (auto d = ParseDescription(a.description)) hosts.insert(d->host);
@@ -583,6 +631,7 @@ class Recoverer : VaultSession {
     std::string list;
     for (const auto& h : hosts) list += (list.empty() ? "" : ", ") + h;
     std::string host = opts_.host.empty() ? state_.GetMeta(kRecoverHost).value_or("") : opts_.host;
+    if (!covers && (host.empty() ? hosts.empty() : !hosts.count(host))) return false;
     if (!host.empty() && !hosts.count(host))
       throw Error(Code::kNotFound, "the vault inventory of " + FormatIsoUtc(*r_.inventory_date) +
                                        " lists no archives of host " + host +
@@ -606,6 +655,7 @@ class Recoverer : VaultSession {
     if (host.empty()) host = *hosts.begin();
     r_.host = host;
     state_.SetMeta(kRecoverHost, host);
+    return true;
   }
 
   std::optional<ParsedDescription> Ours(const VaultArchive& a, const char* kind) {

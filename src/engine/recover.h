@@ -55,6 +55,11 @@ struct RecoverResult {
   // The inventory used (Unix seconds); nullopt while it is being prepared.
   std::optional<int64_t> inventory_date;
   bool inventory_pending = false;
+  // The inventory read may miss the last uploads (Glacier: one from a job older than
+  // this recovery, or dated well before its job) or listed none of ours: what it lists
+  // is recovered, a newer inventory was requested (inventory_pending), and a later run
+  // adds what that one lists.
+  bool inventory_outdated = false;
   std::vector<std::string> hosts;  // hosts whose archives the vault holds
   std::string host;                // the one recovered
   // The plan: what the vault holds of ours and what recovering it costs.
@@ -81,8 +86,8 @@ struct RecoverResult {
 
 // REQUIRES: the state lock is held; `vault` is the configured vault. Throws
 // kInvalidArgument for a non-empty catalog without `force` or an ambiguous
-// host, kNotFound when the vault holds nothing of ours, kNoKey when the
-// identity cannot read the catalog copies, vault errors as they come.
+// host, kNotFound when an inventory that covers the last uploads lists nothing of ours, kNoKey when
+// the identity cannot read the catalog copies, vault errors as they come.
 RecoverResult RunRecover(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                          const RecoverOptions& opts);
 

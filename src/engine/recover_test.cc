@@ -348,6 +348,83 @@ TEST_F(RecoverTest, LaggingVaultRecoverWaitsAndContinuesWithoutStartingTwice) {
   EXPECT_EQ(DumpCatalog(other.catalog()), DumpCatalog(ws.catalog()));
 }
 
+// The lost machine's last sync asked Glacier for an inventory, then uploaded another
+// set: recover adopts that recent inventory job, whose listing predates the last
+// upload. It recovers what the listing shows, asks for a newer inventory and is not
+// complete; a later run adds the set the newer inventory lists.
+TEST_F(RecoverTest, AnInventoryOlderThanTheLastUploadIsNotTheEnd) {
+  constexpr int64_t kJobHours = 4;
+  GlacierDouble old_vault(FileVaultNow(), clock_, kJobHours * 3600);
+  {
+    Workspace ws(MachineConfig("old"));
+    BackupGenerations(ws, &old_vault, 2, {2});  // set 1 uploaded
+    clock_.AdvanceSeconds(60);
+    old_vault.StartInventory();  // lists set 1 only
+    for (int g : {3, 4}) {
+      Generation(g);
+      clock_.AdvanceSeconds(3600);
+      RunBackup(ws, progress_, clock_, BackupOptions{});
+    }
+    RunSync(ws, old_vault, progress_, clock_, SyncOptions{});  // set 2 uploaded
+    ASSERT_EQ(ws.catalog().Backups().size(), 4u);
+  }
+  clock_.AdvanceSeconds(kJobHours * 3600);
+  GlacierDouble vault(FileVaultNow(), clock_, kJobHours * 3600);
+  Workspace ws(MachineConfig("new"));
+  RecordingProgress p;
+
+  RecoverResult r = RunRecover(ws, vault, p, clock_, RecoverOptions{});
+  EXPECT_FALSE(r.complete);
+  EXPECT_TRUE(r.inventory_outdated) << p.Show();
+  EXPECT_EQ(r.bundles, 1) << "the adopted inventory lists set 1 only";
+  EXPECT_EQ(vault.inventories_started, 1) << "no newer inventory was requested";
+  clock_.AdvanceSeconds(kJobHours * 3600);
+  r = RunRecover(ws, vault, p, clock_, RecoverOptions{});  // set 1's retrieval finishes
+  EXPECT_EQ(r.sets_recovered, (std::vector<int64_t>{1})) << p.Show();
+
+  clock_.AdvanceSeconds(kJobHours * 3600);
+  for (int pass = 0; pass < 3 && !r.complete; ++pass) {
+    r = RunRecover(ws, vault, p, clock_, RecoverOptions{});
+    clock_.AdvanceSeconds(kJobHours * 3600);
+  }
+  EXPECT_TRUE(r.complete) << p.Show();
+  EXPECT_FALSE(r.inventory_outdated);
+  EXPECT_EQ(r.bundles, 2);
+  EXPECT_EQ(vault.inventories_started, 1) << "a newer inventory was requested twice";
+  EXPECT_EQ(ws.catalog().Backups().size(), 4u) << p.Show();
+}
+
+// The only inventory the vault offers predates every upload: recover does not
+// conclude "nothing to recover"; it waits for a newer inventory and then recovers.
+TEST_F(RecoverTest, AnInventoryThatListsNoneOfOursYetIsWaitedFor) {
+  constexpr int64_t kJobHours = 4;
+  GlacierDouble old_vault(FileVaultNow(), clock_, kJobHours * 3600);
+  old_vault.StartInventory();  // of the empty vault
+  clock_.AdvanceSeconds(3600);
+  {
+    Workspace ws(MachineConfig("old"));
+    BackupGenerations(ws, &old_vault, 2, {2});
+  }
+  clock_.AdvanceSeconds(kJobHours * 3600);
+  GlacierDouble vault(FileVaultNow(), clock_, kJobHours * 3600);
+  Workspace ws(MachineConfig("new"));
+  RecordingProgress p;
+  RecoverResult r = RunRecover(ws, vault, p, clock_, RecoverOptions{});
+  EXPECT_FALSE(r.complete);
+  EXPECT_TRUE(r.inventory_outdated) << p.Show();
+  EXPECT_TRUE(r.inventory_pending);
+  EXPECT_EQ(vault.inventories_started, 1);
+
+  for (int pass = 0; pass < 4 && !r.complete; ++pass) {
+    clock_.AdvanceSeconds(kJobHours * 3600);
+    r = RunRecover(ws, vault, p, clock_, RecoverOptions{});
+  }
+  EXPECT_TRUE(r.complete) << p.Show();
+  EXPECT_EQ(r.bundles, 1);
+  EXPECT_EQ(ws.catalog().Backups().size(), 2u);
+  EXPECT_EQ(vault.inventories_started, 1);
+}
+
 // moto's Glacier ignores RetrievalByteRange: every retrieval job's output is the
 // whole archive, and its description names no range.
 class RangeIgnoringVault : public VaultWrapper {

@@ -62,6 +62,9 @@ class Syncer : VaultSession {
     }
   }
 
+  // What the run did so far (all of it once Run returned).
+  const SyncResult& result() const { return r_; }
+
   SyncResult Run() {
     // A dry run changes nothing, so nothing else would notice a vault that is not there.
     if (opts_.dry_run) vault_.Describe();
@@ -739,7 +742,13 @@ uint64_t VaultBilledBytes(Workspace& ws, uint64_t overhead) {
 
 SyncResult RunSync(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                    const SyncOptions& opts) {
-  return Syncer(ws, vault, progress, clock, opts).Run();
+  Syncer syncer(ws, vault, progress, clock, opts);
+  try {
+    return syncer.Run();
+  } catch (const Error& e) {
+    if (e.code() != Code::kNoSpace) throw;
+    throw SyncNoSpaceError(e.what(), syncer.result());
+  }
 }
 
 }  // namespace gb

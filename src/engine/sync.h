@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/error.h"
 #include "engine/progress.h"
 #include "engine/workspace.h"
 #include "vault/vault.h"
@@ -56,10 +57,22 @@ struct SyncResult {
   uint64_t cache_limit = 0;                    // the limit applied; 0 = none known yet
 };
 
-// REQUIRES: the state lock is held. Throws kNoSpace when the cap cannot be honoured:
-// backlog = "all": some complete set could not go up; backlog = "newest": nothing went
-// up and the newest vault backup is older than max_staleness_days (or there is none);
-// either: nothing went up and the local cache reached its limit. Vault errors as they come.
+// The kNoSpace error RunSync throws: it carries what the run did do (uploads, prunes,
+// the vault's size after it), so the caller can report that as well.
+class SyncNoSpaceError : public Error {
+ public:
+  SyncNoSpaceError(const std::string& message, SyncResult result)
+      : Error(Code::kNoSpace, message), result_(std::move(result)) {}
+  const SyncResult& result() const { return result_; }
+
+ private:
+  SyncResult result_;
+};
+
+// REQUIRES: the state lock is held. Throws kNoSpace (SyncNoSpaceError) when the cap cannot be
+// honoured: backlog = "all": some complete set could not go up; backlog = "newest": nothing went up
+// and the newest vault backup is older than max_staleness_days (or there is none); either: nothing
+// went up and the local cache reached its limit. Vault errors as they come.
 SyncResult RunSync(Workspace& ws, Vault& vault, Progress& progress, Clock& clock,
                    const SyncOptions& opts);
 
