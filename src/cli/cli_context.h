@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/run_log.h"
 #include "cli/terminal_progress.h"
 #include "core/error.h"
 #include "engine/config.h"
@@ -43,6 +44,10 @@ class CliContext {
   bool Confirm(const std::string& question);
   // Prints the JSON result when --json.
   void Json(const nlohmann::json& j);
+  // From now on Say lines and progress notices also go to `log` (not owned;
+  // null to stop).
+  void SetRunLog(RunLog* log);
+  RunLog* run_log() const { return run_log_; }
 
  private:
   const GlobalOptions& g_;
@@ -50,6 +55,7 @@ class CliContext {
   bool allow_unsigned_ = false;
   friend void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
   std::unique_ptr<TerminalProgress> progress_;
+  RunLog* run_log_ = nullptr;
 };
 
 // The help of every --at option.

@@ -17,7 +17,8 @@ enum ExitCode : int {
   kExitVault = 8,     // the vault refused or could not be reached (credentials, network)
   kExitNoSpace = 9,   // the vault size cap cannot be honoured
   kExitPending = 10,  // waiting for the vault (retrievals in progress): run again later
-  kExitStale = 13,    // status --fleet: a host has not uploaded for [fleet] stale_after_days
+  kExitHookFailed = 11,  // a [hooks] before command failed; the command did not run
+  kExitStale = 13,       // status --fleet: a host has not uploaded for [fleet] stale_after_days
   kExitInterrupted = 130,
 };
 
@@ -39,6 +40,7 @@ inline constexpr const char* kExitCodeHelp =
     "  8  vault error: the storage refused the request or could not be reached\n"
     "  9  no space: the vault size cap cannot be honoured (or the cache reached cache_limit)\n"
     "  10 pending: retrievals from cold storage are in progress; run the same command again\n"
+    "  11 a [hooks] before command failed; the command itself did not run\n"
     "  13 stale: status --fleet found a host with no upload for [fleet] stale_after_days\n"
     "  130 interrupted\n";
 
