@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev age minisign zstd tar rdiff python3 sqlite3
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
   acl attr libcap2-bin  # tests and contrib/extract-archive.py: setfacl, setfattr, setcap
+  postgresql prometheus-node-exporter  # tests: [[source.command]] dumps, [monitoring] textfile
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup time)

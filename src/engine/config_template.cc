@@ -84,12 +84,12 @@ excludes = []
 # without a copy left on disk. `run` is argv (no shell); `timeout` (seconds) and
 # `user` (run as that user; needs root) are optional. A command that fails or
 # times out is reported, the rest is backed up, and the run exits with code 3.
-# Repeat the block for more commands.
-# [[source.command]]
-# path = "/var/backups/postgres/app.sql"
-# run = ["pg_dump", "--format=plain", "app"]
-# timeout = 3600
-# user = "postgres"
+# Repeat the block for more commands; remove the "#   " to use it.
+#   [[source.command]]
+#   path = "/var/backups/postgres/app.sql"
+#   run = ["pg_dump", "--format=plain", "app"]
+#   timeout = 3600
+#   user = "postgres"
 
 [backup]
 # Incremental backups taken after a full one before the next full backup starts a

@@ -443,7 +443,7 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "8: unknown key \"timout\" in [[source.command]] #1 (did you mean \"timeout\"?)"},
       {s + e + "[[source.command]]\npath = \"/d.sql\"\nrun = [\"a\"]\n[[source.command]]\n" +
            "path = \"/d.sql\"\nrun = [\"b\"]\n",
-       "10: [[source.command]] #2 path \"/d.sql\" is already the path of another"},
+       "9: [[source.command]] #2 path \"/d.sql\" is already the path of another"},
       {s + e + "[hooks]\nbefore = [\"systemctl\", \"stop\", \"app\"]\n",
        "6: [hooks] before must be a list of commands, each an array of strings (argv, no shell)"},
       {s + e + "[hooks]\nafter = [[]]\n", "6: [hooks] after[0] must be a command"},
@@ -532,8 +532,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
 TEST_F(ConfigTest, MissingSectionsHaveNoLine) {
   EXPECT_EQ(LoadError(std::string("[encryption]\nrecipients = [\"") + kKey1 + "\"]\n"),
             ConfigPath() +
-                ": [source] needs at least one path to back up: add includes = [\"~/Documents\"] "
-                "or spec = \"includeexclude.json\"");
+                ": [source] needs at least one path to back up: add includes = [\"~/Documents\"], "
+                "spec = \"includeexclude.json\" or a [[source.command]]");
   EXPECT_THAT(LoadError("[source]\nincludes = [\"/a\"]\n"),
               StartsWith(ConfigPath() + ": [encryption] needs recipients"));
 }
@@ -657,10 +657,11 @@ TEST_F(ConfigTest, TemplateRoundTrips) {
 
 TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
   std::string text = RenderConfigTemplate({});
+  for (const char* key : {"[[source.command]]", "path = ", "run = ", "timeout = ", "user = "})
+    EXPECT_NE(text.find("\n#   " + std::string(key)), std::string::npos) << key;
   for (const char* key : {"includes",
                           "excludes",
                           "spec",
-                          "[[source.command]]",
                           "before",
                           "after",
                           "on_error",

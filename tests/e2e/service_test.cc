@@ -7,8 +7,8 @@
 #include <chrono>
 #include <thread>
 
-#include "e2e_util.h"
 #include "core/error.h"
+#include "e2e_util.h"
 #include "net/http_client.h"
 
 namespace gbe2e {
