@@ -181,6 +181,12 @@ std::string SubprocessResult::Describe(int64_t timeout_ms) const {
   return "exited with status " + std::to_string(exit_status);
 }
 
+std::string SubprocessResult::StderrOneLine() const {
+  std::string out;
+  for (char c : stderr_tail) out += c == '\n' ? std::string(" | ") : std::string(1, c);
+  return out;
+}
+
 SubprocessResult RunSubprocess(const SubprocessOptions& o) {
   using Clock = std::chrono::steady_clock;
   SubprocessResult result;

@@ -41,6 +41,8 @@ struct SubprocessResult {
   // "exited with status 1", "was killed by signal 9", "timed out after 30 s",
   // or start_error.
   std::string Describe(int64_t timeout_ms) const;
+  // stderr_tail on one line, its lines joined with " | ".
+  std::string StderrOneLine() const;
 };
 
 // Starts, feeds the callbacks, waits. Throws kInvalidArgument for an unknown

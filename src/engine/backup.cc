@@ -519,6 +519,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     if (!capture.ok) {
       progress.Notice(c.path, capture.problem + "; not backed up, retried next run", true);
       ++commands_failed;
+    } else if (!capture.stderr_tail.empty()) {
+      progress.Notice(c.path, "the command wrote on stderr: " + capture.stderr_tail, false);
     }
   }
   auto next_command = commands.begin();

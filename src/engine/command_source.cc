@@ -10,7 +10,6 @@
 #include "core/subprocess.h"
 
 namespace gb {
-
 CommandCapture CaptureCommand(const Config::CommandSource& command, const std::string& spool_dir,
                               Clock& clock) {
   CommandCapture c;
@@ -43,11 +42,7 @@ CommandCapture CaptureCommand(const Config::CommandSource& command, const std::s
   }
   if (!r.ok()) {
     c.problem = "command `" + DescribeArgv(command.run) + "` " + r.Describe(o.timeout_ms);
-    if (!r.stderr_tail.empty()) {
-      c.problem += ": ";
-      for (char ch : r.stderr_tail)
-        c.problem += ch == '\n' ? std::string(" | ") : std::string(1, ch);
-    }
+    if (!r.stderr_tail.empty()) c.problem += ": " + r.StderrOneLine();
     return c;
   }
   c.ok = true;
@@ -55,6 +50,7 @@ CommandCapture CaptureCommand(const Config::CommandSource& command, const std::s
   c.size = size;
   c.hash = sha.Final();
   c.finished = clock.NowSeconds();
+  c.stderr_tail = r.StderrOneLine();
   return c;
 }
 

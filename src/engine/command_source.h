@@ -23,6 +23,7 @@ struct CommandCapture {
   uint64_t size = 0;
   Digest hash{};
   int64_t finished = 0;
+  std::string stderr_tail;  // ok: what it still said on stderr (its last lines), for a note
   // Not ok: one line naming the command, what happened and its last stderr lines.
   std::string problem;
 };

@@ -69,10 +69,7 @@ std::string RunHooks(const Config& cfg, HookKind kind, const HookContext& contex
     if (r.ok()) continue;
     std::string line = std::string(KindName(kind)) + " hook `" + DescribeArgv(argv) + "` " +
                        r.Describe(o.timeout_ms);
-    if (!r.stderr_tail.empty()) {
-      line += ": ";
-      for (char c : r.stderr_tail) line += c == '\n' ? std::string(" | ") : std::string(1, c);
-    }
+    if (!r.stderr_tail.empty()) line += ": " + r.StderrOneLine();
     return line;
   }
   return "";
