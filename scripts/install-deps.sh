@@ -12,6 +12,7 @@ packages=(
   clang clang-format libfuzzer-14-dev libclang-rt-14-dev
   acl attr libcap2-bin  # tests and contrib/restore-set.py: setfacl, setfattr, setcap
   dpkg-dev file man-db zsh fish  # the Debian package (dpkg-shlibdeps), man page and completion tests
+  postgresql prometheus-node-exporter  # tests: [[source.command]] dumps, [monitoring] textfile
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(restic borgbackup duplicity time)

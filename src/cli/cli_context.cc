@@ -48,7 +48,16 @@ std::string CliContext::VaultHint(Code code) const {
   return " (check " + what + " in " + ConfigPath() + ", and the network)";
 }
 
+void CliContext::SetRunLog(RunLog* log) {
+  run_log_ = log;
+  if (log)
+    progress().SetEcho([log](const std::string& line) { log->Line(line); });
+  else
+    progress().SetEcho(nullptr);
+}
+
 void CliContext::Say(const std::string& line) {
+  if (run_log_) run_log_->Line(line);
   if (g_.json || g_.quiet) return;
   progress().Done();
   std::printf("%s\n", line.c_str());

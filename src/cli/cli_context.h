@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/run_log.h"
 #include "cli/terminal_progress.h"
 #include "core/error.h"
 #include "engine/config.h"
@@ -47,6 +48,10 @@ class CliContext {
   // here; main prints it with the error and the exit code, so --json always prints.
   void KeepResultOnError(nlohmann::json j) { result_on_error_ = std::move(j); }
   const nlohmann::json& ResultOnError() const { return result_on_error_; }
+  // From now on Say lines and progress notices also go to `log` (not owned;
+  // null to stop).
+  void SetRunLog(RunLog* log);
+  RunLog* run_log() const { return run_log_; }
 
  private:
   const GlobalOptions& g_;
@@ -55,6 +60,7 @@ class CliContext {
   nlohmann::json result_on_error_ = nlohmann::json::object();
   friend void AddAllowUnsignedFlag(CLI::App& cmd, CliContext& ctx);
   std::unique_ptr<TerminalProgress> progress_;
+  RunLog* run_log_ = nullptr;
 };
 
 // The help of every --at option.

@@ -3,6 +3,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
+#include "cli/service_run.h"
 #include "core/clock.h"
 #include "engine/backlog_plan.h"
 #include "engine/backup.h"
@@ -89,6 +90,56 @@ SyncResult SyncAndReport(CliContext& ctx, Workspace& ws, Vault& vault, const Syn
   }
 }
 
+void RunSyncCommand(CliContext& ctx, int& exit_code, const SyncOptions& options,
+                    const std::vector<int64_t>& drop) {
+  const Config& cfg = ctx.config();
+  Workspace ws(cfg);
+  StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+  for (int64_t set_id : drop) {
+    int forgotten = DropSet(ws, set_id, SystemClock().NowSeconds());
+    ctx.Say("dropped set " + std::to_string(set_id) + ": its " + std::to_string(forgotten) +
+            " backup(s) are forgotten and removed from the cache");
+  }
+  auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), options.dry_run);
+  nlohmann::json j = {{"dropped_sets", drop}};
+  SyncResult r = SyncAndReport(ctx, ws, *vault, options, j);
+  ctx.Json(j);
+  if (!r.unuploadable.empty()) exit_code = kExitNotFound;
+}
+
+// `run`: backup, then sync (first a sync too when the cache is full).
+void RunBackupThenSync(CliContext& ctx, int& exit_code, bool full, ServiceReport& report) {
+  const Config& cfg = ctx.config();
+  Workspace ws(cfg);
+  StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+  std::unique_ptr<Vault> vault;
+  if (MeasureCache(ws).AtLimit()) {
+    // Sets are waiting and the cache is full: upload what can go first, so that the
+    // backup finds room (it refuses to write past cache_limit).
+    ctx.Say("the cache is at [backup] cache_limit: syncing before the backup");
+    vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    nlohmann::json first;
+    SyncAndReport(ctx, ws, *vault, SyncOptions{}, first);
+  }
+  BackupOptions bo;
+  bo.force_full = full;
+  BackupResult b = RunBackup(ws, ctx.progress(), SystemClock(), bo);
+  report.backup_id = BackupId(b.record);
+  ctx.progress().Done();
+  ctx.Say(std::string(b.full ? "full" : "incremental") + " backup " + BackupId(b.record) + ": " +
+          std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) + ")");
+  if (b.skipped || b.changed_while_read || b.incomplete) exit_code = kExitPartial;
+  nlohmann::json j;
+  j["backup"] = {{"id", BackupId(b.record)}, {"kind", b.full ? "full" : "incremental"},
+                 {"files", b.record.files},  {"bytes", b.record.bytes},
+                 {"skipped", b.skipped},     {"lost_archives", b.lost_archives}};
+  ctx.KeepResultOnError(j);  // the backup is done whatever the vault says
+  if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+  SyncResult s = SyncAndReport(ctx, ws, *vault, SyncOptions{}, j);
+  ctx.Json(j);
+  if (!s.unuploadable.empty()) exit_code = kExitNotFound;
+}
+
 }  // namespace
 
 void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
@@ -106,19 +157,12 @@ void AddSyncCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                   "uploaded: its backups are forgotten (repeatable)")
       ->excludes("--dry-run");
   cmd->callback([&ctx, &exit_code, opts, drop] {
-    const Config& cfg = ctx.config();
-    Workspace ws(cfg);
-    StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
-    for (int64_t set_id : *drop) {
-      int forgotten = DropSet(ws, set_id, SystemClock().NowSeconds());
-      ctx.Say("dropped set " + std::to_string(set_id) + ": its " + std::to_string(forgotten) +
-              " backup(s) are forgotten and removed from the cache");
+    if (opts->dry_run) {
+      RunSyncCommand(ctx, exit_code, *opts, *drop);
+    } else {
+      RunAsService(ctx, "sync", exit_code,
+                   [&](ServiceReport&) { RunSyncCommand(ctx, exit_code, *opts, *drop); });
     }
-    auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), opts->dry_run);
-    nlohmann::json j = {{"dropped_sets", *drop}};
-    SyncResult r = SyncAndReport(ctx, ws, *vault, *opts, j);
-    ctx.Json(j);
-    if (!r.unuploadable.empty()) exit_code = kExitNotFound;
   });
 }
 
@@ -128,36 +172,8 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_flag("--full", *full, "Start a new set with a full backup");
   AddAllowUnsignedFlag(*cmd, ctx);
   cmd->callback([&ctx, &exit_code, full] {
-    const Config& cfg = ctx.config();
-    Workspace ws(cfg);
-    StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
-    std::unique_ptr<Vault> vault;
-    if (MeasureCache(ws).AtLimit()) {
-      // Sets are waiting and the cache is full: upload what can go first, so that the
-      // backup finds room (it refuses to write past cache_limit).
-      ctx.Say("the cache is at [backup] cache_limit: syncing before the backup");
-      vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-      SyncResult first = RunSync(ws, *vault, ctx.progress(), SystemClock(), SyncOptions{});
-      ctx.progress().Done();
-      ReportSync(ctx, first);
-    }
-    BackupOptions bo;
-    bo.force_full = *full;
-    BackupResult b = RunBackup(ws, ctx.progress(), SystemClock(), bo);
-    ctx.progress().Done();
-    ctx.Say(std::string(b.full ? "full" : "incremental") + " backup " + BackupId(b.record) + ": " +
-            std::to_string(b.record.files) + " entries stored (" + HumanBytes(b.record.bytes) +
-            ")");
-    if (b.skipped || b.changed_while_read || b.incomplete) exit_code = kExitPartial;
-    nlohmann::json j;
-    j["backup"] = {{"id", BackupId(b.record)}, {"kind", b.full ? "full" : "incremental"},
-                   {"files", b.record.files},  {"bytes", b.record.bytes},
-                   {"skipped", b.skipped},     {"lost_archives", b.lost_archives}};
-    ctx.KeepResultOnError(j);  // the backup is done whatever the vault says
-    if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-    SyncResult s = SyncAndReport(ctx, ws, *vault, SyncOptions{}, j);
-    ctx.Json(j);
-    if (!s.unuploadable.empty()) exit_code = kExitNotFound;
+    RunAsService(ctx, "run", exit_code,
+                 [&](ServiceReport& report) { RunBackupThenSync(ctx, exit_code, *full, report); });
   });
 }
 

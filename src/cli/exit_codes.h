@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitVault = 8,     // the vault refused or could not be reached (credentials, network)
   kExitNoSpace = 9,   // the vault size cap cannot be honoured
   kExitPending = 10,  // waiting for the vault (retrievals in progress): run again later
+  kExitHookFailed = 11,  // a [hooks] before command failed; the command did not run
   // Only the plan was shown (no --yes, no terminal to ask): nothing was started.
   kExitNotStarted = 12,
   kExitStale = 13,  // status --fleet: a host has not uploaded for [fleet] stale_after_days
@@ -41,6 +42,7 @@ inline constexpr const char* kExitCodeHelp =
     "  8  vault error: the storage refused the request or could not be reached\n"
     "  9  no space: the vault size cap cannot be honoured (or the cache reached cache_limit)\n"
     "  10 pending: retrievals from cold storage are in progress; run the same command again\n"
+    "  11 a [hooks] before command failed; the command itself did not run\n"
     "  12 not started: restore or recover only printed its plan (no --yes, and no terminal\n"
     "     to ask on); nothing was retrieved or restored\n"
     "  13 stale: status --fleet found a host with no upload for [fleet] stale_after_days\n"

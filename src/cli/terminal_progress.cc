@@ -59,10 +59,12 @@ void TerminalProgress::Draw(bool force) {
 
 void TerminalProgress::Notice(const std::string& path, const std::string& message, bool problem) {
   if (problem) ++problems_;
+  std::string line = std::string(problem ? "warning" : "note") + ": " + path + ": " + message;
+  if (echo_) echo_(line);
   if (!problem && verbosity_ != Verbosity::kVerbose) return;
   ClearLine();
   drawn_ = false;
-  std::fprintf(stderr, "%s: %s: %s\n", problem ? "warning" : "note", path.c_str(), message.c_str());
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void TerminalProgress::Done() {

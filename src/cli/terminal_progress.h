@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/human_size.h"
@@ -23,6 +24,9 @@ class TerminalProgress : public Progress {
   void Notice(const std::string& path, const std::string& message, bool problem) override;
   void Done();
   uint64_t problems() const { return problems_; }
+  // Also hands every notice, as the line printed for it (printed or not), to
+  // `echo` (the run log); null to stop.
+  void SetEcho(std::function<void(const std::string&)> echo) { echo_ = std::move(echo); }
 
  private:
   void Draw(bool force);
@@ -33,6 +37,7 @@ class TerminalProgress : public Progress {
   uint64_t total_files_ = 0, total_bytes_ = 0, files_ = 0, bytes_ = 0, problems_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
   bool drawn_ = false;
+  std::function<void(const std::string&)> echo_;
 };
 
 }  // namespace gb

@@ -26,6 +26,7 @@
 #include "engine/archive_name.h"
 #include "engine/archive_signature.h"
 #include "engine/backlog_plan.h"
+#include "engine/command_source.h"
 #include "engine/delta_backup.h"
 #include "engine/encryption.h"
 #include "engine/entry_spool.h"
@@ -106,7 +107,7 @@ class ArchiveBuilder {
  public:
   ArchiveBuilder(TarWriter& tar, Catalog::Writer& cat, int64_t set_id, int seq, ByteSink& checksums,
                  Progress& progress, OnChange on_change, const std::string& temp_dir,
-                 DeltaBackup& deltas)
+                 DeltaBackup& deltas, const std::map<std::string, CommandCapture>& commands)
       : tar_(tar),
         cat_(cat),
         set_id_(set_id),
@@ -116,6 +117,7 @@ class ArchiveBuilder {
         on_change_(on_change),
         temp_dir_(temp_dir),
         deltas_(deltas),
+        commands_(commands),
         buf_(4 * kChunk) {}
 
   void Add(PrefetchedEntry&& p) {
@@ -144,7 +146,9 @@ class ArchiveBuilder {
           return;
         }
         std::string problem;
-        if (!StoreFile(&e, std::move(p.read), &problem)) {
+        if (auto command = commands_.find(PathKey(e.path)); command != commands_.end()) {
+          StoreCommandOutput(e, command->second);
+        } else if (!StoreFile(&e, std::move(p.read), &problem)) {
           progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
                            true);
           failed_.insert(e.path);
@@ -187,6 +191,20 @@ class ArchiveBuilder {
     cat_.AddEntry(set_id_, seq_, e);
     ++files;
     progress_.Update(files + skipped, bytes);
+  }
+
+  // A [[source.command]]'s output, from its spool.
+  void StoreCommandOutput(const Entry& e, const CommandCapture& capture) {
+    tar_.Begin(e);
+    for (uint64_t pos = 0; pos < capture.size;) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(capture.size - pos, buf_.size()));
+      size_t n = PreadFull(capture.output.get(), buf_.data(), want, pos, "output for /" + e.path);
+      if (n < want) throw Error(Code::kIOError, "the output spooled for /" + e.path + " is short");
+      tar_.WriteData({buf_.data(), n});
+      pos += n;
+      progress_.Update(files + skipped, bytes + pos);
+    }
+    tar_.End();
   }
 
   // Stores one regular file, from `read` when it was read ahead; false with a
@@ -377,6 +395,7 @@ class ArchiveBuilder {
   OnChange on_change_;
   std::string temp_dir_;
   DeltaBackup& deltas_;
+  const std::map<std::string, CommandCapture>& commands_;  // by PathKey
   std::vector<uint8_t> buf_;
   std::set<std::string> failed_;
   std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
@@ -490,6 +509,56 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     }
   };
 
+  // Command sources run first, each into its own unnamed spool. One that
+  // fails is reported and records nothing: its previous output stays the latest.
+  std::map<std::string, CommandCapture> commands;  // by PathKey of their path
+  uint64_t commands_failed = 0;
+  for (const Config::CommandSource& c : cfg.commands) {
+    CommandCapture& capture = commands[PathKey(c.path.substr(1))];
+    if (opts.dry_run) continue;
+    progress.Phase("running " + c.run[0] + " for " + c.path, 0, 0);
+    capture = CaptureCommand(c, cfg.cache_dir, clock);
+    if (!capture.ok) {
+      progress.Notice(c.path, capture.problem + "; not backed up, retried next run", true);
+      ++commands_failed;
+    } else if (!capture.stderr_tail.empty()) {
+      progress.Notice(c.path, "the command wrote on stderr: " + capture.stderr_tail, false);
+    }
+  }
+  auto next_command = commands.begin();
+  // Plans the command outputs whose keys sort at or before `key` (all when null).
+  auto plan_commands = [&](const std::string* key) {
+    for (; next_command != commands.end() && (!key || next_command->first <= *key);
+         ++next_command) {
+      const std::string& command_key = next_command->first;
+      const CommandCapture& capture = next_command->second;
+      while (have_before && PathKey(before->entry().path) < command_key) {
+        deleted_entry(before->entry(), before->data_seq());
+        have_before = before->Next();
+      }
+      const Config::CommandSource* source = nullptr;
+      for (const Config::CommandSource& c : cfg.commands)
+        if (PathKey(c.path.substr(1)) == command_key) source = &c;
+      std::optional<Entry> old;
+      if (have_before && PathKey(before->entry().path) == command_key) {
+        old = before->entry();
+        have_before = before->Next();
+      }
+      if (opts.dry_run) {
+        ++result.changed;  // not run: whether it changed is unknown
+        continue;
+      }
+      if (!capture.ok) continue;
+      if (old && old->type == EntryType::kFile && old->has_hash && old->hash == capture.hash &&
+          old->size == capture.size)
+        continue;  // the same output as last time
+      Entry e = CommandEntry(*source, capture);
+      ++result.files_scanned;
+      result.bytes_scanned += e.size;
+      plan_entry(e);
+    }
+  };
+
   progress.Phase("scanning", 0, 0);
   Selector selector(cfg.includes, cfg.excludes);
   Walker walker(selector, [&](const std::string& path, const std::string& what, bool problem) {
@@ -504,6 +573,13 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     if ((result.files_scanned & 1023) == 0)
       progress.Update(result.files_scanned, result.bytes_scanned);
     std::string key = PathKey(e.path);
+    plan_commands(&key);
+    if (commands.count(key)) {
+      progress.Notice(Walker::AbsPath(e.path),
+                      "is also the path of a [[source.command]]: its output is stored instead",
+                      true);
+      continue;
+    }
     while (have_before && PathKey(before->entry().path) < key) {
       deleted_entry(before->entry(), before->data_seq());
       have_before = before->Next();
@@ -557,6 +633,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     if (subtree_unknown) unknown_prefix = key + '\0';
     if (changed) plan_entry(e);
   }
+  plan_commands(nullptr);
   while (have_before) {
     deleted_entry(before->entry(), before->data_seq());
     have_before = before->Next();
@@ -629,7 +706,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   archives.push_back(meta.name);
   deltas.Start(set_id, seq, std::move(archives));
   ArchiveBuilder builder(tar, writer, set_id, seq, checksum_bytes, progress, cfg.on_change,
-                         cfg.cache_dir, deltas);
+                         cfg.cache_dir, deltas, commands);
   plan.spool->Rewind();
   {
     FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
@@ -660,13 +737,13 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   rec.files = builder.files;
   rec.bytes = builder.bytes;
   rec.deleted = builder.deleted;
-  rec.skipped = builder.skipped;
+  rec.skipped = builder.skipped + commands_failed;
   rec.host = meta.host;
   // Signed before the catalog commit: a crash between the two leaves an
   // orphan archive and signature, which the next run removes.
   if (signer) signer->SignFile(path, SignedThing::Archive(rec.name, set_id, rec.archive_sha256));
   rec.id = writer.AddBackup(rec);
-  result.skipped = builder.skipped;
+  result.skipped = builder.skipped + commands_failed;
   result.changed_while_read = builder.changing;
   if (seq >= cfg.max_incrementals) {
     writer.CompleteSet(set_id, now);

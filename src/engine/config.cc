@@ -30,7 +30,7 @@ struct SectionKeys {
 
 const std::vector<SectionKeys>& KnownKeys() {
   static const std::vector<SectionKeys> kKeys = {
-      {"source", {"includes", "excludes", "spec"}},
+      {"source", {"includes", "excludes", "spec", "command"}},
       {"backup",
        {"max_incrementals", "change_detection", "on_change", "compression_level", "threads",
         "cache_dir", "state_dir", "cache_limit", "delta_min_size", "host"}},
@@ -45,6 +45,8 @@ const std::vector<SectionKeys>& KnownKeys() {
         "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
         "retrieval_per_1000_bulk", "taken"}},
       {"fleet", {"stale_after_days", "size_limit"}},
+      {"hooks", {"before", "after", "on_error", "timeout"}},
+      {"monitoring", {"ping_url", "textfile"}},
   };
   return kKeys;
 }
@@ -185,6 +187,8 @@ class Loader {
     step([&] { LoadVault(Section(root, "vault")); });
     step([&] { LoadPrices(Section(root, "prices")); });
     step([&] { LoadFleet(Section(root, "fleet")); });
+    step([&] { LoadHooks(Section(root, "hooks")); });
+    step([&] { LoadMonitoring(Section(root, "monitoring")); });
     if (first) throw first->second;
     return std::move(config_);
   }
@@ -225,7 +229,10 @@ class Loader {
         if (std::string_view near = Closest(key.str(), sections); !near.empty()) {
           message += " (did you mean [" + std::string(near) + "]?)";
         }
-        Fail(key.source(), message + "; sections are [source], [backup], [encryption], [vault]");
+        message += "; sections are";
+        for (size_t i = 0; i < sections.size(); ++i)
+          message += (i ? ", [" : " [") + std::string(sections[i]) + "]";
+        Fail(key.source(), message);
       }
       const toml::table* table = node.as_table();
       if (table == nullptr) {
@@ -409,10 +416,93 @@ class Loader {
       fail_line_ = Find(sec, "spec")->source().begin.line;  // spec file errors sort here
       LoadSpec(*Find(sec, "spec"), *spec);
     }
-    if (config_.includes.empty()) {
+    LoadCommands(sec);
+    if (config_.includes.empty() && config_.commands.empty()) {
       Fail(Where(sec, "includes"),
-           "[source] needs at least one path to back up: add includes = [\"~/Documents\"] or "
-           "spec = \"includeexclude.json\"");
+           "[source] needs at least one path to back up: add includes = [\"~/Documents\"], "
+           "spec = \"includeexclude.json\" or a [[source.command]]");
+    }
+  }
+
+  // An argv: a non-empty array of strings, the first non-empty.
+  std::vector<std::string> GetArgv(const toml::node& node, const std::string& what,
+                                   const std::string& example) const {
+    const toml::array* array = node.as_array();
+    std::string expectation = "a command as an array of strings (argv, no shell), e.g. " + example;
+    if (array == nullptr || array->empty())
+      Fail(node.source(), what + " must be " + expectation + ", got " + Got(node));
+    std::vector<std::string> argv;
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const auto* value = element.as_string();
+      if (value == nullptr || (i == 0 && value->get().empty())) {
+        Fail(element.source(), what + "[" + std::to_string(i) + "] must be a " +
+                                   (i == 0 ? "non-empty " : "") + "string (" + expectation +
+                                   "), got " + Got(element));
+      }
+      argv.push_back(value->get());
+    }
+    return argv;
+  }
+
+  // [[source.command]] tables: path, run, timeout, user.
+  void LoadCommands(const toml::table* sec) {
+    const toml::node* node = Find(sec, "command");
+    if (node == nullptr) return;
+    const std::string example = "run = [\"pg_dump\", \"--format=plain\", \"app\"]";
+    const toml::array* tables = node->as_array();
+    if (tables == nullptr || !tables->is_array_of_tables()) {
+      Fail(node->source(),
+           "[source] command must be written as [[source.command]] tables, each with path = "
+           "\"/var/backups/app.sql\" and " +
+               example + ", got " + Got(*node));
+    }
+    const std::vector<std::string_view> keys = {"path", "run", "timeout", "user"};
+    for (size_t i = 0; i < tables->size(); ++i) {
+      const toml::table& t = *tables->get(i)->as_table();
+      std::string where = "[[source.command]] #" + std::to_string(i + 1);
+      for (const auto& item : t) {
+        const auto& k = item.first;
+        if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
+        std::string_view near = Closest(k.str(), keys);
+        Fail(k.source(), "unknown key " + Quote(k.str()) + " in " + where +
+                             (near.empty() ? std::string("; known keys: path, run, timeout, user")
+                                           : " (did you mean " + Quote(near) + "?)"));
+      }
+      Config::CommandSource c;
+      const toml::node* path = t.get("path");
+      const auto* path_text = path ? path->as_string() : nullptr;
+      if (path == nullptr) Fail(t.source(), where + " needs path = \"/var/backups/app.sql\"");
+      std::string expanded = path_text ? ExpandUser(path_text->get()) : "";
+      if (expanded.empty() || expanded[0] != '/' || NormalizePath(expanded) == "/") {
+        Fail(path->source(), where +
+                                 " path must be an absolute file path (the name the output is "
+                                 "stored and restored under), got " +
+                                 Got(*path));
+      }
+      c.path = NormalizePath(expanded);
+      for (const Config::CommandSource& other : config_.commands) {
+        if (other.path == c.path)
+          Fail(path->source(), where + " path " + Quote(c.path) +
+                                   " is already the path of another [[source.command]]");
+      }
+      const toml::node* run = t.get("run");
+      if (run == nullptr) Fail(t.source(), where + " needs " + example);
+      c.run = GetArgv(*run, where + " run", example);
+      if (const toml::node* timeout = t.get("timeout")) {
+        const auto* v = timeout->as_integer();
+        if (v == nullptr || v->get() < 1 || v->get() > INT_MAX)
+          Fail(timeout->source(),
+               where + " timeout must be a number of seconds >= 1, got " + Got(*timeout));
+        c.timeout_seconds = static_cast<int>(v->get());
+      }
+      if (const toml::node* user = t.get("user")) {
+        const auto* v = user->as_string();
+        if (v == nullptr || v->get().empty())
+          Fail(user->source(), where + " user must be a user name, got " + Got(*user));
+        c.user = v->get();
+      }
+      config_.commands.push_back(std::move(c));
     }
   }
 
@@ -690,6 +780,51 @@ class Loader {
     }
     p.taken = GetString(sec, "prices", "taken", "a short text like \"eu-west-1 2026-10-01\"")
                   .value_or("");
+  }
+
+  void LoadHooks(const toml::table* sec) {
+    const std::string example = "[[\"systemctl\", \"stop\", \"app\"]]";
+    auto hooks = [&](std::string_view key, std::vector<std::vector<std::string>>* out) {
+      const toml::node* node = Find(sec, key);
+      if (node == nullptr) return;
+      const toml::array* array = node->as_array();
+      std::string what = "[hooks] " + std::string(key);
+      if (array == nullptr || (!array->empty() && !array->get(0)->is_array())) {
+        Fail(node->source(), what +
+                                 " must be a list of commands, each an array of strings "
+                                 "(argv, no shell), e.g. " +
+                                 std::string(key) + " = " + example + ", got " + Got(*node));
+      }
+      for (size_t i = 0; i < array->size(); ++i) {
+        out->push_back(GetArgv(*array->get(i), what + "[" + std::to_string(i) + "]", example));
+      }
+    };
+    hooks("before", &config_.hooks.before);
+    hooks("after", &config_.hooks.after);
+    hooks("on_error", &config_.hooks.on_error);
+    if (auto v = GetInt(sec, "hooks", "timeout", 1, INT_MAX, "a number of seconds >= 1"))
+      config_.hooks.timeout_seconds = *v;
+  }
+
+  void LoadMonitoring(const toml::table* sec) {
+    if (auto v = GetString(sec, "monitoring", "ping_url",
+                           "an http:// or https:// URL like \"https://hc-ping.com/UUID\"")) {
+      if (!(v->starts_with("http://") && v->size() > 7) &&
+          !(v->starts_with("https://") && v->size() > 8)) {
+        FailValue(*Find(sec, "ping_url"), "monitoring", "ping_url",
+                  "an http:// or https:// URL like \"https://hc-ping.com/UUID\"");
+      }
+      while (v->ends_with('/')) v->pop_back();
+      config_.ping_url = *v;
+    }
+    if (auto v = GetPath(sec, "monitoring", "textfile")) {
+      if (!v->ends_with(".prom") || Basename(*v) == ".prom") {
+        FailValue(*Find(sec, "textfile"), "monitoring", "textfile",
+                  "a file name ending in \".prom\" (node_exporter's textfile collector reads only "
+                  "those), like \"/var/lib/prometheus/node-exporter/glacier_backup.prom\"");
+      }
+      config_.textfile = *v;
+    }
   }
 
   std::string shown_;  // the path as the caller gave it, for messages

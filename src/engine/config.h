@@ -35,6 +35,15 @@ struct Config {
   // Patterns as written ("~" expanded for "~/..." ones), TOML then spec file;
   // syntax checked by compiling them into a Selector.
   std::vector<std::string> excludes;
+  // [[source.command]]: a program whose standard output is stored as the file
+  // `path` (absolute, normalised, unique), e.g. a database dump.
+  struct CommandSource {
+    std::string path;
+    std::vector<std::string> run;  // argv, no shell; non-empty
+    int timeout_seconds = 0;       // 0 = no limit
+    std::string user;              // run as this user (needs root); empty = as we run
+  };
+  std::vector<CommandSource> commands;  // in the order written
 
   // [backup]
   int max_incrementals = 7;  // >= 0; incrementals after a full before the next full
@@ -94,6 +103,16 @@ struct Config {
   // [fleet]: hosts sharing the vault.
   int fleet_stale_after_days = 3;  // >= 1; status --fleet flags a host older than this
   uint64_t fleet_size_limit = 0;   // bytes for all hosts together; 0 = none
+
+  // [hooks]: commands (argv, no shell) run around backup, run and sync.
+  struct Hooks {
+    std::vector<std::vector<std::string>> before, after, on_error;
+    int timeout_seconds = 600;  // each hook, >= 1
+  } hooks;
+
+  // [monitoring]
+  std::string ping_url;  // healthchecks.io-style "http(s)://..." without a trailing '/'; "" = none
+  std::string textfile;  // Prometheus textfile ("....prom"), absolute; "" = none
 
   // [prices]: the user's prices (USD) in place of the built-in table's for the
   // configured storage class and region. Unset keys keep the built-in value.

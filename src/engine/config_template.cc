@@ -80,6 +80,17 @@ excludes = []
 # are added to the ones above.
 # spec = "includeexclude.json"
 
+# A program whose output is backed up as a file, e.g. a database dump, streamed
+# without a copy left on disk. `run` is argv (no shell); `timeout` (seconds) and
+# `user` (run as that user; needs root) are optional. A command that fails or
+# times out is reported, the rest is backed up, and the run exits with code 3.
+# Repeat the block for more commands; remove the "#   " to use it.
+#   [[source.command]]
+#   path = "/var/backups/postgres/app.sql"
+#   run = ["pg_dump", "--format=plain", "app"]
+#   timeout = 3600
+#   user = "postgres"
+
 [backup]
 # Incremental backups taken after a full one before the next full backup starts a
 # new set. 0 = every backup is full.
@@ -240,6 +251,26 @@ excludes = []
 # stale_after_days = 3
 # The budget for all hosts together, shown against their total by status --fleet.
 # size_limit = 0
+
+[hooks]
+# Commands run around backup, run and sync: each an argv list (no shell). The
+# environment names the command (GLACIER_BACKUP_COMMAND), the backup made
+# (GLACIER_BACKUP_ID), the exit code (GLACIER_BACKUP_EXIT_CODE) and the log
+# (GLACIER_BACKUP_LOG_FILE). A failing `before` hook stops the run (exit 11);
+# `after` hooks run on success, `on_error` hooks on any other exit code.
+# before = [["systemctl", "stop", "app"]]
+# after = [["systemctl", "start", "app"]]
+# on_error = [["systemctl", "start", "app"]]
+# Seconds each hook may take before it is killed.
+# timeout = 600
+
+[monitoring]
+# A healthchecks.io check (or anything speaking its protocol): URL/start when a
+# run starts, URL on success, URL/EXITCODE with the end of the log on failure.
+# ping_url = "https://hc-ping.com/UUID"
+# Prometheus metrics for node_exporter's textfile collector, rewritten after
+# every backup, run and sync.
+# textfile = "/var/lib/prometheus/node-exporter/glacier_backup.prom"
 )";
   return out;
 }

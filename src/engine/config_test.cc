@@ -123,6 +123,49 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.retrieval_tier, "Bulk");
 }
 
+TEST_F(ConfigTest, CommandSourcesHooksAndMonitoring) {
+  Config c = Load(kMinimal + R"(
+[[source.command]]
+path = "/var/backups/postgres/app.sql"
+run = ["pg_dump", "--format=plain", "app"]
+timeout = 600
+user = "postgres"
+
+[[source.command]]
+path = "~/notes.sql"
+run = ["sqlite3", "/srv/notes.db", ".dump"]
+
+[hooks]
+before = [["systemctl", "stop", "app"], ["sync"]]
+on_error = [["logger", ""]]
+timeout = 30
+
+[monitoring]
+ping_url = "https://hc-ping.com/1234/"
+textfile = "/var/lib/prometheus/node-exporter/glacier_backup.prom"
+)");
+  ASSERT_EQ(c.commands.size(), 2u);
+  EXPECT_EQ(c.commands[0].path, "/var/backups/postgres/app.sql");
+  EXPECT_THAT(c.commands[0].run, ElementsAre("pg_dump", "--format=plain", "app"));
+  EXPECT_EQ(c.commands[0].timeout_seconds, 600);
+  EXPECT_EQ(c.commands[0].user, "postgres");
+  EXPECT_EQ(c.commands[1].path, home_ + "/notes.sql");
+  EXPECT_EQ(c.commands[1].timeout_seconds, 0);
+  EXPECT_EQ(c.commands[1].user, "");
+  ASSERT_EQ(c.hooks.before.size(), 2u);
+  EXPECT_THAT(c.hooks.before[0], ElementsAre("systemctl", "stop", "app"));
+  EXPECT_TRUE(c.hooks.after.empty());
+  EXPECT_THAT(c.hooks.on_error[0], ElementsAre("logger", ""));
+  EXPECT_EQ(c.hooks.timeout_seconds, 30);
+  EXPECT_EQ(c.ping_url, "https://hc-ping.com/1234");
+  EXPECT_EQ(c.textfile, "/var/lib/prometheus/node-exporter/glacier_backup.prom");
+  // Commands alone are something to back up.
+  Config only = Load(std::string("[[source.command]]\npath = \"/x.sql\"\nrun = [\"true\"]\n") +
+                     "[encryption]\nrecipients = [\"" + kKey1 + "\"]\n");
+  EXPECT_TRUE(only.includes.empty());
+  EXPECT_EQ(only.commands.size(), 1u);
+}
+
 TEST_F(ConfigTest, EveryKeySet) {
   Config c = Load(std::string(R"([source]
 includes = ["/srv/a", "/srv/b/file.txt"]
@@ -343,12 +386,12 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "3: unknown key \"inclues\" in [source] (did you mean \"includes\"?)"},
       {s + "threads = 2\n" + e, "3: unknown key \"threads\" in [source] (it belongs in [backup])"},
       {s + "colour = 2\n" + e,
-       "3: unknown key \"colour\" in [source]; known keys: includes excludes spec"},
+       "3: unknown key \"colour\" in [source]; known keys: includes excludes spec command"},
       {e + "[vault]\nuri = \"s3://bkt\"\n" + s,
        "4: unknown key \"uri\" in [vault] (did you mean \"url\"?)"},
       {s + e + "[sourc]\n",
        "5: unknown section [sourc] (did you mean [source]?); sections are [source], [backup], "
-       "[encryption], [vault]"},
+       "[encryption], [vault], [prices], [fleet], [hooks], [monitoring]"},
       {"threads = 2\n" + s + e, "1: key \"threads\" is outside any section: put it under [backup]"},
       {s + e + "[[backup]]\n",
        "5: \"backup\" must be a section: write [backup] on a line of its "
@@ -387,8 +430,29 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
        "3: [source] excludes: exclude pattern \"a/../b\" may not contain \"..\" components"},
       // Required values.
       {"[source]\nexcludes = [\"*.tmp\"]\n" + e,
-       "1: [source] needs at least one path to back up: add includes = [\"~/Documents\"] or "
-       "spec = \"includeexclude.json\""},
+       "1: [source] needs at least one path to back up: add includes = [\"~/Documents\"], "
+       "spec = \"includeexclude.json\" or a [[source.command]]"},
+      // Command sources, hooks, monitoring.
+      {s + "command = [\"pg_dump\"]\n" + e,
+       "3: [source] command must be written as [[source.command]] tables"},
+      {s + e + "[[source.command]]\npath = \"dump.sql\"\nrun = [\"pg_dump\"]\n",
+       "6: [[source.command]] #1 path must be an absolute file path"},
+      {s + e + "[[source.command]]\npath = \"/d.sql\"\nrun = \"pg_dump app\"\n",
+       "7: [[source.command]] #1 run must be a command as an array of strings (argv, no shell)"},
+      {s + e + "[[source.command]]\npath = \"/d.sql\"\nrun = [\"a\"]\ntimout = 3\n",
+       "8: unknown key \"timout\" in [[source.command]] #1 (did you mean \"timeout\"?)"},
+      {s + e + "[[source.command]]\npath = \"/d.sql\"\nrun = [\"a\"]\n[[source.command]]\n" +
+           "path = \"/d.sql\"\nrun = [\"b\"]\n",
+       "9: [[source.command]] #2 path \"/d.sql\" is already the path of another"},
+      {s + e + "[hooks]\nbefore = [\"systemctl\", \"stop\", \"app\"]\n",
+       "6: [hooks] before must be a list of commands, each an array of strings (argv, no shell)"},
+      {s + e + "[hooks]\nafter = [[]]\n", "6: [hooks] after[0] must be a command"},
+      {s + e + "[hooks]\ntimeout = 0\n",
+       "6: [hooks] timeout must be a number of seconds >= 1, got 0"},
+      {s + e + "[monitoring]\nping_url = \"hc-ping.com/x\"\n",
+       "6: [monitoring] ping_url must be an http:// or https:// URL"},
+      {s + e + "[monitoring]\ntextfile = \"/var/lib/node/glacier_backup.txt\"\n",
+       "6: [monitoring] textfile must be a file name ending in \".prom\""},
       {"[source]\nincludes = []\n" + e, "2: [source] needs at least one path to back up"},
       {s + "[encryption]\nidentity_file = \"id.txt\"\n",
        "3: [encryption] needs recipients = [\"age1...\"] (the public key from age-keygen) or "
@@ -468,8 +532,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
 TEST_F(ConfigTest, MissingSectionsHaveNoLine) {
   EXPECT_EQ(LoadError(std::string("[encryption]\nrecipients = [\"") + kKey1 + "\"]\n"),
             ConfigPath() +
-                ": [source] needs at least one path to back up: add includes = [\"~/Documents\"] "
-                "or spec = \"includeexclude.json\"");
+                ": [source] needs at least one path to back up: add includes = [\"~/Documents\"], "
+                "spec = \"includeexclude.json\" or a [[source.command]]");
   EXPECT_THAT(LoadError("[source]\nincludes = [\"/a\"]\n"),
               StartsWith(ConfigPath() + ": [encryption] needs recipients"));
 }
@@ -593,9 +657,16 @@ TEST_F(ConfigTest, TemplateRoundTrips) {
 
 TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
   std::string text = RenderConfigTemplate({});
+  for (const char* key : {"[[source.command]]", "path = ", "run = ", "timeout = ", "user = "})
+    EXPECT_NE(text.find("\n#   " + std::string(key)), std::string::npos) << key;
   for (const char* key : {"includes",
                           "excludes",
                           "spec",
+                          "before",
+                          "after",
+                          "on_error",
+                          "ping_url",
+                          "textfile",
                           "max_incrementals",
                           "change_detection",
                           "compression_level",

@@ -298,6 +298,7 @@ HttpResponse HttpClient::Send(const HttpRequest& request, ByteSink* sink) {
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str());
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
   // A bandwidth cap below the stall threshold would read as a stall.
   int64_t low_speed = options_.low_speed_bytes_per_sec;
   for (int64_t cap : {options_.max_send_bytes_per_sec, options_.max_recv_bytes_per_sec})

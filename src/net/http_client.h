@@ -51,6 +51,9 @@ struct HttpResponse {
 
 struct HttpClientOptions {
   int64_t connect_timeout_ms = 15000;
+  // The whole request, connection to last byte; 0 = no limit (the stall
+  // detection below still applies). Fails as kTransient.
+  int64_t timeout_ms = 0;
   // A transfer slower than low_speed_bytes_per_sec for low_speed_seconds has
   // stalled and fails as kTransient.
   int64_t low_speed_bytes_per_sec = 1024;
