@@ -20,6 +20,14 @@ inline constexpr size_t kSmallFile = 8 << 20;
 
 Fd OpenForBackup(const std::string& path);
 
+// How far ahead of a read large files are announced to the kernel.
+inline constexpr uint64_t kReadahead = 8 << 20;
+
+// Asks the kernel to start reading [offset, offset + bytes) of a file into the
+// page cache without waiting for it: a hint, so failures are ignored.
+void HintReadahead(int fd, uint64_t offset, uint64_t bytes);
+void HintReadahead(const std::string& path, uint64_t offset, uint64_t bytes);
+
 // Whether two stats of one file show the same version of its content.
 bool SameVersion(const struct stat& a, const struct stat& b);
 
