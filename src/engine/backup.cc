@@ -44,7 +44,7 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 // File content read ahead of the archive writer, at most.
-constexpr uint64_t kPrefetchBytes = 32 << 20;
+constexpr uint64_t kPrefetchBytes = 16 << 20;
 // Threads reading small files ahead of the writer. They mostly wait on the
 // disk, so more of them than cores keeps a cold disk busy; [backup] threads,
 // when set, caps them (threads = 1: one read at a time).

@@ -83,7 +83,11 @@ void FilePrefetcher::Feed() {
       s.p.read.outcome = SmallFileRead::Outcome::kLarge;
       s.ready = !read;
       if (read || hint) {
-        batch.push_back(Task{read ? &s : nullptr, Walker::AbsPath(e.path), e.ino});
+        // Allocated here, where the consumer frees it (see ReadSmallFile).
+        std::vector<uint8_t> buffer;
+        if (read) buffer.reserve(e.size + 1);
+        batch.push_back(
+            Task{read ? &s : nullptr, Walker::AbsPath(e.path), e.ino, std::move(buffer)});
         batch_bytes += need;
       }
       s.p.entry = std::move(e);
@@ -119,7 +123,7 @@ void FilePrefetcher::Read() {
     // The slot is not ready, so nothing else touches it until it is.
     SmallFileRead r;
     try {
-      r = read_(t.path, &t.slot->p.entry);
+      r = read_(t.path, &t.slot->p.entry, std::move(t.buffer));
     } catch (...) {
       lock.lock();
       if (!failure_) failure_ = std::current_exception();

@@ -31,8 +31,10 @@ struct PrefetchedEntry {
 class FilePrefetcher {
  public:
   // How one small file is read (ReadSmallFile; tests observe the calls).
-  // Called from several threads at once, each time with an entry of its own.
-  using ReadFn = std::function<SmallFileRead(const std::string& abs, Entry* e)>;
+  // Called from several threads at once, each time with an entry of its own
+  // and a buffer with room for the size the walk saw.
+  using ReadFn =
+      std::function<SmallFileRead(const std::string& abs, Entry* e, std::vector<uint8_t> buffer)>;
 
   // Takes entries from `spool` (already rewound) until it is exhausted, with
   // `readers` threads reading (at least 1). At most `max_bytes` of file content
@@ -62,6 +64,7 @@ class FilePrefetcher {
     Slot* slot = nullptr;
     std::string path;
     uint64_t ino = 0;
+    std::vector<uint8_t> buffer;  // for the content: allocated by the feeder
   };
 
   void Feed();

@@ -108,14 +108,14 @@ TEST_F(FilePrefetcherTest, StartsQueuedReadsInInodeOrderSeveralAtATime) {
   std::mutex mu;
   std::vector<uint64_t> started;
   int in_flight = 0, most_in_flight = 0;
-  auto slow_read = [&](const std::string& abs, Entry* e) {
+  auto slow_read = [&](const std::string& abs, Entry* e, std::vector<uint8_t> buffer) {
     {
       std::lock_guard lock(mu);
       started.push_back(e->ino);
       most_in_flight = std::max(most_in_flight, ++in_flight);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    SmallFileRead r = ReadSmallFile(abs, e);
+    SmallFileRead r = ReadSmallFile(abs, e, std::move(buffer));
     std::lock_guard lock(mu);
     --in_flight;
     return r;

@@ -79,8 +79,10 @@ SparseMap DataRegions(int fd, uint64_t size) {
   return map;
 }
 
-SmallFileRead ReadSmallFile(const std::string& abs, Entry* e) {
+SmallFileRead ReadSmallFile(const std::string& abs, Entry* e, std::vector<uint8_t> buffer) {
   SmallFileRead r;
+  r.data = std::move(buffer);
+  r.data.clear();
   Fd fd = OpenForBackup(abs);
   if (!fd.valid()) {
     r.problem = std::string("cannot read: ") + std::strerror(errno);

@@ -53,7 +53,10 @@ struct SmallFileRead {
   std::vector<uint8_t> data;
   std::string problem;
 };
-SmallFileRead ReadSmallFile(const std::string& abs, Entry* e);
+// The content goes into `buffer` when its capacity suffices, so a caller that
+// reads on another thread can allocate it on the thread that will free it
+// (memory freed to another thread's malloc arena tends to stay there).
+SmallFileRead ReadSmallFile(const std::string& abs, Entry* e, std::vector<uint8_t> buffer = {});
 
 // The content hash of a file as backups record it (logical bytes; holes are
 // zeros). Throws kIOError.
