@@ -6,7 +6,9 @@
 TIMES_TSV lines: label rep wall_s peak_rss_kb user_s sys_s
 SIZES_TSV lines: label bytes (output size after the first/full backup)
 MODE: "tree" or "small-files" (the small-files case adds two targets).
-Prints a table of medians and the target ratios with PASS/MISS.
+Prints a table of medians and the target ratios with PASS/MISS. Labels ending
+in ".cold" (bench/run.sh --cold) add a table of cold beside warm times and the
+cold targets.
 """
 import statistics
 import sys
@@ -122,8 +124,55 @@ def main():
         missed += not ok
         print("%-37s %10s %10s  %s" % (desc, shown, ("< " if strict else "<= ") + "%g" % limit
                                       + unit.strip(), "PASS" if ok else "MISS"))
+    missed += print_cold(med, small)
     print()
     print("%d target(s) missed" % missed if missed else "all measured targets met")
+
+
+def print_cold(med, small):
+    """The cold pass beside the warm one, and the cold targets; returns the misses."""
+    if not any(label.endswith(".cold") for label in med):
+        return 0
+    print()
+    print("page cache dropped before every command (cold) beside a warm cache:")
+    print("%-40s %9s %9s %11s" % ("operation (median wall s)", "warm", "cold", "cold/warm"))
+    for label, title in ROWS:
+        warm, cold = med.get(label), med.get(label + ".cold")
+        if not warm or not cold:
+            continue
+        print("%-40s %9.3f %9.3f %10.2fx" % (title, warm["wall"], cold["wall"],
+                                            cold["wall"] / warm["wall"] if warm["wall"] else 0))
+
+    def cold_ratio(a, b):
+        a, b = a + ".cold", b + ".cold"
+        if a in med and b in med and med[b]["wall"] > 0:
+            return med[a]["wall"] / med[b]["wall"]
+        return None
+
+    checks = [
+        ("cold: our full / tar|zstd", cold_ratio("ours_full", "tar_zstd"), 0.8 if small else 1.0),
+        ("cold: our full / restic full", cold_ratio("ours_full", "restic_full"),
+         0.5 if small else None),
+        ("cold: our no-change / stat walk", cold_ratio("ours_nochange", "stat_walk"),
+         1.5 if small else None),
+        ("cold: our restore / restic restore", cold_ratio("ours_restore", "restic_restore"), None),
+    ]
+    print()
+    print("%-37s %10s %10s  %s" % ("cold ratio", "value", "target", "result"))
+    missed = 0
+    for desc, value, limit in checks:
+        if value is None:
+            if limit is not None:
+                print("%-37s %10s %10s  %s" % (desc, "n/a", "<= %g" % limit, "n/a (not measured)"))
+            continue
+        if limit is None:
+            print("%-37s %10s %10s  %s" % (desc, "%.2fx" % value, "-", "info"))
+            continue
+        ok = value <= limit
+        missed += not ok
+        print("%-37s %10s %10s  %s" % (desc, "%.2fx" % value, "<= %gx" % limit,
+                                      "PASS" if ok else "MISS"))
+    return missed
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
 #   --bin PATH        glacier-backup binary (default: build/glacier-backup, built
 #                     with scripts/build.sh if missing)
 #   --no-restic, --no-borg   skip that tool (its ratios show n/a)
+#   --cold            also run every step with a cold page cache (dropped before
+#                     each timed command; needs root) and report cold beside warm
 #   --keep            keep the temp dir (logs, repos) instead of deleting it
 #   --save FILE       also copy the raw measurements (TSV) to FILE
 #   -h, --help        this text
@@ -37,6 +39,7 @@ do_restic=1
 do_borg=1
 keep=0
 save=""
+cold=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --no-restic) do_restic=0; shift ;;
     --no-borg) do_borg=0; shift ;;
     --keep) keep=1; shift ;;
+    --cold) cold=1; shift ;;
     --save) [ $# -ge 2 ] || die "$1 needs a file"; save="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -56,6 +60,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
+if [ "$cold" = 1 ] && { [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/drop_caches ]; }; then
+  die "--cold drops the page cache (/proc/sys/vm/drop_caches), which needs root: run as root, or without --cold"
+fi
 if [ -n "$small_dirs" ]; then
   [ -z "$tree" ] || die "give either TREE or --small-files, not both"
   [[ "$small_dirs" =~ ^[1-9][0-9]*$ && "$small_files" =~ ^[1-9][0-9]*$ ]] ||
@@ -148,9 +155,11 @@ echo
 # timer), peak RSS, user and system time. Dirty data from the previous step is
 # flushed first (sync, not timed) so it does not land on this one.
 measure() {
-  local label="$1"; shift
+  local label="$1$suffix"; shift
   local log="$work/logs/$label.$rep.log" tf="$work/logs/$label.$rep.time"
   sync
+  # cold pass: nothing of the tree, the tools or the repositories is cached
+  [ "$temp" = warm ] || echo 3 >/proc/sys/vm/drop_caches
   local t0 t1 rc=0
   t0=$(date +%s%N)
   /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$log" 2>&1 || rc=$?
@@ -171,7 +180,7 @@ measure() {
 # size LABEL PATH... : bytes written by a backup (recorded once, first run).
 size() {
   local label="$1"; shift
-  [ "$rep" = 1 ] || return 0
+  [ "$rep" = 1 ] && [ "$temp" = warm ] || return 0
   local p existing=()
   for p in "$@"; do [ ! -e "$p" ] || existing+=("$p"); done
   [ ${#existing[@]} -gt 0 ] || return 0
@@ -192,8 +201,20 @@ check_restore() {
 
 wipe() { chmod -R u+rwx "$@" 2>/dev/null || true; rm -rf "$@"; }
 
+# Each run is one pass with a warm page cache, and with --cold a second one
+# that drops it before every timed command (labels ending in .cold).
+passes=""
 for rep in $(seq 1 "$runs"); do
-  echo "run $rep/$runs"
+  passes+=" $rep:warm"
+  [ "$cold" = 0 ] || passes+=" $rep:cold"
+done
+for pass in $passes; do
+  rep="${pass%%:*}" temp="${pass#*:}" suffix=""
+  [ "$temp" = warm ] || suffix=".cold"
+  echo "run $rep/$runs ($temp page cache)"
+  if [ "$cold" = 1 ] && [ "$temp" = warm ]; then
+    tar -cf - "$tree" 2>/dev/null | cat >/dev/null  # the cold pass before emptied it
+  fi
   d="$work/run"
   wipe "$d"
   mkdir -p "$d"

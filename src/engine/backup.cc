@@ -45,7 +45,11 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 // File content read ahead of the archive writer, at most.
-constexpr uint64_t kPrefetchBytes = 32 << 20;
+constexpr uint64_t kPrefetchBytes = 16 << 20;
+// Threads reading small files ahead of the writer. They mostly wait on the
+// disk, so more of them than cores keeps a cold disk busy; [backup] threads,
+// when set, caps them (threads = 1: one read at a time).
+constexpr int kPrefetchReaders = 8;
 
 bool IsFileLike(EntryType t) { return t == EntryType::kFile || t == EntryType::kHardlink; }
 
@@ -354,11 +358,20 @@ class ArchiveBuilder {
         pos += k;
       }
     };
+    // Reading runs ahead of hashing and compressing: the next kReadahead bytes
+    // are requested while this chunk is processed (the prefetcher asked for
+    // the first ones).
+    uint64_t hinted = kReadahead;
     for (auto [off, len] : regions) {
       if (off > pos) zeros(off - pos);
       uint64_t end = off + len;
       while (pos < end) {
         size_t want = static_cast<size_t>(std::min<uint64_t>(end - pos, buf_.size()));
+        if (pos + want >= hinted && hinted < e->size) {
+          hinted = std::max(hinted, pos + want);
+          HintReadahead(fd, hinted, kReadahead);
+          hinted += kReadahead;
+        }
         size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
         std::span<const uint8_t> d(buf_.data(), n);
         sha.Update(d);
@@ -709,7 +722,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
                          cfg.cache_dir, deltas, commands);
   plan.spool->Rewind();
   {
-    FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes);
+    int readers = cfg.threads > 0 ? std::min(cfg.threads, kPrefetchReaders) : kPrefetchReaders;
+    FilePrefetcher prefetcher(*plan.spool, kPrefetchBytes, readers);
     PrefetchedEntry p;
     while (prefetcher.Next(&p)) builder.Add(std::move(p));
   }

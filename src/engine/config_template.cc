@@ -115,7 +115,8 @@ excludes = []
 # moved or copied ones as references to the content already stored; 0 = never.
 # delta_min_size = "1 MiB"
 
-# Worker threads; 0 = one per CPU core.
+# Worker threads; 0 = one per CPU core. When set, it also caps the threads that
+# read files ahead of the archive writer (8 otherwise; 1 = one read at a time).
 # threads = 0
 
 # Where backup sets are built before upload; needs room for one set.

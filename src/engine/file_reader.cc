@@ -24,6 +24,15 @@ Fd OpenForBackup(const std::string& path) {
   return Fd(fd);
 }
 
+void HintReadahead(int fd, uint64_t offset, uint64_t bytes) {
+  ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(bytes), POSIX_FADV_WILLNEED);
+}
+
+void HintReadahead(const std::string& path, uint64_t offset, uint64_t bytes) {
+  Fd fd = OpenForBackup(path);
+  if (fd.valid()) HintReadahead(fd.get(), offset, bytes);
+}
+
 bool SameVersion(const struct stat& a, const struct stat& b) {
   return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
          a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
@@ -70,8 +79,10 @@ SparseMap DataRegions(int fd, uint64_t size) {
   return map;
 }
 
-SmallFileRead ReadSmallFile(const std::string& abs, Entry* e) {
+SmallFileRead ReadSmallFile(const std::string& abs, Entry* e, std::vector<uint8_t> buffer) {
   SmallFileRead r;
+  r.data = std::move(buffer);
+  r.data.clear();
   Fd fd = OpenForBackup(abs);
   if (!fd.valid()) {
     r.problem = std::string("cannot read: ") + std::strerror(errno);

@@ -20,6 +20,14 @@ inline constexpr size_t kSmallFile = 8 << 20;
 
 Fd OpenForBackup(const std::string& path);
 
+// How far ahead of a read large files are announced to the kernel.
+inline constexpr uint64_t kReadahead = 8 << 20;
+
+// Asks the kernel to start reading [offset, offset + bytes) of a file into the
+// page cache without waiting for it: a hint, so failures are ignored.
+void HintReadahead(int fd, uint64_t offset, uint64_t bytes);
+void HintReadahead(const std::string& path, uint64_t offset, uint64_t bytes);
+
 // Whether two stats of one file show the same version of its content.
 bool SameVersion(const struct stat& a, const struct stat& b);
 
@@ -45,7 +53,10 @@ struct SmallFileRead {
   std::vector<uint8_t> data;
   std::string problem;
 };
-SmallFileRead ReadSmallFile(const std::string& abs, Entry* e);
+// The content goes into `buffer` when its capacity suffices, so a caller that
+// reads on another thread can allocate it on the thread that will free it
+// (memory freed to another thread's malloc arena tends to stay there).
+SmallFileRead ReadSmallFile(const std::string& abs, Entry* e, std::vector<uint8_t> buffer = {});
 
 // The content hash of a file as backups record it (logical bytes; holes are
 // zeros). Throws kIOError.

@@ -45,6 +45,10 @@ class Walker {
     struct stat st;
     std::string link_target;
   };
+  struct Listed {  // a directory entry as readdir gave it
+    std::string name;
+    ino_t ino;
+  };
   struct Frame {
     std::string rel;  // "" for "/"
     bool full;        // inside a root: list everything; else only the way to roots
@@ -53,6 +57,7 @@ class Walker {
   };
 
   bool PushFull(const std::string& rel, Frame* f);
+  void StatChildren(int dirfd, const std::string& base, std::vector<Listed> listed, Frame* f);
   void PushAncestor(const std::string& rel);
   bool IsRoot(const std::string& rel) const;
   void FillEntry(const std::string& rel, const Child& c, Entry* e);

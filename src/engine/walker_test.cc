@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,59 @@ TEST_F(WalkerTest, ProducesCatalogKeyOrder) {
   EXPECT_EQ(got, (std::vector<std::string>{"a", "a/sub", "a/sub/z", "a/x", "a-c", "a-c/y", "a.b",
                                            "b", "empty"}));
   for (size_t i = 1; i < got.size(); ++i) EXPECT_LT(PathKey(got[i - 1]), PathKey(got[i]));
+}
+
+// A large directory is examined by several threads in inode order; what the
+// walk produces is still every entry, in key order, each with its own metadata.
+TEST_F(WalkerTest, LargeDirectoryComesOutWholeAndInOrder) {
+  std::vector<std::string> want;
+  for (int i = 499; i >= 0; --i) {  // created backwards: inodes against name order
+    std::string name = "big/n" + std::to_string(i);
+    if (i % 50 == 7) {
+      fs::create_directories(root_ / "big");
+      fs::create_symlink("target-" + std::to_string(i), root_ / name);
+    } else if (i % 50 == 9) {
+      fs::create_directories(root_ / name);
+    } else {
+      Touch(name);
+    }
+    want.push_back(name);
+  }
+  want.push_back("big");
+  Touch("big/n9/inside");
+  want.push_back("big/n9/inside");
+  std::sort(want.begin(), want.end(),
+            [](const std::string& a, const std::string& b) { return PathKey(a) < PathKey(b); });
+
+  Selector sel({root_.string()}, {"n13"});
+  std::vector<std::string> notices;
+  Walker w(sel, [&](const std::string& p, const std::string& what, bool) {
+    notices.push_back(p + ": " + what);
+  });
+  std::vector<std::string> got;
+  Entry e;
+  bool unknown;
+  std::string prefix = root_.string().substr(1) + "/";
+  while (w.Next(&e, &unknown)) {
+    if (e.path.rfind(prefix, 0) != 0) continue;
+    std::string rel = e.path.substr(prefix.size());
+    got.push_back(rel);
+    std::string name = rel.substr(rel.rfind('/') + 1);
+    if (rel == "big" || rel == "big/n9/inside") continue;
+    int i = std::stoi(name.substr(1));
+    if (i % 50 == 7) {
+      EXPECT_EQ(e.type, EntryType::kSymlink) << rel;
+      EXPECT_EQ(e.target, "target-" + std::to_string(i));
+    } else if (i % 50 == 9) {
+      EXPECT_EQ(e.type, EntryType::kDir) << rel;
+    } else {
+      EXPECT_EQ(e.type, EntryType::kFile) << rel;
+      EXPECT_EQ(e.size, rel.size()) << rel;  // Touch writes the relative path
+    }
+  }
+  want.erase(std::remove(want.begin(), want.end(), "big/n13"), want.end());
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(notices.empty());
 }
 
 TEST_F(WalkerTest, ExcludesAndNestedRootsAndAncestors) {
