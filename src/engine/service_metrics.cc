@@ -154,6 +154,19 @@ void CatalogMetrics(const Config& cfg, Progress& progress, Clock& clock, Metrics
   m.One("glacier_backup_oldest_unuploaded_set_age_seconds",
         "Age of the oldest set not yet in the vault (0 = none).",
         oldest_unuploaded ? static_cast<double>(std::max<int64_t>(0, now - oldest_unuploaded)) : 0);
+  // Freshness: the newest backup the vault holds (what [vault] max_staleness_days bounds).
+  int64_t newest_in_vault = 0;
+  if (!in_vault.empty()) {
+    std::vector<BackupRecord> newest = ws.catalog().BackupsOfSet(*in_vault.rbegin());
+    if (!newest.empty()) newest_in_vault = newest.back().time;
+  }
+  m.One("glacier_backup_vault_newest_backup_timestamp_seconds",
+        "When the newest backup held by the vault was taken (Unix time; 0 = none). Alert when "
+        "it is older than [vault] max_staleness_days.",
+        static_cast<double>(newest_in_vault));
+  m.One("glacier_backup_vault_max_staleness_seconds",
+        "The configured [vault] max_staleness_days, in seconds.",
+        static_cast<double>(cfg.max_staleness_days) * 86400);
   m.One("glacier_backup_estimated_monthly_cost_dollars",
         "Estimated monthly storage cost of the vault (USD, list prices or [prices]).",
         StorageCostPerMonth(PricesFor(cfg), vault_bytes));

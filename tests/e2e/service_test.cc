@@ -282,6 +282,12 @@ TEST_F(ServiceTest, TextfileMetricsReachNodeExporter) {
   EXPECT_EQ(Sample(metrics, "glacier_backup_pending_jobs"), "0") << metrics;
   EXPECT_NE(Sample(metrics, "glacier_backup_estimated_monthly_cost_dollars"), "") << metrics;
   EXPECT_NE(Sample(metrics, "glacier_backup_vault_bytes"), "") << metrics;
+  // Nothing is in the vault yet: the freshness to alert on says so.
+  EXPECT_EQ(Sample(metrics, "glacier_backup_vault_newest_backup_timestamp_seconds"), "0")
+      << metrics;
+  std::string staleness = Sample(metrics, "glacier_backup_vault_max_staleness_seconds");
+  ASSERT_FALSE(staleness.empty()) << metrics;
+  EXPECT_EQ(std::stod(staleness), 30 * 86400.0) << metrics;  // the default 30 days
 }
 
 }  // namespace
