@@ -250,17 +250,20 @@ SubprocessResult RunSubprocess(const SubprocessOptions& o) {
     }
   };
   auto kill_group = [&](int sig) { ::kill(-pid, sig); };
+  // Past the timeout: SIGTERM to the group, then SIGKILL after kKillGrace.
+  auto enforce_timeout = [&](Clock::time_point now) {
+    if (o.timeout_ms > 0 && !term_sent && now - start >= std::chrono::milliseconds(o.timeout_ms)) {
+      result.timed_out = true;
+      kill_group(SIGTERM);
+      term_sent = now;
+    }
+    if (term_sent && now - *term_sent >= kKillGrace) kill_group(SIGKILL);
+  };
   try {
     std::vector<uint8_t> buf(1 << 16);
     while (out_r.valid() || err_r.valid()) {
       auto now = Clock::now();
-      if (o.timeout_ms > 0 && !term_sent &&
-          now - start >= std::chrono::milliseconds(o.timeout_ms)) {
-        result.timed_out = true;
-        kill_group(SIGTERM);
-        term_sent = now;
-      }
-      if (term_sent && now - *term_sent >= kKillGrace) kill_group(SIGKILL);
+      enforce_timeout(now);
       if (exited_at && now - *exited_at >= kAfterExitGrace) break;  // left running: stop reading
       pollfd fds[2];
       nfds_t n = 0;
@@ -290,13 +293,7 @@ SubprocessResult RunSubprocess(const SubprocessOptions& o) {
     // Output closed; the program may still be running until the timeout.
     while (!reaped) {
       auto now = Clock::now();
-      if (o.timeout_ms > 0 && !term_sent &&
-          now - start >= std::chrono::milliseconds(o.timeout_ms)) {
-        result.timed_out = true;
-        kill_group(SIGTERM);
-        term_sent = now;
-      }
-      if (term_sent && now - *term_sent >= kKillGrace) kill_group(SIGKILL);
+      enforce_timeout(now);
       reap(false);
       if (!reaped) ::usleep(20000);
     }
