@@ -43,9 +43,7 @@ install(FILES ${gb_generated}/config.example.toml ${CMAKE_SOURCE_DIR}/contrib/cr
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # Reading archives without glacier-backup (disaster recovery on any machine).
-install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/extract-archive.py
-                 ${CMAKE_SOURCE_DIR}/contrib/restore-set.py
-        DESTINATION ${CMAKE_INSTALL_DOCDIR}/contrib)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/restore-set.py DESTINATION ${CMAKE_INSTALL_DOCDIR}/contrib)
 
 set(CPACK_PACKAGE_NAME glacier-backup)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

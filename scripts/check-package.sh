@@ -27,7 +27,8 @@ for path in ./usr/bin/glacier-backup ./usr/share/man/man1/glacier-backup.1 \
   ./usr/share/zsh/vendor-completions/_glacier-backup \
   ./usr/share/fish/vendor_completions.d/glacier-backup.fish \
   ./usr/lib/systemd/user/glacier-backup.service ./usr/lib/systemd/user/glacier-backup.timer \
-  ./usr/share/doc/glacier-backup/examples/config.example.toml; do
+  ./usr/share/doc/glacier-backup/examples/config.example.toml \
+  ./usr/share/doc/glacier-backup/contrib/restore-set.py; do
   grep -q " $path\$" <<<"$contents" || fail "does not contain $path"
 done
 
