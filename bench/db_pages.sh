@@ -20,33 +20,24 @@
 set -euo pipefail
 export LC_ALL=C
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-die() { echo "db_pages.sh: $*" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
 
 size_mb=200
 writes=50
 incrementals=3
-workbase="${TMPDIR:-/tmp}"
-bin=""
 tools=(ours restic borg duplicity)
-keep=0
 drop() { local t out=(); for t in "${tools[@]}"; do [ "$t" = "$1" ] || out+=("$t"); done; tools=("${out[@]}"); }
 
 while [ $# -gt 0 ]; do
+  common_option "$@"
+  if [ "$consumed" -gt 0 ]; then shift "$consumed"; continue; fi
   case "$1" in
     --size) [ $# -ge 2 ] || die "$1 needs a number"; size_mb="$2"; shift 2 ;;
     --writes) [ $# -ge 2 ] || die "$1 needs a number"; writes="$2"; shift 2 ;;
     --incrementals) [ $# -ge 2 ] || die "$1 needs a number"; incrementals="$2"; shift 2 ;;
-    --workdir) [ $# -ge 2 ] || die "$1 needs a directory"; workbase="$2"; shift 2 ;;
-    --bin) [ $# -ge 2 ] || die "$1 needs a path"; bin="$2"; shift 2 ;;
     --no-restic) drop restic; shift ;;
     --no-borg) drop borg; shift ;;
     --no-duplicity) drop duplicity; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -54,30 +45,12 @@ for n in "$size_mb" "$writes" "$incrementals"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--size, --writes and --incrementals take positive numbers"
 done
 
-need() { command -v "$1" >/dev/null || die "$1 not found (scripts/install-deps.sh --bench installs it)"; }
 need python3
 for t in "${tools[@]}"; do [ "$t" = ours ] || need "$t"; done
 
-if [ -z "$bin" ]; then
-  bin="$root/${BUILD_DIR:-build}/glacier-backup"
-  [ -x "$bin" ] || { echo "building glacier-backup (scripts/build.sh)" >&2; "$root/scripts/build.sh" glacier-backup >&2; }
-fi
-[ -x "$bin" ] || die "glacier-backup binary $bin not found"
-
-mkdir -p "$workbase"
-work="$(mktemp -d "$workbase/glacier-db-bench.XXXXXX")"
-cleanup() {
-  local rc=$?
-  if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-export HOME="$work/home"
-export XDG_CACHE_HOME="$HOME/.cache" XDG_CONFIG_HOME="$HOME/.config"
-mkdir -p "$HOME" "$work/logs" "$work/data"
-cp "$bin" "$work/glacier-backup"
-bin="$work/glacier-backup"
+find_binary
+make_workdir glacier-db-bench
+mkdir -p "$work/data"
 db="$work/data/app.db"
 sizes="$work/sizes.tsv"
 : >"$sizes"
@@ -89,15 +62,7 @@ run() {  # run LOG CMD... : fails the bench with the log when CMD fails
 bytes() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
 
 # Each tool: setup, then backup N (0 = full) and the bytes it keeps so far.
-ours_setup() {
-  local g="$work/gb"
-  mkdir -p "$g"
-  run ours "$bin" --config "$g/config.toml" init --include "$work/data"
-  sed -i -e "s|^# cache_dir = .*|cache_dir = \"$g/cache\"|" \
-    -e "s|^# state_dir = .*|state_dir = \"$g/state\"|" \
-    -e "s|^# url = \"file:.*|url = \"file://$g/vault\"|" "$g/config.toml"
-  grep -q "^cache_dir = \"$g/cache\"" "$g/config.toml" || { echo "FAILED: could not set cache_dir" >&2; exit 1; }
-}
+ours_setup() { run ours gb_init "$work/gb" "$work/data"; }
 ours_backup() { run ours "$bin" --config "$work/gb/config.toml" backup; }
 ours_bytes() { bytes "$work/gb/cache"; }  # the archives (what goes to the vault)
 

@@ -23,38 +23,29 @@
 set -euo pipefail
 export LC_ALL=C
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-die() { echo "run.sh: $*" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
 
 runs=3
-workbase="${TMPDIR:-/tmp}"
-bin=""
 tree=""
 small_dirs=""
 small_files=""
 do_restic=1
 do_borg=1
-keep=0
 save=""
 cold=0
 
 while [ $# -gt 0 ]; do
+  common_option "$@"
+  if [ "$consumed" -gt 0 ]; then shift "$consumed"; continue; fi
   case "$1" in
     -r|--runs) [ $# -ge 2 ] || die "$1 needs a number"; runs="$2"; shift 2 ;;
-    --workdir) [ $# -ge 2 ] || die "$1 needs a directory"; workbase="$2"; shift 2 ;;
-    --bin) [ $# -ge 2 ] || die "$1 needs a path"; bin="$2"; shift 2 ;;
     --small-files)
       [ $# -ge 3 ] || die "--small-files needs N_DIRS N_FILES"
       small_dirs="$2"; small_files="$3"; shift 3 ;;
     --no-restic) do_restic=0; shift ;;
     --no-borg) do_borg=0; shift ;;
-    --keep) keep=1; shift ;;
     --cold) cold=1; shift ;;
     --save) [ $# -ge 2 ] || die "$1 needs a file"; save="$2"; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$tree" ] || die "only one TREE"; tree="$1"; shift ;;
   esac
@@ -75,46 +66,13 @@ else
   mode=tree
 fi
 
-need() { command -v "$1" >/dev/null || die "$1 not found (scripts/install-deps.sh --bench installs it)"; }
 need tar; need zstd; need find; need python3
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (scripts/install-deps.sh --bench installs GNU time)"
 [ "$do_restic" = 0 ] || need restic
 [ "$do_borg" = 0 ] || need borg
 
-if [ -z "$bin" ]; then
-  bin="$root/${BUILD_DIR:-build}/glacier-backup"
-  if [ ! -x "$bin" ]; then
-    echo "building glacier-backup (scripts/build.sh)" >&2
-    "$root/scripts/build.sh" glacier-backup >&2
-  fi
-fi
-[ -x "$bin" ] || die "glacier-backup binary $bin not found"
-bin="$(realpath "$bin")"
-
-mkdir -p "$workbase"
-work="$(mktemp -d "$workbase/glacier-bench.XXXXXX")"
-cleanup() {
-  local rc=$?
-  if [ "$keep" = 1 ]; then
-    echo "kept $work" >&2
-  else
-    # restores may contain read-only directories
-    chmod -R u+rwx "$work" 2>/dev/null || true
-    rm -rf "$work"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Keep every tool's home, config and cache inside the temp dir.
-export HOME="$work/home"
-export XDG_CACHE_HOME="$HOME/.cache" XDG_CONFIG_HOME="$HOME/.config"
-mkdir -p "$HOME" "$work/logs"
-# Measure a private copy, so a rebuild during the run cannot swap the binary.
-cp "$bin" "$work/glacier-backup"
-bin_src="$bin"
-bin="$work/glacier-backup"
+find_binary
+make_workdir glacier-bench
 times="$work/times.tsv"
 sizes="$work/sizes.tsv"
 : >"$times"
@@ -228,18 +186,8 @@ for pass in $passes; do
 
   # glacier-backup: fresh config, identity, catalog, cache and vault each run
   g="$d/gb"
-  mkdir -p "$g"
-  "$bin" --config "$g/config.toml" init --include "$tree" >"$work/logs/ours_init.$rep.log" 2>&1 ||
+  gb_init "$g" "$tree" >"$work/logs/ours_init.$rep.log" 2>&1 ||
     { echo "FAILED: glacier-backup init" >&2; cat "$work/logs/ours_init.$rep.log" >&2; exit 1; }
-  sed -i -e "s|^# cache_dir = .*|cache_dir = \"$g/cache\"|" \
-    -e "s|^# state_dir = .*|state_dir = \"$g/state\"|" \
-    -e "s|^# url = \"file:.*|url = \"file://$g/vault\"|" \
-    -e "s|^# vault_url = .*|vault_url = \"file://$g/vault\"|" "$g/config.toml"
-  # (the vault key is "url" in [vault]; older builds called it "vault_url")
-  for k in cache_dir state_dir 'url\|vault_url'; do
-    grep -q "^\($k\) = \"[^\"]*$g/" "$g/config.toml" ||
-      { echo "FAILED: could not set $k in the config written by glacier-backup init" >&2; exit 1; }
-  done
   measure ours_full "$bin" --config "$g/config.toml" backup --full
   size ours_full "$g/cache" "$g/vault" "$g/state"
   measure ours_nochange "$bin" --config "$g/config.toml" backup
