@@ -1,5 +1,7 @@
 #include "catalog/vault_state.h"
 
+#include "core/error.h"
+
 namespace gb {
 namespace {
 
@@ -64,14 +66,26 @@ constexpr const char* kJobColumns =
 JobRecord ReadJob(Statement& s) {
   JobRecord j;
   j.job_id = s.Text(0);
-  j.kind = s.Text(1);
+  const std::string kind = s.Text(1);
+  if (auto k = ParseJobKindText(kind)) {
+    j.kind = *k;
+  } else {
+    throw Error(Code::kCorruption, "catalog: job " + j.job_id + " has the unknown kind '" + kind +
+                                       "' (written by a newer glacier-backup?)");
+  }
   j.archive_id = s.Text(2);
   j.tier = s.Text(3);
   if (auto v = OptInt(s, 4)) j.range_offset = static_cast<uint64_t>(*v);
   if (auto v = OptInt(s, 5)) j.range_length = static_cast<uint64_t>(*v);
   j.purpose = s.Text(6);
   j.started = s.Int(7);
-  j.status = s.Text(8);
+  const std::string status = s.Text(8);
+  if (auto st = ParseJobRecordStatusText(status)) {
+    j.status = *st;
+  } else {
+    throw Error(Code::kCorruption, "catalog: job " + j.job_id + " has the unknown status '" +
+                                       status + "' (written by a newer glacier-backup?)");
+  }
   j.completed = OptInt(s, 9);
   j.message = s.Text(10);
   return j;
@@ -178,11 +192,11 @@ void VaultState::UpdateUpload(const UploadRecord& u) {
       .Run();
 }
 
-std::vector<JobRecord> VaultState::Jobs(const std::string& status) {
-  Statement s(db_, (std::string(kJobColumns) + (status.empty() ? "" : "WHERE status=?1 ") +
-                    "ORDER BY started")
-                       .c_str());
-  if (!status.empty()) s.Bind(1, status);
+std::vector<JobRecord> VaultState::Jobs(std::optional<JobRecordStatus> status) {
+  Statement s(
+      db_,
+      (std::string(kJobColumns) + (status ? "WHERE status=?1 " : "") + "ORDER BY started").c_str());
+  if (status) s.Bind(1, std::string(JobRecordStatusText(*status)));
   std::vector<JobRecord> out;
   while (s.Step()) out.push_back(ReadJob(s));
   return out;
@@ -200,10 +214,13 @@ void VaultState::PutJob(const JobRecord& j) {
               "INSERT OR REPLACE INTO jobs(job_id, kind, archive_id, tier, range_offset, "
               "range_length, purpose, started, status, completed, message) "
               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
-  s.Bind(1, j.job_id).Bind(2, j.kind).Bind(3, j.archive_id).Bind(4, j.tier);
+  s.Bind(1, j.job_id)
+      .Bind(2, std::string(JobKindText(j.kind)))
+      .Bind(3, j.archive_id)
+      .Bind(4, j.tier);
   BindOpt(s, 5, j.range_offset);
   BindOpt(s, 6, j.range_length);
-  s.Bind(7, j.purpose).Bind(8, j.started).Bind(9, j.status);
+  s.Bind(7, j.purpose).Bind(8, j.started).Bind(9, std::string(JobRecordStatusText(j.status)));
   BindOpt(s, 10, j.completed);
   s.Bind(11, j.message);
   s.Run();

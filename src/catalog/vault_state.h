@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/vault_job.h"
 
 namespace gb {
 
@@ -43,14 +44,13 @@ struct UploadRecord {
 
 struct JobRecord {
   std::string job_id;
-  std::string kind;  // "inventory" | "retrieval"
+  JobKind kind = JobKind::kInventory;
   std::string archive_id;
   std::string tier;
   std::optional<uint64_t> range_offset, range_length;
   std::string purpose;
   int64_t started = 0;
-  // Starting (asked for, id not known yet) | InProgress | Succeeded | Failed | Expired | Done
-  std::string status = "InProgress";
+  JobRecordStatus status = JobRecordStatus::kInProgress;
   std::optional<int64_t> completed;
   std::string message;
 };
@@ -74,7 +74,8 @@ class VaultState {
   int64_t AddUpload(const UploadRecord& u);
   void UpdateUpload(const UploadRecord& u);
 
-  std::vector<JobRecord> Jobs(const std::string& status = "");
+  // Every job, or those in `status`; oldest first.
+  std::vector<JobRecord> Jobs(std::optional<JobRecordStatus> status = std::nullopt);
   std::optional<JobRecord> FindJob(const std::string& job_id);
   void PutJob(const JobRecord& j);
   void DeleteJob(const std::string& job_id);

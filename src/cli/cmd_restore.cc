@@ -70,11 +70,12 @@ void SayPlan(CliContext& ctx, const ColdRestorePlan& p) {
 void ListJobs(CliContext& ctx, Workspace& ws) {
   nlohmann::json arr = nlohmann::json::array();
   for (const JobRecord& j : VaultState(ws.catalog()).Jobs()) {
-    if (j.kind != "retrieval") continue;
-    ctx.Say(j.job_id.substr(0, 24) + "  " + j.status + "  " + j.tier + "  " +
+    if (j.kind != JobKind::kRetrieval) continue;
+    const std::string status = JobRecordStatusText(j.status);
+    ctx.Say(j.job_id.substr(0, 24) + "  " + status + "  " + j.tier + "  " +
             FormatIsoUtc(j.started) + "  " + j.purpose);
     arr.push_back({{"id", j.job_id},
-                   {"status", j.status},
+                   {"status", status},
                    {"tier", j.tier},
                    {"started", FormatIsoUtc(j.started)},
                    {"purpose", j.purpose},

@@ -192,10 +192,11 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     j["dropped_sets"] = gone;
     j["ready_to_upload_bytes"] = ready_bytes;
     nlohmann::json jobs = nlohmann::json::array();
-    for (const auto& job : vs.Jobs("InProgress")) {
-      ctx.Say("pending " + job.kind + " job " + job.job_id + " since " + FormatIsoUtc(job.started));
+    for (const auto& job : vs.Jobs(JobRecordStatus::kInProgress)) {
+      const std::string kind = JobKindText(job.kind);
+      ctx.Say("pending " + kind + " job " + job.job_id + " since " + FormatIsoUtc(job.started));
       jobs.push_back({{"id", job.job_id},
-                      {"kind", job.kind},
+                      {"kind", kind},
                       {"started", FormatIsoUtc(job.started)},
                       {"purpose", job.purpose}});
     }

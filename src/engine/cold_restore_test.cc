@@ -228,7 +228,7 @@ TEST_F(ColdRestoreTest, InterruptedRunsNeverStartTwiceNorFetchAByteTwice) {
   EXPECT_EQ(vault_->bytes_read, plan.retrieve_bytes) << "bytes downloaded twice";
   EXPECT_EQ(ScanTree(ro.target_dir + src_), trees_[ids_.back()]);
   for (const JobRecord& j : VaultState(ws_->catalog()).Jobs())
-    EXPECT_NE(j.status, "Starting") << j.job_id;
+    EXPECT_NE(j.status, JobRecordStatus::kStarting) << j.job_id;
 }
 
 TEST_F(ColdRestoreTest, ExpiredAndFailedJobsAreStartedAgain) {
@@ -236,7 +236,7 @@ TEST_F(ColdRestoreTest, ExpiredAndFailedJobsAreStartedAgain) {
   ColdRestorePlan plan = PlanColdRestore(*ws_, *vault_, ro, Tier::kBulk);
   ASSERT_FALSE(AdvanceColdRestore(*ws_, *vault_, plan, progress_, clock_));
   // The first job's output expires before anyone downloads it.
-  for (const JobRecord& j : VaultState(ws_->catalog()).Jobs("InProgress"))
+  for (const JobRecord& j : VaultState(ws_->catalog()).Jobs(JobRecordStatus::kInProgress))
     vault_->vanished.insert(j.job_id);
   clock_.AdvanceSeconds(3 * 24 * 3600);
   ASSERT_FALSE(AdvanceColdRestore(*ws_, *vault_, plan, progress_, clock_));

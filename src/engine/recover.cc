@@ -177,7 +177,7 @@ class Recoverer : VaultSession {
   bool InventoryReady() {
     std::optional<JobRecord> job;
     if (auto id = state_.GetMeta(kRecoverInventoryJob)) job = state_.FindJob(*id);
-    if (caps_.immediate_listing && (!job || job->status != "InProgress")) {
+    if (caps_.immediate_listing && (!job || job->status != JobRecordStatus::kInProgress)) {
       std::string id = vault_.StartInventory();
       try {
         Ingest(ReadInventory(vault_, id));
@@ -187,12 +187,13 @@ class Recoverer : VaultSession {
         return false;
       }
     }
-    if (job && job->status == "Done") {
+    if (job && job->status == JobRecordStatus::kDone) {
       // Read earlier (by recover or by sync); a later run after some days asks again.
       if (Now() - job->started < std::max(1, cfg_.inventory_min_interval_days) * kDay) return true;
       job.reset();
     }
-    if (!job || job->status == "Failed" || job->status == "Expired") {
+    if (!job || job->status == JobRecordStatus::kFailed ||
+        job->status == JobRecordStatus::kExpired) {
       job = StartOrAdoptInventory();
     }
     JobInfo info;
@@ -200,13 +201,13 @@ class Recoverer : VaultSession {
       info = vault_.DescribeJob(job->job_id);
     } catch (const Error& e) {
       if (e.code() != Code::kNotFound) throw;
-      Retire(*job, "Expired", "the vault no longer knows the inventory job");
+      Retire(*job, JobRecordStatus::kExpired, "the vault no longer knows the inventory job");
       StartOrAdoptInventory();
       return false;
     }
     if (info.status == JobStatus::kInProgress) return false;
     if (info.status == JobStatus::kFailed) {
-      Retire(*job, "Failed", info.status_message);
+      Retire(*job, JobRecordStatus::kFailed, info.status_message);
       StartOrAdoptInventory();
       return false;
     }
@@ -217,13 +218,13 @@ class Recoverer : VaultSession {
       return false;
     } catch (const Error& e) {
       if (e.code() != Code::kNotFound) throw;
-      Retire(*job, "Expired", "the inventory's output expired before it was read");
+      Retire(*job, JobRecordStatus::kExpired, "the inventory's output expired before it was read");
       StartOrAdoptInventory();
       return false;
     }
     if (inv.date == 0 && inv.archives.empty()) {
       // A vault's first inventory comes about a day after its first upload.
-      Retire(*job, "Expired", "the vault has no inventory yet");
+      Retire(*job, JobRecordStatus::kExpired, "the vault has no inventory yet");
       Note("vault",
            "the vault has not been inventoried yet (a new vault's first inventory can "
            "take a day); run recover again tomorrow");
@@ -231,13 +232,13 @@ class Recoverer : VaultSession {
     }
     Ingest(inv);
     JudgeInventory(*job, info, inv.date ? inv.date : Now());
-    job->status = "Done";
+    job->status = JobRecordStatus::kDone;
     job->completed = info.completed.value_or(Now());
     state_.PutJob(*job);
     return true;
   }
 
-  void Retire(JobRecord j, const std::string& status, const std::string& why) {
+  void Retire(JobRecord j, JobRecordStatus status, const std::string& why) {
     j.status = status;
     j.message = why;
     state_.PutJob(j);
@@ -249,7 +250,7 @@ class Recoverer : VaultSession {
     JobRecord j;
     j.job_id = id;
     if (adopted) j.message = kAdopted;
-    j.kind = "inventory";
+    j.kind = JobKind::kInventory;
     j.purpose = "recover";
     j.started = started;
     state_.PutJob(j);

@@ -30,7 +30,7 @@ ByteRange AlignRange(uint64_t offset, uint64_t length, uint64_t alignment, uint6
 }
 
 static bool SameRequest(const JobRecord& j, const RetrievalRequest& r) {
-  return j.kind == "retrieval" && j.archive_id == r.archive_id &&
+  return j.kind == JobKind::kRetrieval && j.archive_id == r.archive_id &&
          j.range_offset.value_or(0) == r.range.offset &&
          j.range_length.value_or(0) == r.range.length;
 }
@@ -39,7 +39,9 @@ std::optional<JobRecord> RecordedJob(Workspace& ws, const RetrievalRequest& r) {
   VaultState vs(ws.catalog());
   std::optional<JobRecord> best;
   for (const JobRecord& j : vs.Jobs())
-    if (SameRequest(j, r) && (j.status == "InProgress" || j.status == "Succeeded")) best = j;
+    if (SameRequest(j, r) &&
+        (j.status == JobRecordStatus::kInProgress || j.status == JobRecordStatus::kSucceeded))
+      best = j;
   return best;
 }
 
@@ -50,7 +52,7 @@ static std::string IntentId(const RetrievalRequest& r) {
 
 bool RetrievalRequested(Workspace& ws, const RetrievalRequest& r) {
   if (RecordedJob(ws, r)) return true;
-  for (const JobRecord& j : VaultState(ws.catalog()).Jobs("Starting"))
+  for (const JobRecord& j : VaultState(ws.catalog()).Jobs(JobRecordStatus::kStarting))
     if (j.job_id == IntentId(r)) return true;
   return false;
 }
@@ -106,7 +108,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   std::optional<JobRecord> job = RecordedJob(ws, r);
   if (have == r.range.length) {  // a run killed after the download finished
     if (job) {
-      job->status = "Done";
+      job->status = JobRecordStatus::kDone;
       vs.PutJob(*job);
     }
     return RetrievalState::kDownloaded;
@@ -116,17 +118,17 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   // and adopts the vault's job instead of starting (and paying for) a second.
   JobRecord intent;
   intent.job_id = IntentId(r);
-  intent.kind = "retrieval";
+  intent.kind = JobKind::kRetrieval;
   intent.archive_id = r.archive_id;
   intent.tier = TierName(r.tier);
   intent.range_offset = r.range.offset;
   intent.range_length = r.range.length;
   intent.purpose = r.purpose;
-  intent.status = "Starting";
+  intent.status = JobRecordStatus::kStarting;
   auto record = [&](const std::string& job_id) {
     JobRecord j = intent;
     j.job_id = job_id;
-    j.status = "InProgress";
+    j.status = JobRecordStatus::kInProgress;
     Transaction t(ws.catalog().db());
     vs.DeleteJob(intent.job_id);
     vs.PutJob(j);
@@ -147,7 +149,8 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   };
   if (!job) {
     bool asked = false;
-    for (const JobRecord& j : vs.Jobs("Starting")) asked |= j.job_id == intent.job_id;
+    for (const JobRecord& j : vs.Jobs(JobRecordStatus::kStarting))
+      asked |= j.job_id == intent.job_id;
     if (asked) {
       for (const JobInfo& v : vault.ListJobs()) {
         if (v.kind != JobKind::kRetrieval || v.archive_id != r.archive_id ||
@@ -167,7 +170,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     }
   }
   auto expire = [&](JobRecord j, const std::string& why) {
-    j.status = "Expired";
+    j.status = JobRecordStatus::kExpired;
     j.message = why;
     vs.PutJob(j);
     progress.Notice("job " + j.job_id.substr(0, 16), why + "; starting the retrieval again", true);
@@ -188,7 +191,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   if (info.status == JobStatus::kInProgress) return RetrievalState::kWaiting;
   if (info.status == JobStatus::kFailed) {
     JobRecord j = *job;
-    j.status = "Failed";
+    j.status = JobRecordStatus::kFailed;
     j.message = info.status_message;
     vs.PutJob(j);
     progress.Notice("job " + j.job_id.substr(0, 16),
@@ -196,8 +199,8 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
     start();
     return RetrievalState::kWaiting;
   }
-  if (job->status != "Succeeded") {
-    job->status = "Succeeded";
+  if (job->status != JobRecordStatus::kSucceeded) {
+    job->status = JobRecordStatus::kSucceeded;
     job->completed = info.completed.value_or(clock.NowSeconds());
     vs.PutJob(*job);
   }
@@ -243,7 +246,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
                                        std::to_string(r.range.length) + "; run again to resume");
   }
   JobRecord done = *job;
-  done.status = "Done";
+  done.status = JobRecordStatus::kDone;
   vs.PutJob(done);
   return RetrievalState::kDownloaded;
 }

@@ -150,7 +150,7 @@ void CatalogMetrics(const Config& cfg, Progress& progress, Clock& clock, Metrics
   for (const auto& [state, count] : states)
     m.Sample("glacier_backup_sets", count, "state=\"" + state + "\"");
   m.One("glacier_backup_pending_jobs", "Vault jobs (inventories, retrievals) still running.",
-        static_cast<double>(vs.Jobs("InProgress").size()));
+        static_cast<double>(vs.Jobs(JobRecordStatus::kInProgress).size()));
   m.One("glacier_backup_oldest_unuploaded_set_age_seconds",
         "Age of the oldest set not yet in the vault (0 = none).",
         oldest_unuploaded ? static_cast<double>(std::max<int64_t>(0, now - oldest_unuploaded)) : 0);

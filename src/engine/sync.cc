@@ -120,14 +120,14 @@ class Syncer : VaultSession {
 
   // 1. Jobs.
   void PollJobs() {
-    for (JobRecord j : state_.Jobs("InProgress")) {
+    for (JobRecord j : state_.Jobs(JobRecordStatus::kInProgress)) {
       ++r_.jobs_checked;
       JobInfo info;
       try {
         info = vault_.DescribeJob(j.job_id);
       } catch (const Error& e) {
         if (e.code() != Code::kNotFound) throw;
-        j.status = "Expired";
+        j.status = JobRecordStatus::kExpired;
         j.message = "the vault no longer knows this job";
         Save(j);
         Warn("job " + j.job_id, "expired before its output was read; it will be requested again");
@@ -136,14 +136,14 @@ class Syncer : VaultSession {
       if (info.status == JobStatus::kInProgress) continue;
       j.completed = info.completed.value_or(now_);
       if (info.status == JobStatus::kFailed) {
-        j.status = "Failed";
+        j.status = JobRecordStatus::kFailed;
         j.message = info.status_message;
         Save(j);
         Warn("job " + j.job_id, "failed: " + info.status_message + "; it will be retried");
         continue;
       }
-      if (j.kind != "inventory") {
-        j.status = "Succeeded";  // a restore reads retrieval output
+      if (j.kind != JobKind::kInventory) {
+        j.status = JobRecordStatus::kSucceeded;  // a restore reads retrieval output
         Save(j);
         continue;
       }
@@ -152,13 +152,13 @@ class Syncer : VaultSession {
         inv = ReadInventory(vault_, j.job_id);
       } catch (const Error& e) {
         if (e.code() != Code::kNotFound) throw;
-        j.status = "Expired";
+        j.status = JobRecordStatus::kExpired;
         Save(j);
         Warn("job " + j.job_id, "inventory output expired before it was read; requesting again");
         continue;
       }
       Reconcile(inv);
-      j.status = "Done";
+      j.status = JobRecordStatus::kDone;
       Save(j);
     }
   }
@@ -178,7 +178,8 @@ class Syncer : VaultSession {
     int64_t last_date = std::stoll(state_.GetMeta("last_inventory_date").value_or("0"));
     int64_t last_req = std::stoll(state_.GetMeta("last_inventory_requested").value_or("0"));
     bool pending = false;
-    for (const auto& j : state_.Jobs("InProgress")) pending |= j.kind == "inventory";
+    for (const auto& j : state_.Jobs(JobRecordStatus::kInProgress))
+      pending |= j.kind == JobKind::kInventory;
     if (pending || now_ - last_date < cfg_.inventory_max_age_days * kDay ||
         now_ - last_req < cfg_.inventory_min_interval_days * kDay)
       return;
@@ -186,7 +187,7 @@ class Syncer : VaultSession {
     if (opts_.dry_run) return;
     JobRecord j;
     j.job_id = vault_.StartInventory();
-    j.kind = "inventory";
+    j.kind = JobKind::kInventory;
     j.purpose = "sync";
     j.started = now_;
     state_.PutJob(j);

@@ -622,7 +622,7 @@ TEST_F(SyncTest, InventoryRequestedOnlyWhenOldAndNotTooOftenFailedAndExpiredJobs
   std::vector<std::string> statuses;
   for (const std::string& id : vault.started) {
     auto j = State().FindJob(id);
-    statuses.push_back(j ? j->status : "unrecorded");
+    statuses.push_back(j ? JobRecordStatusText(j->status) : "unrecorded");
   }
   EXPECT_EQ(statuses, (std::vector<std::string>{"Done", "Failed", "Done", "Expired", "Done",
                                                 "Expired", "Done", "Done"}));

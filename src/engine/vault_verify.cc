@@ -68,8 +68,8 @@ class VaultVerifier : VaultSession {
       }
     }
     std::optional<JobRecord> last;
-    for (const JobRecord& j : state_.Jobs("Done"))
-      if (j.kind == "inventory" &&
+    for (const JobRecord& j : state_.Jobs(JobRecordStatus::kDone))
+      if (j.kind == JobKind::kInventory &&
           (!last || j.completed.value_or(j.started) >= last->completed.value_or(last->started)))
         last = j;
     if (last) {
@@ -164,9 +164,10 @@ class VaultVerifier : VaultSession {
     std::vector<VaultArchive> chosen;
     std::set<std::string> taken;
     for (const JobRecord& j : state_.Jobs())
-      if (j.kind == "retrieval" && j.purpose == "verify" &&
-          (j.status == "InProgress" || j.status == "Succeeded") && by_id.count(j.archive_id) &&
-          !taken.count(j.archive_id) && static_cast<int>(chosen.size()) < opts_.sample) {
+      if (j.kind == JobKind::kRetrieval && j.purpose == "verify" &&
+          (j.status == JobRecordStatus::kInProgress || j.status == JobRecordStatus::kSucceeded) &&
+          by_id.count(j.archive_id) && !taken.count(j.archive_id) &&
+          static_cast<int>(chosen.size()) < opts_.sample) {
         chosen.push_back(by_id[j.archive_id]);
         taken.insert(j.archive_id);
       }

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/vault_job.h"
 #include "core/error.h"
 #include "core/stream.h"
 
@@ -50,7 +51,9 @@ std::string FormatRange(const std::optional<ByteRange>& range);  // "all", "5-",
 // The inverse of FormatRange; the outer nullopt means malformed.
 std::optional<std::optional<ByteRange>> ParseRange(std::string_view text);
 
-enum class JobKind { kInventory, kRetrieval };
+// JobKind is the catalog's (catalog/vault_job.h): one idea, one definition.
+// What the vault says of a job now; the catalog's JobRecordStatus has these
+// three and the later stages of our own record.
 enum class JobStatus { kInProgress, kSucceeded, kFailed };
 const char* JobKindName(JobKind kind);        // "InventoryRetrieval", "ArchiveRetrieval"
 const char* JobStatusName(JobStatus status);  // "InProgress", "Succeeded", "Failed"
