@@ -16,6 +16,7 @@
 #include "engine/open_vault.h"
 #include "engine/point.h"
 #include "engine/prices.h"
+#include "engine/set_state.h"
 #include "engine/state_lock.h"
 #include "engine/sync.h"
 
@@ -29,6 +30,23 @@ std::string Bar(double fraction, int width) {
 }
 
 std::string Day(int64_t t) { return FormatIsoUtc(t).substr(0, 10); }
+
+// How `status` words a set's state (also its "state" in --json).
+const char* SetStateWords(SetState state) {
+  switch (state) {
+    case SetState::kInVault:
+      return "in vault";
+    case SetState::kBroken:
+      return "broken";
+    case SetState::kUploading:
+      return "uploading";
+    case SetState::kComplete:
+      return "complete, ready to upload";
+    case SetState::kOpen:
+      return "open";
+  }
+  return "open";
+}
 
 // status --fleet: every host in the vault; exits kExitStale when one went quiet.
 void ReportFleet(CliContext& ctx, int& exit_code) {
@@ -124,15 +142,14 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     std::map<int64_t, std::vector<VaultArchive>> in_vault;
     for (const auto& a : vs.Archives())
       if (a.set_id && a.origin == "here") in_vault[*a.set_id].push_back(a);
-    std::map<int64_t, bool> uploading;
-    for (const auto& u : vs.Uploads("uploading")) uploading[u.set_id] = true;
     nlohmann::json sets = nlohmann::json::array();
     ctx.Say("sets:");
     uint64_t ready_bytes = 0;
     std::vector<SetRecord> discarded;  // left the catalog without reaching the vault
-    for (const SetRecord& s : ws.catalog().Sets()) {
+    for (const SetRecord& s : ws.catalog().Sets())
       if (s.pruned && !s.uploaded) discarded.push_back(s);
-      if (s.pruned) continue;
+    for (const SetStanding& standing : SetStandings(ws)) {
+      const SetRecord& s = standing.set;
       std::vector<BackupRecord> bs = ws.catalog().BackupsOfSet(s.id);
       uint64_t bytes = 0;
       bool local = false;
@@ -140,12 +157,8 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         bytes += b.archive_size;
         local |= PathExists(ws.ArchivePath(b.name));
       }
-      std::vector<std::string> lost = LostArchives(ws, s);
-      std::string where = in_vault.count(s.id)    ? "in vault"
-                          : !lost.empty()         ? "broken"
-                          : uploading.count(s.id) ? "uploading"
-                          : s.completed           ? "complete, ready to upload"
-                                                  : "open";
+      const std::vector<std::string>& lost = standing.lost_archives;
+      const std::string where = SetStateWords(standing.state);
       if (s.completed && !s.uploaded && lost.empty()) ready_bytes += bytes;
       int64_t newest = 0;
       for (const auto& a : in_vault[s.id]) newest = std::max(newest, a.created);

@@ -11,9 +11,9 @@
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "engine/lost_archives.h"
 #include "engine/open_vault.h"
 #include "engine/prices.h"
+#include "engine/set_state.h"
 #include "engine/sync.h"
 #include "engine/workspace.h"
 
@@ -128,23 +128,19 @@ void CatalogMetrics(const Config& cfg, Progress& progress, Clock& clock, Metrics
   m.One("glacier_backup_vault_size_limit_bytes", "The configured vault size cap (0 = no cap).",
         static_cast<double>(cfg.size_limit));
 
-  std::set<int64_t> in_vault, uploading;
-  for (const auto& a : vs.Archives())
-    if (a.set_id && a.origin == "here") in_vault.insert(*a.set_id);
-  for (const auto& u : vs.Uploads("uploading")) uploading.insert(u.set_id);
-  std::map<std::string, int> states = {
-      {"open", 0}, {"complete", 0}, {"uploading", 0}, {"in_vault", 0}, {"broken", 0}};
+  std::set<int64_t> in_vault;
+  std::map<std::string, int> states;
+  for (SetState st : {SetState::kOpen, SetState::kComplete, SetState::kUploading,
+                      SetState::kInVault, SetState::kBroken})
+    states[SetStateName(st)] = 0;
   int64_t oldest_unuploaded = 0;
-  for (const SetRecord& s : ws.catalog().Sets()) {
-    if (s.pruned) continue;
-    std::string state = in_vault.count(s.id)           ? "in_vault"
-                        : !LostArchives(ws, s).empty() ? "broken"
-                        : uploading.count(s.id)        ? "uploading"
-                        : s.completed                  ? "complete"
-                                                       : "open";
-    ++states[state];
-    if (state != "in_vault" && (oldest_unuploaded == 0 || s.created < oldest_unuploaded))
-      oldest_unuploaded = s.created;
+  for (const SetStanding& s : SetStandings(ws)) {
+    ++states[SetStateName(s.state)];
+    if (s.state == SetState::kInVault) {
+      in_vault.insert(s.set.id);
+    } else if (oldest_unuploaded == 0 || s.set.created < oldest_unuploaded) {
+      oldest_unuploaded = s.set.created;
+    }
   }
   m.Gauge("glacier_backup_sets", "Backup sets by state.");
   for (const auto& [state, count] : states)
