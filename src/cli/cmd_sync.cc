@@ -107,19 +107,22 @@ void RunSyncCommand(CliContext& ctx, int& exit_code, const SyncOptions& options,
   if (!r.unuploadable.empty()) exit_code = kExitNotFound;
 }
 
-// `run`: backup, then sync (first a sync too when the cache is full).
+// `run`: backup, then sync. When the cache is full the sync comes first instead
+// (the backup needs the room), and again after the backup only when the backup
+// gave it something new to upload.
 void RunBackupThenSync(CliContext& ctx, int& exit_code, bool full, ServiceReport& report) {
   const Config& cfg = ctx.config();
   Workspace ws(cfg);
   StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
   std::unique_ptr<Vault> vault;
+  std::optional<SyncResult> synced_first;
+  nlohmann::json first;
   if (MeasureCache(ws).AtLimit()) {
     // Sets are waiting and the cache is full: upload what can go first, so that the
     // backup finds room (it refuses to write past cache_limit).
     ctx.Say("the cache is at [backup] cache_limit: syncing before the backup");
     vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-    nlohmann::json first;
-    SyncAndReport(ctx, ws, *vault, SyncOptions{}, first);
+    synced_first = SyncAndReport(ctx, ws, *vault, SyncOptions{}, first);
   }
   BackupOptions bo;
   bo.force_full = full;
@@ -134,8 +137,19 @@ void RunBackupThenSync(CliContext& ctx, int& exit_code, bool full, ServiceReport
                  {"files", b.record.files},  {"bytes", b.record.bytes},
                  {"skipped", b.skipped},     {"lost_archives", b.lost_archives}};
   ctx.KeepResultOnError(j);  // the backup is done whatever the vault says
-  if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
-  SyncResult s = SyncAndReport(ctx, ws, *vault, SyncOptions{}, j);
+  // The sync before the backup did this run's jobs, inventory, size cap and
+  // uploads; what the backup adds goes up now only if it is ready to: a set it
+  // completed, or its archive itself with upload = "each". Otherwise it waits
+  // for the next run, as an open set always does.
+  const bool new_to_upload = b.set_completed || b.previous_set_completed || cfg.upload == "each";
+  SyncResult s;
+  if (synced_first && !new_to_upload) {
+    s = *synced_first;
+    j.update(first);
+  } else {
+    if (!vault) vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+    s = SyncAndReport(ctx, ws, *vault, SyncOptions{}, j);
+  }
   ctx.Json(j);
   if (!s.unuploadable.empty()) exit_code = kExitNotFound;
 }

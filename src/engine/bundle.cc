@@ -163,7 +163,8 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
   }
 }
 
-VaultArchive UpstreamArchive(const ArchiveInfo& listed, int64_t date) {
+VaultArchive UpstreamArchive(const ArchiveInfo& listed,
+                             const std::optional<ParsedDescription>& description, int64_t date) {
   VaultArchive v;
   v.archive_id = listed.id;
   v.description = listed.description;
@@ -172,7 +173,7 @@ VaultArchive UpstreamArchive(const ArchiveInfo& listed, int64_t date) {
   v.created = listed.created;
   v.origin = "upstream";
   v.last_seen_upstream = date;
-  if (auto d = ParseDescription(listed.description)) {
+  if (const auto& d = description) {
     v.set_id = d->set_id;
     v.backup_name = d->backup_name;
     v.catalog_offset = d->catalog_offset;

@@ -67,7 +67,9 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
 
 // The inventory cache's row for an archive an inventory listed on `date` that this
 // catalog did not know: origin "upstream", with what its description says when it
-// is one of ours.
-VaultArchive UpstreamArchive(const ArchiveInfo& listed, int64_t date);
+// is one of ours. `description`: ParseDescription(listed.description), which
+// callers parse once for their own use too.
+VaultArchive UpstreamArchive(const ArchiveInfo& listed,
+                             const std::optional<ParsedDescription>& description, int64_t date);
 
 }  // namespace gb

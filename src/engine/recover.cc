@@ -285,7 +285,7 @@ class Recoverer : VaultSession {
         state_.MarkSeen(a.id, date);
         continue;
       }
-      state_.PutArchive(UpstreamArchive(a, date));
+      state_.PutArchive(UpstreamArchive(a, ParseDescription(a.description), date));
     }
     state_.SetMeta("last_inventory_date", std::to_string(date));
     t.Commit();

@@ -213,8 +213,8 @@ class Syncer : VaultSession {
         }
         continue;
       }
-      VaultArchive v = UpstreamArchive(a, date);
-      auto desc = ParseDescription(a.description);
+      const std::optional<ParsedDescription> desc = ParseDescription(a.description);
+      VaultArchive v = UpstreamArchive(a, desc, date);
       auto up = desc ? by_token.find(desc->token) : by_token.end();
       if (up != by_token.end()) {
         UploadRecord& u = up->second;

@@ -563,6 +563,30 @@ TEST_F(SyncE2E, CacheLimitStopsBackupsUntilSyncMakesRoom) {
   EXPECT_GE(sets.size(), 4u);
 }
 
+// A full cache makes `run` sync before the backup. When the backup then completes no set
+// (it opens a new one), it gave the vault nothing new: the run syncs once, not twice.
+TEST_F(SyncE2E, RunWithAFullCacheSyncsOnceWhenTheBackupCompletesNoSet) {
+  WriteConfig("", 1);
+  std::string config = ReadFileToString(root_ + "/config.toml");
+  config.replace(config.find("[backup]\n"), 9, "[backup]\ncache_limit = \"200 KiB\"\n");
+  WriteFileAtomic(root_ + "/config.toml", config);
+  Ok({"vault", "create"}, kStart);
+  WriteSource("a", 150 << 10, 1);
+  Ok({"backup"}, kStart);
+  WriteSource("b", 60 << 10, 2);
+  Ok({"backup"}, kStart + kDay);  // the incremental completes set 1: the cache is full
+  WriteSource("c", 1000, 3);
+  GbRun r = Ok({"run"}, kStart + 2 * kDay);
+  EXPECT_THAT(r.out, HasSubstr("syncing before the backup")) << Show(r);
+  size_t syncs = 0;
+  for (size_t at = 0; (at = r.out.find("\nvault: ", at)) != std::string::npos; ++at) ++syncs;
+  EXPECT_EQ(syncs, 1u) << Show(r);
+  std::set<int64_t> sets;
+  for (const auto& [id, l] : Listing()) sets.insert(l.set);
+  EXPECT_EQ(sets, std::set<int64_t>{1}) << "set 1 went up before the backup";
+  EXPECT_EQ(CachedArchives().size(), 1u) << "the new set's full waits in the cache";
+}
+
 // [backup] host names this host in what goes to the vault (several hosts may share it).
 TEST_F(SyncE2E, ConfiguredHostNameIsWhatTheVaultSees) {
   WriteConfig("", 0);
