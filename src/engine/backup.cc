@@ -420,7 +420,21 @@ struct Plan {
   std::unique_ptr<EntrySpool> spool;
   std::unique_ptr<AtomicFile> manifest;  // entry lines only; head and tail added later
   uint64_t manifest_bytes = 0;
+  // At least what the checksums member will take: a line for every file
+  // whose data is stored (sizes may still grow while they are read).
+  uint64_t checksums_bytes = 0;
 };
+
+// An archive whose manifest or checksums member is larger than a reader accepts
+// (manifest.h) could not be recovered or verified: refused before it is written.
+void CheckMemberFits(const char* member, uint64_t bytes, uint64_t cap) {
+  if (bytes <= cap) return;
+  throw Error(Code::kInvalidArgument,
+              std::string("this backup's ") + member + " would take " + std::to_string(bytes) +
+                  " bytes, more than the " + std::to_string(cap) +
+                  " an archive may hold to stay recoverable; split [source] includes over "
+                  "several configs");
+}
 
 // A cache at [backup] cache_limit takes no new archive: sets are waiting for room in
 // the vault, and writing on would only fill the disk.
@@ -500,6 +514,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       plan.manifest->sink().Write(AsBytes(line));
       plan.manifest_bytes += line.size();
     }
+    if (e.type == EntryType::kFile)
+      plan.checksums_bytes += ChecksumLine(e.path, Digest{}, /*first=*/false).size();
   };
   auto deleted_entry = [&](const Entry& gone, int data_seq) {
     deltas.NoteKnown(gone, data_seq);
@@ -690,14 +706,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   TarWriter tar(zstd);
 
   std::string head = ManifestHead(meta), tail = ManifestTail();
-  if (const uint64_t manifest = head.size() + plan.manifest_bytes + tail.size();
-      manifest > kMaxManifestBytes) {
-    throw Error(Code::kInvalidArgument,
-                "this backup's manifest would take " + std::to_string(manifest) +
-                    " bytes, more than the " + std::to_string(kMaxManifestBytes) +
-                    " an archive may hold to stay recoverable; split [source] includes "
-                    "over several configs");
-  }
+  CheckMemberFits("manifest", head.size() + plan.manifest_bytes + tail.size(), kMaxManifestBytes);
+  CheckMemberFits("checksums", plan.checksums_bytes, kMaxChecksumsBytes);
   tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(), FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {
@@ -731,6 +741,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   deltas.Finish(tar, catalog, FileTime{now, 0});
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();
+  CheckMemberFits("checksums", checksum_bytes.bytes(), kMaxChecksumsBytes);
   tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), FileTime{now, 0});
   {
     FileSource lines(checksums.temp_path());
