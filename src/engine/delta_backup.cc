@@ -197,6 +197,19 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   uint64_t delta_size = delta_out.bytes();
   if (delta_size >= now.size / 2) return false;  // not clearly smaller
 
+  DeltaMemberRow row;
+  row.size = now.size;
+  DeltaRecord& r = row.record;
+  r.set_id = set_id_;
+  r.seq = seq_;
+  r.path = e->path;
+  r.basis_seq = base.seq;
+  if (base.path != e->path) r.basis_path = base.path;
+  r.basis_hash = base.hash;
+  r.hash = sha.Final();
+  const uint64_t line = MemberLine(row, records_.empty()).size();
+  if (member_bytes_ + line > kMaxDeltasBytes) return false;  // readers would refuse the member
+
   tar.BeginBlob(kDeltaMemberPrefix + e->path, delta_size, now.mtime);
   for (uint64_t pos = 0; pos < delta_size;) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(delta_size - pos, buf_.size()));
@@ -209,18 +222,9 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
 
   *e = now;
   e->sparse = false;
-  e->hash = sha.Final();
+  e->hash = r.hash;
   e->has_hash = true;
-  DeltaMemberRow row;
-  row.size = e->size;
-  DeltaRecord& r = row.record;
-  r.set_id = set_id_;
-  r.seq = seq_;
-  r.path = e->path;
-  r.basis_seq = base.seq;
-  if (base.path != e->path) r.basis_path = base.path;
-  r.basis_hash = base.hash;
-  r.hash = e->hash;
+  member_bytes_ += line;
   records_.push_back(row);
   store_.Put(set_id_, seq_, e->path, e->hash, signature.bytes);
   Known(e->path, seq_, *e);
@@ -232,23 +236,25 @@ void DeltaBackup::StoredWhole(const Entry& e, std::span<const uint8_t> signature
   Known(e.path, seq_, e);
 }
 
+std::string DeltaBackup::MemberLine(const DeltaMemberRow& row, bool first) const {
+  const DeltaRecord& r = row.record;
+  nlohmann::json j{{"path", r.path},
+                   {"size", row.size},
+                   {"member", kDeltaMemberPrefix + r.path},
+                   {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
+                   {"basis_seq", r.basis_seq},
+                   {"basis_path", r.BasisPath()},
+                   {"basis_sha256", Hex(r.basis_hash)},
+                   {"sha256", Hex(r.hash)}};
+  return (first ? "" : ",") + j.dump() + "\n";
+}
+
 void DeltaBackup::Finish(TarWriter& tar, Catalog& catalog, FileTime now) {
   if (records_.empty()) return;
   std::string text = "{\"format\":\"" + std::string(kDeltasFormat) + "\",\"deltas\":[\n";
-  bool first = true;
-  for (const DeltaMemberRow& row : records_) {
-    const DeltaRecord& r = row.record;
-    nlohmann::json j{{"path", r.path},
-                     {"size", row.size},
-                     {"member", kDeltaMemberPrefix + r.path},
-                     {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
-                     {"basis_seq", r.basis_seq},
-                     {"basis_path", r.BasisPath()},
-                     {"basis_sha256", Hex(r.basis_hash)},
-                     {"sha256", Hex(r.hash)}};
-    text += (first ? "" : ",") + j.dump() + "\n";
-    first = false;
-    AddDelta(catalog.db(), r);
+  for (size_t i = 0; i < records_.size(); ++i) {
+    text += MemberLine(records_[i], i == 0);
+    AddDelta(catalog.db(), records_[i].record);
   }
   text += "]}\n";
   tar.AddBlob(kDeltasMember, AsBytes(text), now);

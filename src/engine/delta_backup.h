@@ -36,6 +36,10 @@ namespace gb {
 inline constexpr const char* kDeltaMemberPrefix = ".glacier-backup/delta/";
 inline constexpr const char* kDeltasMember = ".glacier-backup/deltas.json";
 inline constexpr const char* kDeltasFormat = "glacier-backup-deltas/1";
+// The most of the deltas member a reader takes into memory. A line takes
+// under 9 KiB even with the longest paths, and a delta is made only for a file
+// of at least delta_min_size: a backup that would pass it stores the rest whole.
+inline constexpr uint64_t kMaxDeltasBytes = uint64_t{64} << 20;
 
 // One line of the deltas member: the record (set_id and seq left 0: the
 // archive's own) and the size of the rebuilt file.
@@ -93,7 +97,10 @@ class DeltaBackup {
   std::map<std::string, Version> previous_;                // by path
   std::map<std::pair<uint64_t, uint64_t>, Version> gone_;  // by (dev, inode)
   std::multimap<uint64_t, Version> by_size_;               // by size
+  // The deltas member's line for `row`, this backup's basis archives known.
+  std::string MemberLine(const DeltaMemberRow& row, bool first) const;
   std::vector<DeltaMemberRow> records_;
+  uint64_t member_bytes_ = 0;  // of the lines of records_
   std::vector<uint8_t> buf_;
 };
 
