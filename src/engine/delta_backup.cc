@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "archive/rsync_delta.h"
@@ -93,7 +94,8 @@ std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
   return rows;
 }
 
-DeltaBackup::DeltaBackup(const Config& cfg) : cfg_(cfg), store_(cfg.state_dir), buf_(1 << 20) {}
+DeltaBackup::DeltaBackup(const Config& cfg)
+    : cfg_(cfg), store_(cfg.state_dir), buf_(1 << 20), side_buf_(1 << 20) {}
 
 void DeltaBackup::Start(int64_t set_id, int seq, std::vector<std::string> archives) {
   set_id_ = set_id;
@@ -172,20 +174,34 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   try {
     RsyncDeltaSink delta(*basis, delta_out);
     RsyncSignatureSink sig(now.size, signature);
+    // The delta is computed here while another thread hashes the same chunk
+    // and signs it, in order, into the next version's basis: each costs about
+    // as much as the other. Chunks alternate between two buffers; a chunk's
+    // buffer is read into again only after both are done with it.
+    std::vector<uint8_t>* bufs[2] = {&buf_, &side_buf_};
+    std::future<void> side;
     uint64_t pos = 0;
-    while (pos < now.size) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf_.size()));
-      size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
+    for (int k = 0; pos < now.size; k ^= 1) {
+      std::vector<uint8_t>& buf = *bufs[k];
+      size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf.size()));
+      size_t n = PreadFull(fd, buf.data(), want, pos, abs);
       if (n < want) return false;  // shrank while read: the whole-file path reports it
-      std::span<const uint8_t> d(buf_.data(), n);
-      sha.Update(d);
+      std::span<const uint8_t> d(buf.data(), n);
+      if (side.valid()) side.get();
+      side = std::async(std::launch::async, [&sha, &sig, d] {
+        sha.Update(d);
+        sig.Write(d);
+      });
       delta.Write(d);
-      sig.Write(d);
       pos += n;
       // A file of the same size is a copy only if the delta stays tiny: one
       // that is not is stored whole after reading a few MiB, not all of it.
-      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) return false;
+      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) {
+        side.get();
+        return false;
+      }
     }
+    if (side.valid()) side.get();
     delta.Finish();
     sig.Finish();
   } catch (const Error& err) {

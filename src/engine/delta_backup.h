@@ -100,8 +100,8 @@ class DeltaBackup {
   // The deltas member's line for `row`, this backup's basis archives known.
   std::string MemberLine(const DeltaMemberRow& row, bool first) const;
   std::vector<DeltaMemberRow> records_;
-  uint64_t member_bytes_ = 0;  // of the lines of records_
-  std::vector<uint8_t> buf_;
+  uint64_t member_bytes_ = 0;            // of the lines of records_
+  std::vector<uint8_t> buf_, side_buf_;  // TryStore's chunks, in turn
 };
 
 }  // namespace gb
