@@ -151,7 +151,7 @@ class ArchiveBuilder {
         }
         std::string problem;
         if (auto command = commands_.find(PathKey(e.path)); command != commands_.end()) {
-          StoreCommandOutput(e, command->second);
+          StoreCommandOutput(&e, command->second);
         } else if (!StoreFile(&e, std::move(p.read), &problem)) {
           progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
                            true);
@@ -197,18 +197,31 @@ class ArchiveBuilder {
     progress_.Update(files + skipped, bytes);
   }
 
-  // A [[source.command]]'s output, from its spool.
-  void StoreCommandOutput(const Entry& e, const CommandCapture& capture) {
-    tar_.Begin(e);
+  // A [[source.command]]'s output, from its spool: as a delta against its
+  // previous output when that is clearly smaller (a dump changes little from
+  // night to night), else whole, signed for the next night's delta.
+  void StoreCommandOutput(Entry* e, const CommandCapture& capture) {
+    const std::string what = "output for /" + e->path;
+    if (deltas_.TryStoreSpooled(capture.output.get(), what, e, tar_)) return;
+    BufferSink signature;
+    std::optional<RsyncSignatureSink> sig;
+    if (deltas_.Tracks(*e)) sig.emplace(e->size, signature);
+    tar_.Begin(*e);
     for (uint64_t pos = 0; pos < capture.size;) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(capture.size - pos, buf_.size()));
-      size_t n = PreadFull(capture.output.get(), buf_.data(), want, pos, "output for /" + e.path);
-      if (n < want) throw Error(Code::kIOError, "the output spooled for /" + e.path + " is short");
-      tar_.WriteData({buf_.data(), n});
+      size_t n = PreadFull(capture.output.get(), buf_.data(), want, pos, what);
+      if (n < want) throw Error(Code::kIOError, "the " + what + " is short");
+      std::span<const uint8_t> d(buf_.data(), n);
+      if (sig) sig->Write(d);
+      tar_.WriteData(d);
       pos += n;
       progress_.Update(files + skipped, bytes + pos);
     }
     tar_.End();
+    if (sig) {
+      sig->Finish();
+      deltas_.StoredWhole(*e, signature.bytes);
+    }
   }
 
   // Stores one regular file, from `read` when it was read ahead; false with a
@@ -571,6 +584,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       std::optional<Entry> old;
       if (have_before && PathKey(before->entry().path) == command_key) {
         old = before->entry();
+        deltas.NoteKnown(*old, before->data_seq());
+        deltas.NotePrevious(*old, before->data_seq());  // the basis of a new output
         have_before = before->Next();
       }
       if (opts.dry_run) {

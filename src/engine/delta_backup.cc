@@ -162,6 +162,19 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   ApplyStat(st, &now);
   if (!Tracks(now) || static_cast<uint64_t>(st.st_blocks) * 512 < now.size)
     return false;  // sparse files are stored whole (with their holes)
+  return StoreAsDelta(fd, abs, now, e, tar, [&] {
+    struct stat st2;
+    return ::fstat(fd, &st2) == 0 && SameVersion(st, st2);
+  });
+}
+
+bool DeltaBackup::TryStoreSpooled(int fd, const std::string& what, Entry* e, TarWriter& tar) {
+  if (!IsJsonString(e->path) || !Tracks(*e)) return false;
+  return StoreAsDelta(fd, what, *e, e, tar, [] { return true; });
+}
+
+bool DeltaBackup::StoreAsDelta(int fd, const std::string& abs, const Entry& now, Entry* e,
+                               TarWriter& tar, const std::function<bool()>& unchanged) {
   Version base;
   bool by_size = false;
   std::optional<Bytes> basis = FindBasis(now, &base, &by_size);
@@ -208,8 +221,7 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
     if (err.code() != Code::kCorruption) throw;
     return false;  // a damaged signature: store the file whole
   }
-  struct stat st2;
-  if (::fstat(fd, &st2) != 0 || !SameVersion(st, st2)) return false;
+  if (!unchanged()) return false;
   uint64_t delta_size = delta_out.bytes();
   if (delta_size >= now.size / 2) return false;  // not clearly smaller
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,9 @@ class DeltaBackup {
   // the member, fills e's metadata and hash, records its signature and returns
   // true. False means store it whole (also when it changed while read).
   bool TryStore(int fd, const std::string& abs, const struct stat& st, Entry* e, TarWriter& tar);
+  // The same for bytes that cannot change while read (a command's spooled
+  // output, `what` in errors): `e` already holds their size and hash.
+  bool TryStoreSpooled(int fd, const std::string& what, Entry* e, TarWriter& tar);
   // After `e` was stored whole with `signature` computed over the same bytes.
   void StoredWhole(const Entry& e, std::span<const uint8_t> signature);
 
@@ -88,6 +92,10 @@ class DeltaBackup {
   // The first candidate basis of `e` whose signature the store holds;
   // `by_size`: found only by its size (a copy, maybe).
   std::optional<Bytes> FindBasis(const Entry& e, Version* basis, bool* by_size);
+  // TryStore's work once `now` (e's metadata as it will be recorded) is known to
+  // be tracked; `unchanged` says, after the read, whether the source stayed still.
+  bool StoreAsDelta(int fd, const std::string& what, const Entry& now, Entry* e, TarWriter& tar,
+                    const std::function<bool()>& unchanged);
   void Known(const std::string& path, int seq, const Entry& e);
   const Config& cfg_;
   int64_t set_id_ = 0;
