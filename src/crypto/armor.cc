@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/base64.h"
 #include "core/error.h"
-#include "crypto/base64.h"
 #include "crypto/decrypt_error.h"
 
 namespace gb::age {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "core/base64.h"
 #include "core/sha256.h"
-#include "crypto/base64.h"
 #include "crypto/decrypt_error.h"
 #include "crypto/hkdf.h"
 #include "crypto/sodium.h"

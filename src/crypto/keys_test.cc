@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
+#include "core/base64.h"
 #include "core/file.h"
 #include "crypto/age.h"
-#include "crypto/base64.h"
 #include "crypto/bech32.h"
 #include "crypto/test_support.h"
 
@@ -28,6 +28,14 @@ std::string Message(auto f) {
   }
   ADD_FAILURE() << "no error thrown";
   return "";
+}
+
+TEST(Base64, UrlAlphabetIsStrictToo) {
+  const Bytes b = {0xfb, 0xff, 0xbf};  // every 6-bit group is 62 or 63
+  EXPECT_EQ(Base64Encode(b, Base64Padding::kNone, Base64Alphabet::kUrl), "-_-_");
+  EXPECT_EQ(*Base64Decode("-_-_", Base64Padding::kNone, Base64Alphabet::kUrl), b);
+  EXPECT_FALSE(Base64Decode("+/+/", Base64Padding::kNone, Base64Alphabet::kUrl));
+  EXPECT_FALSE(Base64Decode("YWJ", Base64Padding::kNone, Base64Alphabet::kUrl));  // unused bits
 }
 
 TEST(Base64, StrictCanonicalDecoding) {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/file_modes.h"
-#include "crypto/base64.h"
 #include "crypto/sodium.h"
 
 namespace gb::minisign {
@@ -44,12 +44,12 @@ std::vector<std::string_view> Lines(std::string_view text) {
 }
 
 std::string B64(std::span<const uint8_t> data) {
-  return age::Base64Encode(data, age::Base64Padding::kRequired);
+  return Base64Encode(data, Base64Padding::kRequired);
 }
 
 std::optional<Bytes> UnB64(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return age::Base64Decode(text, age::Base64Padding::kRequired);
+  return Base64Decode(text, Base64Padding::kRequired);
 }
 
 // BLAKE2b-256(alg || key id || secret key), the secret key file's checksum.

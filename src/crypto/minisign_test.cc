@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/base64.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "crypto/base64.h"
 #include "crypto/test_support.h"
 
 namespace gb::minisign {
@@ -89,12 +89,11 @@ TEST(MinisignTest, PasswordProtectedKeysAreRefusedWithTheFix) {
   std::string text = key.ToFileText();
   size_t nl = text.find('\n') + 1;
   std::optional<Bytes> raw =
-      age::Base64Decode(text.substr(nl, text.size() - nl - 1), age::Base64Padding::kRequired);
+      Base64Decode(text.substr(nl, text.size() - nl - 1), Base64Padding::kRequired);
   ASSERT_TRUE(raw);
   (*raw)[2] = 'S';  // kdf "Sc": scrypt-encrypted
   (*raw)[3] = 'c';
-  std::string enc =
-      text.substr(0, nl) + age::Base64Encode(*raw, age::Base64Padding::kRequired) + "\n";
+  std::string enc = text.substr(0, nl) + Base64Encode(*raw, Base64Padding::kRequired) + "\n";
   try {
     SecretKey::Parse(enc, "k.key");
     ADD_FAILURE();

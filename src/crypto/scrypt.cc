@@ -4,8 +4,8 @@
 
 #include <string_view>
 
+#include "core/base64.h"
 #include "core/error.h"
-#include "crypto/base64.h"
 #include "crypto/decrypt_error.h"
 #include "crypto/hkdf.h"
 #include "crypto/key_wrap.h"

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/base64.h"
 #include "core/error.h"
-#include "crypto/base64.h"
 #include "crypto/bech32.h"
 #include "crypto/decrypt_error.h"
 #include "crypto/hkdf.h"

@@ -49,6 +49,11 @@ struct HttpResponse {
   bool range_ignored = false;
 };
 
+// A 2xx status: the server did what was asked.
+inline bool Ok(const HttpResponse& response) {
+  return response.status >= 200 && response.status < 300;
+}
+
 struct HttpClientOptions {
   int64_t connect_timeout_ms = 15000;
   // The whole request, connection to last byte; 0 = no limit (the stall

@@ -252,12 +252,7 @@ UploadResult SendAndComplete(GlacierClient& client, Clock& clock, RewindableSour
     body.Rewind();
     for (uint64_t i = 0; i < part_count; ++i) {
       Part part{i, i * part_size, Bytes(std::min(part_size, size - i * part_size))};
-      size_t n = body.ReadFull(part.data);
-      if (n != part.data.size()) {
-        throw Error(Code::kIOError, "the upload source ended after " +
-                                        std::to_string(part.offset + n) + " of the " +
-                                        std::to_string(size) + " bytes it announced");
-      }
+      ReadUploadBytes(body, part.data, part.offset, size);
       if (!queue.Push(std::move(part))) break;
     }
   } catch (...) {

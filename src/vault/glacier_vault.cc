@@ -107,11 +107,7 @@ UploadResult GlacierVault::Upload(RewindableSource& body, const std::string& des
 UploadResult GlacierVault::UploadSingle(RewindableSource& body, const std::string& description) {
   body.Rewind();
   Bytes data(body.Size());
-  size_t n = body.ReadFull(data);
-  if (n != data.size()) {
-    throw Error(Code::kIOError, "the upload source ended after " + std::to_string(n) + " of the " +
-                                    std::to_string(data.size()) + " bytes it announced");
-  }
+  ReadUploadBytes(body, data, 0, data.size());
   std::string tree_hash = Hex(TreeHashOf(data));
   std::string sha256 = Hex(Sha256::Of(data));
   SpanSource source(data);

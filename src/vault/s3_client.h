@@ -141,6 +141,9 @@ std::optional<int64_t> ParseHttpDate(std::string_view text);
 // "2012-12-21T00:00:00.000Z" (ISO 8601, what S3 puts in XML listings).
 std::optional<int64_t> ParseS3XmlDate(std::string_view text);
 
+// The XML namespace of S3's request and response documents.
+inline constexpr char kS3XmlNamespace[] = "http://s3.amazonaws.com/doc/2006-03-01/";
+
 // Hex SHA-256 of nothing: the payload hash of a request without a body.
 inline constexpr std::string_view kEmptyPayloadHash =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

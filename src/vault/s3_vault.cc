@@ -2,17 +2,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <pugixml.hpp>
 #include <random>
-#include <thread>
 
+#include "core/base64.h"
 #include "core/decimal.h"
 #include "core/hex.h"
+#include "core/run_parallel.h"
 #include "core/sha256.h"
 #include "core/tree_hash.h"
 #include "net/aws_credentials.h"
 #include "vault/s3_listing.h"
+#include "vault/s3_multipart.h"
 #include "vault/vault_factory.h"
 
 namespace gb {
@@ -20,7 +20,6 @@ namespace gb {
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kMaxParts = 10000;
 constexpr uint64_t kMaxObjectSize = 5ull << 40;  // S3's limit: 5 TiB
 constexpr size_t kIdLength = 32;
 constexpr int kHeadThreads = 8;
@@ -28,7 +27,6 @@ constexpr size_t kKeptInventories = 4;
 constexpr size_t kKeptJobs = 1000;
 constexpr char kDescriptionHeader[] = "x-amz-meta-description";
 constexpr char kTreeHashHeader[] = "x-amz-meta-tree-hash";
-constexpr char kS3Namespace[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const char* const kStorageClasses[] = {"DEEP_ARCHIVE", "GLACIER", "GLACIER_IR", "STANDARD_IA",
                                        "STANDARD"};
@@ -38,42 +36,15 @@ bool NeedsRestore(const std::string& storage_class) {
   return storage_class == "GLACIER" || storage_class == "DEEP_ARCHIVE";
 }
 
-constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-// RFC 4648 section 5, without padding.
-std::string Base64Url(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kBase64Url[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kBase64Url[(acc << (6 - bits)) & 63]);
-  return out;
+// x-amz-meta-description: base64url without padding.
+std::string EncodeDescription(const std::string& description) {
+  return Base64Encode(AsBytes(description), Base64Padding::kNone, Base64Alphabet::kUrl);
 }
-
-std::optional<std::string> FromBase64Url(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* at = std::find(kBase64Url, kBase64Url + 64, c);
-    if (at == kBase64Url + 64) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(at - kBase64Url);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;  // not canonical
-  return out;
+// nullopt when `value` is not the canonical base64url of anything.
+std::optional<std::string> DecodeDescription(std::string_view value) {
+  auto raw = Base64Decode(value, Base64Padding::kNone, Base64Alphabet::kUrl);
+  if (!raw) return std::nullopt;
+  return std::string(raw->begin(), raw->end());
 }
 
 bool IsArchiveId(std::string_view id) {
@@ -91,51 +62,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
     if (at == std::string_view::npos) return parts;
     start = at + 1;
   }
-}
-
-// Reads exactly buf.size() bytes or throws kIOError.
-void ReadExactly(RewindableSource& src, std::span<uint8_t> buf, uint64_t offset, uint64_t size) {
-  size_t n = src.ReadFull(buf);
-  if (n != buf.size()) {
-    throw Error(Code::kIOError, "the upload source ended after " + std::to_string(offset + n) +
-                                    " of the " + std::to_string(size) + " bytes it announced");
-  }
-}
-
-bool Ok(const HttpResponse& r) { return r.status >= 200 && r.status < 300; }
-
-pugi::xml_document ParseXml(const std::string& body, const std::string& what) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) {
-    throw Error(Code::kTransient, "unreadable XML in S3's answer about " + what);
-  }
-  return doc;
-}
-
-// Runs fn(0..n-1) on up to `threads` threads; rethrows the first exception.
-template <typename Fn>
-void RunParallel(size_t n, int threads, Fn&& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr first;
-  std::mutex mu;
-  auto work = [&] {
-    for (size_t i; !failed && (i = next++) < n;) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!first) first = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  size_t count = std::min<size_t>(static_cast<size_t>(threads), n);
-  for (size_t t = 1; t < count; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (first) std::rethrow_exception(first);
 }
 
 // Passes the bytes of a GetObject on, refusing more than `limit`, hashing them
@@ -247,7 +173,7 @@ void S3Vault::Create() {
   std::string region = client_.region();
   std::string config;
   if (region != "us-east-1") {
-    config = std::string("<CreateBucketConfiguration xmlns=\"") + kS3Namespace +
+    config = std::string("<CreateBucketConfiguration xmlns=\"") + kS3XmlNamespace +
              "\"><LocationConstraint>" + region +
              "</LocationConstraint></CreateBucketConfiguration>";
   }
@@ -320,7 +246,7 @@ std::optional<S3Vault::ObjectHead> S3Vault::Head(const std::string& key) {
   h.storage_class = resp.headers.Get("x-amz-storage-class").value_or("STANDARD");
   h.etag = resp.headers.Get("ETag").value_or("");
   auto d = resp.headers.Get(kDescriptionHeader);
-  h.description = d ? FromBase64Url(*d) : std::string();  // empty descriptions are not sent
+  h.description = d ? DecodeDescription(*d) : std::string();  // empty descriptions are not sent
   h.tree_hash = resp.headers.Get(kTreeHashHeader).value_or("");
   if (auto r = resp.headers.Get("x-amz-restore")) h.restore = ParseS3Restore(*r);
   return h;
@@ -382,11 +308,11 @@ UploadResult S3Vault::Upload(RewindableSource& body, const std::string& descript
   const std::string key = KeyOf(result.archive_id);
   HeaderList meta = {{"Content-Type", "application/octet-stream"},
                      {"x-amz-storage-class", options_.storage_class}};
-  if (!description.empty()) meta.emplace_back(kDescriptionHeader, Base64Url(description));
+  if (!description.empty()) meta.emplace_back(kDescriptionHeader, EncodeDescription(description));
   if (size <= options_.multipart_threshold) {
     Bytes data(size);
     body.Rewind();
-    ReadExactly(body, data, 0, size);
+    ReadUploadBytes(body, data, 0, size);
     result.tree_hash = Hex(TreeHashOf(data));
     meta.emplace_back(kTreeHashHeader, result.tree_hash);
     SpanSource src(data);
@@ -402,142 +328,24 @@ UploadResult S3Vault::Upload(RewindableSource& body, const std::string& descript
     body.Rewind();
     for (uint64_t done = 0; done < size;) {
       std::span<uint8_t> chunk(buf.data(), std::min<uint64_t>(buf.size(), size - done));
-      ReadExactly(body, chunk, done, size);
+      ReadUploadBytes(body, chunk, done, size);
       hasher.Update(chunk);
       done += chunk.size();
     }
     result.tree_hash = Hex(hasher.Final());
     meta.emplace_back(kTreeHashHeader, result.tree_hash);
-    PutMultipart(body, key, meta, result.tree_hash);
+    S3MultipartUpload(client_, clock_, body, key, meta, result.tree_hash,
+                      {.part_size = options_.part_size, .part_retry = options_.part_retry});
   }
   return result;
 }
 
-std::vector<std::pair<std::string, std::string>> S3Vault::ListUploads(
-    const std::string& key_prefix) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string key_marker, id_marker;
-  for (;;) {
-    S3Request req;
-    req.query = {{"uploads", ""}, {"prefix", key_prefix}};
-    if (!key_marker.empty()) req.query.emplace("key-marker", key_marker);
-    if (!id_marker.empty()) req.query.emplace("upload-id-marker", id_marker);
-    HttpResponse resp = client_.Send(req);
-    if (!Ok(resp)) client_.Fail(resp, "bucket " + client_.bucket());
-    S3UploadPage page = ParseS3UploadPage(resp.body, "bucket " + client_.bucket());
-    for (S3Upload& u : page.uploads) out.emplace_back(std::move(u.key), std::move(u.upload_id));
-    if (!page.truncated) return out;
-    key_marker = page.next_key_marker;
-    id_marker = page.next_upload_id_marker;
-    if (key_marker.empty() && id_marker.empty()) return out;
-  }
-}
-
 std::vector<std::string> S3Vault::UnfinishedUploads() {
   std::vector<std::string> keys;
-  for (auto& [key, id] : ListUploads(options_.prefix.empty() ? "" : options_.prefix + "/")) {
-    keys.push_back(key);
+  for (S3Upload& u : ListS3Uploads(client_, options_.prefix.empty() ? "" : options_.prefix + "/")) {
+    keys.push_back(std::move(u.key));
   }
   return keys;
-}
-
-void S3Vault::AbortUpload(const std::string& key, const std::string& upload_id) {
-  HttpResponse resp =
-      client_.Send(S3Request{.method = "DELETE", .key = key, .query = {{"uploadId", upload_id}}});
-  if (!Ok(resp) && resp.status != 404) client_.Fail(resp, "s3://" + client_.bucket() + "/" + key);
-}
-
-void S3Vault::PutMultipart(RewindableSource& body, const std::string& key, const HeaderList& meta,
-                           const std::string& tree_hash) {
-  const std::string what = "s3://" + client_.bucket() + "/" + key;
-  const uint64_t size = body.Size();
-  // A crashed or killed earlier attempt at this archive left its upload open
-  // (and billed): nobody else writes this key, so end it.
-  for (const auto& [k, id] : ListUploads(key)) {
-    if (k == key) AbortUpload(k, id);
-  }
-  std::string upload_id;
-  try {
-    HttpResponse created = client_.Send(
-        S3Request{.method = "POST", .key = key, .query = {{"uploads", ""}}, .headers = meta});
-    if (!Ok(created)) client_.Fail(created, what);
-    upload_id =
-        ParseXml(created.body, what).child("InitiateMultipartUploadResult").child_value("UploadId");
-    if (upload_id.empty())
-      throw Error(Code::kTransient, "S3 started an upload of " + what + " without an id");
-
-    uint64_t part_size = options_.part_size;
-    if (uint64_t least = (size + kMaxParts - 1) / kMaxParts; part_size < least) {
-      part_size = (least + kMiB - 1) / kMiB * kMiB;
-    }
-    RetryPolicy retry(clock_, options_.part_retry);
-    TreeHasher hasher;
-    Bytes buf;
-    std::string complete = std::string("<CompleteMultipartUpload xmlns=\"") + kS3Namespace + "\">";
-    body.Rewind();
-    for (uint64_t offset = 0, number = 1; offset < size; ++number) {
-      buf.resize(std::min(part_size, size - offset));
-      ReadExactly(body, buf, offset, size);
-      hasher.Update(buf);
-      const std::string sha = Hex(Sha256::Of(buf));
-      std::string etag = retry.Run([&] {
-        SpanSource src(buf);
-        S3Request req{.method = "PUT",
-                      .key = key,
-                      .query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
-                      .body = &src,
-                      .payload_hash = sha};
-        HttpResponse resp = client_.Send(req);
-        if (!Ok(resp)) client_.Fail(resp, what);
-        auto e = resp.headers.Get("ETag");
-        if (!e || e->empty()) {
-          throw Error(Code::kTransient, "S3 accepted part " + std::to_string(number) + " of " +
-                                            what + " without an ETag");
-        }
-        return *e;
-      });
-      complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + etag +
-                  "</ETag></Part>";
-      offset += buf.size();
-    }
-    if (Hex(hasher.Final()) != tree_hash) {
-      throw Error(Code::kIOError, "the upload source changed while " + what + " was uploaded");
-    }
-    complete += "</CompleteMultipartUpload>";
-    SpanSource src(AsBytes(complete));
-    HttpResponse resp = client_.Send(S3Request{.method = "POST",
-                                               .key = key,
-                                               .query = {{"uploadId", upload_id}},
-                                               .body = &src,
-                                               .payload_hash = Hex(Sha256::Of(complete))});
-    if (!Ok(resp)) client_.Fail(resp, what);
-    // CompleteMultipartUpload may fail after its 200 status: the body says so.
-    AwsErrorInfo info = ParseAwsError(resp.status, resp.body, "application/xml");
-    if (!info.code.empty()) {
-      throw S3Error(ClassifyAwsError(info), DescribeAwsError(info, what), info);
-    }
-  } catch (...) {
-    // Nothing of a failed upload stays billed: abort it, with twice the
-    // attempts of a part (no later attempt may follow). When the answer to
-    // CreateMultipartUpload was lost its id is unknown, but every open upload
-    // of this key is ours.
-    RetryOptions cleanup = options_.part_retry;
-    cleanup.max_attempts *= 2;
-    try {
-      RetryPolicy(clock_, cleanup).Run([&] {
-        if (!upload_id.empty()) {
-          AbortUpload(key, upload_id);
-          return;
-        }
-        for (const auto& [k, id] : ListUploads(key)) {
-          if (k == key) AbortUpload(k, id);
-        }
-      });
-    } catch (const std::exception&) {
-      // The original failure matters more; a later upload of this key aborts it.
-    }
-    throw;
-  }
 }
 
 void S3Vault::Delete(const std::string& archive_id) {
@@ -587,7 +395,7 @@ std::string S3Vault::StartInventory() {
 }
 
 void S3Vault::Restore(const std::string& key, Tier tier) {
-  std::string body = std::string("<RestoreRequest xmlns=\"") + kS3Namespace + "\"><Days>" +
+  std::string body = std::string("<RestoreRequest xmlns=\"") + kS3XmlNamespace + "\"><Days>" +
                      std::to_string(options_.restore_days) + "</Days><GlacierJobParameters><Tier>" +
                      TierName(tier) + "</Tier></GlacierJobParameters></RestoreRequest>";
   SpanSource src(AsBytes(body));

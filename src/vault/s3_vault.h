@@ -19,13 +19,10 @@
 // Other objects under PREFIX (other names, deeper "directories") are ignored.
 //
 // Uploads: one PutObject up to multipart_threshold, buffered in memory (one
-// read of the source); larger ones a multipart upload whose parts are buffered
-// one at a time (one pass to compute the tree hash that goes into the
-// metadata, one to send). A failed multipart upload is aborted (the abort
-// retried with twice part_retry's attempts; when the answer to
-// CreateMultipartUpload was lost, every open upload of the key is), and stale
-// unfinished uploads of the same key are aborted before a new one starts, so a
-// failed Upload leaves nothing billed behind. Every request signs its payload
+// read of the source); larger ones a multipart upload (s3_multipart.h) whose
+// parts are buffered one at a time (one pass to compute the tree hash that
+// goes into the metadata, one to send). A failed Upload leaves nothing billed
+// behind. Every request signs its payload
 // (x-amz-content-sha256), so S3 rejects bytes damaged on the way.
 //
 // Jobs: nothing is stored for them. A job id spells out what describes it:
@@ -116,10 +113,6 @@ class S3Vault : public Vault {
   std::vector<Listed> ListOurObjects(const std::string& what);
   std::optional<ObjectHead> Head(const std::string& key);
   std::vector<ArchiveInfo> ListArchives();
-  std::vector<std::pair<std::string, std::string>> ListUploads(const std::string& key_prefix);
-  void AbortUpload(const std::string& key, const std::string& upload_id);
-  void PutMultipart(RewindableSource& body, const std::string& key, const HeaderList& meta,
-                    const std::string& tree_hash);
   void Restore(const std::string& key, Tier tier);
   JobInfo DescribeRetrieval(const JobSpec& spec, const std::string& job_id, const ObjectHead& head);
   std::string InventoryDocument(const std::string& job_id, int64_t date);

@@ -98,6 +98,15 @@ std::optional<std::optional<ByteRange>> ParseRange(std::string_view s) {
   return std::optional<ByteRange>(ByteRange{*offset, *length});
 }
 
+void ReadUploadBytes(RewindableSource& body, std::span<uint8_t> buf, uint64_t offset,
+                     uint64_t size) {
+  size_t n = body.ReadFull(buf);
+  if (n != buf.size()) {
+    throw Error(Code::kIOError, "the upload source ended after " + std::to_string(offset + n) +
+                                    " of the " + std::to_string(size) + " bytes it announced");
+  }
+}
+
 void ValidateDescription(std::string_view description) {
   if (description.size() > kMaxDescriptionLength) {
     throw Error(Code::kInvalidArgument, "archive description is " +

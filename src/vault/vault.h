@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -143,6 +144,11 @@ class JobNotReadyError : public Error {
 inline constexpr size_t kMaxDescriptionLength = 1024;
 // Throws kInvalidArgument naming the first offending character.
 void ValidateDescription(std::string_view description);
+
+// Fills `buf` with the next bytes of an upload's body, which announced `size`
+// bytes and has delivered `offset` so far. Throws kIOError when it ends early.
+void ReadUploadBytes(RewindableSource& body, std::span<uint8_t> buf, uint64_t offset,
+                     uint64_t size);
 
 // Every method may be called concurrently from several threads, and several
 // processes may use one vault at once.
