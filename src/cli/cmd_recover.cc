@@ -127,9 +127,9 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                   "Seconds between polls with --wait (default 900; 60 for Expedited)");
   CLI::Option* host = cmd->add_option(
       "--host", opts->engine.host,
-      "Recover this host's backups when several hosts share the vault; for a host other "
-      "than this one ([backup] host), into a catalog of its own in STATE/hosts/NAME (read by "
-      "restore, snapshots and ls --host NAME): this host's catalog and cache are not touched");
+      "Recover the backups of host NAME when several hosts share the vault; another host's "
+      "(not [backup] host) go into a catalog of their own in STATE/hosts/NAME, read by "
+      "restore, snapshots and ls --host NAME; this host's catalog and cache are not touched");
   cmd->add_option("--tier", opts->tier,
                   "Retrieval tier: Expedited, Standard or Bulk (default: [vault] retrieval_tier)");
   cmd->add_flag("--include-archives", opts->engine.include_archives,
