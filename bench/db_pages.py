@@ -6,8 +6,10 @@
                                       (about 3:1 compressible), fixed seed
     db_pages.py write FILE N ROUND    N page writes spread over the file
                                       (a different set of pages each round)
-    db_pages.py report SIZES_TSV      bytes added per incremental, per tool,
-                                      and the ratios against the targets
+    db_pages.py report SIZES_TSV [TIMES_TSV]
+                                      bytes added per incremental, per tool,
+                                      and the ratios against the targets; with
+                                      TIMES_TSV, glacier-backup's times too
 """
 import os
 import random
@@ -53,6 +55,29 @@ def write(path, n, rnd):
             f.write(page(rng))
 
 
+def report_times(path):
+    secs = {}
+    with open(path) as f:
+        for line in f:
+            what, n, t = line.split()
+            secs[(what, int(n))] = float(t)
+    incs = sorted(n for what, n in secs if what == "backup" and n > 0)
+    if incs:
+        ratio = sum(secs[("backup", n)] / secs[("read", n)] for n in incs) / len(incs)
+        print()
+        print("glacier-backup incremental / one read of the file %6.2f  (mean of %d)" %
+              (ratio, len(incs)))
+        print("target: <= 2x one read: %s" % ("PASS" if ratio <= 2 else "MISS"))
+        if secs[("read", incs[0])] < 0.5:
+            print("  (the read came from the page cache: --cold compares with a read from disk)")
+    last = max((n for what, n in secs if what == "restore"), default=0)
+    if last and ("restore", 0) in secs:
+        ratio = secs[("restore", last)] / secs[("restore", 0)]
+        print("glacier-backup restore through %d deltas / of the whole file %6.2f" % (last, ratio))
+        if last >= 7:
+            print("target: <= 1.5x: %s" % ("PASS" if ratio <= 1.5 else "MISS"))
+
+
 def report(path):
     total = defaultdict(dict)
     with open(path) as f:
@@ -89,6 +114,8 @@ def main(argv):
         write(argv[2], int(argv[3]), int(argv[4]))
     elif len(argv) >= 3 and argv[1] == "report":
         report(argv[2])
+        if len(argv) >= 4:
+            report_times(argv[3])
     else:
         sys.stderr.write(__doc__)
         return 2

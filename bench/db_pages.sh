@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The database scenario: bytes each tool adds per incremental when a big
 # database-like file gets a few scattered page writes between backups.
-# glacier-backup against restic, borg and duplicity, in one run. See bench/README.md.
+# glacier-backup against restic, borg and duplicity, in one run. Also times
+# glacier-backup's incrementals against one read of the file, and its restore
+# of the last point (a chain of deltas) against the full's (the file whole).
+# See bench/README.md.
 #
 #   bench/db_pages.sh [OPTIONS]
 #
 # Options:
 #   --size MB         the file's size in MB (default 200)
 #   --writes N        4 KiB page writes between backups (default 50)
-#   --incrementals N  incrementals after the full (default 3)
+#   --incrementals N  incrementals after the full (default 7, at most 7)
+#   --cold            drop the page cache before each timed read, backup and
+#                     restore of glacier-backup (needs root); the times are
+#                     then against a read from disk, as a nightly backup meets it
 #   --workdir DIR     make the temp dir under DIR (default: $TMPDIR or /tmp)
 #   --bin PATH        glacier-backup binary (default: build/glacier-backup)
 #   --no-restic, --no-borg, --no-duplicity   skip that tool
@@ -24,7 +30,7 @@ source "$(dirname "$0")/lib.sh"
 
 size_mb=200
 writes=50
-incrementals=3
+incrementals=7
 tools=(ours restic borg duplicity)
 drop() { local t out=(); for t in "${tools[@]}"; do [ "$t" = "$1" ] || out+=("$t"); done; tools=("${out[@]}"); }
 
@@ -44,7 +50,9 @@ done
 for n in "$size_mb" "$writes" "$incrementals"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--size, --writes and --incrementals take positive numbers"
 done
-
+# One set holds the full and max_incrementals (7) incrementals: more would start a new chain.
+[ "$incrementals" -le 7 ] || die "--incrementals is at most 7 (one set: a full and 7 incrementals)"
+check_cold
 need python3
 for t in "${tools[@]}"; do [ "$t" = ours ] || need "$t"; done
 
@@ -53,17 +61,34 @@ make_workdir glacier-db-bench
 mkdir -p "$work/data"
 db="$work/data/app.db"
 sizes="$work/sizes.tsv"
+times="$work/times.tsv"
 : >"$sizes"
+: >"$times"
 
 run() {  # run LOG CMD... : fails the bench with the log when CMD fails
   local log="$work/logs/$1.log"; shift
   "$@" >>"$log" 2>&1 || { echo "FAILED: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
 }
 bytes() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+# timed WHAT N CMD... : runs CMD and appends "WHAT N SECONDS" (wall clock) to times.tsv
+timed() {
+  local what="$1" n="$2" start; shift 2
+  if [ "$cold" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
+  start="$EPOCHREALTIME"
+  "$@"
+  printf '%s\t%s\t%s\n' "$what" "$n" "$(python3 -c "print($EPOCHREALTIME - $start)")" >>"$times"
+}
 
 # Each tool: setup, then backup N (0 = full) and the bytes it keeps so far.
 ours_setup() { run ours gb_init "$work/gb" "$work/data"; }
-ours_backup() { run ours "$bin" --config "$work/gb/config.toml" backup; }
+ours_backup() { timed backup "$1" run ours "$bin" --config "$work/gb/config.toml" backup; }
+# ours_restore N DIR : restores the file as backup N (0 = the full) holds it, into DIR
+ours_restore() {
+  local id
+  id="$("$bin" --config "$work/gb/config.toml" snapshots --json |
+    python3 -c "import json, sys; print(json.load(sys.stdin)[$1]['id'])")"
+  timed restore "$1" run ours "$bin" --config "$work/gb/config.toml" restore --at "$id" --to "$2" "$db"
+}
 ours_bytes() { bytes "$work/gb/cache"; }  # the archives (what goes to the vault)
 
 restic_setup() {
@@ -96,9 +121,17 @@ python3 "$here/db_pages.py" create "$db" "$size_mb"
 for t in "${tools[@]}"; do "${t}_setup"; done
 for n in $(seq 0 "$incrementals"); do
   [ "$n" = 0 ] || python3 "$here/db_pages.py" write "$db" "$writes" "$n"
+  [ "$n" != 0 ] || cp "$db" "$work/first.db"
+  timed read "$n" cat "$db" >/dev/null  # one read of the file, as the backups meet it
   for t in "${tools[@]}"; do
-    "${t}_backup"
+    "${t}_backup" "$n"
     printf '%s\t%s\t%s\n' "$t" "$n" "$("${t}_bytes")" >>"$sizes"
   done
 done
-python3 "$here/db_pages.py" report "$sizes"
+if [[ " ${tools[*]} " == *" ours "* ]]; then
+  ours_restore 0 "$work/restore-full"
+  ours_restore "$incrementals" "$work/restore-chain"
+  cmp "$work/first.db" "$work/restore-full$db" || { echo "FAILED: the full restored other bytes" >&2; exit 1; }
+  cmp "$db" "$work/restore-chain$db" || { echo "FAILED: the chain restored other bytes" >&2; exit 1; }
+fi
+python3 "$here/db_pages.py" report "$sizes" "$times"

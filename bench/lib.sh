@@ -3,9 +3,12 @@
 #   here, root          the bench directory and the repository root
 #   usage, die, need    --help text (the script's opening comment), a bad
 #                       command line (exit 2), a tool that must be installed
-#   workbase, bin, keep the shared options' values (--workdir, --bin, --keep)
+#   workbase, bin, keep, cold
+#                       the shared options' values (--workdir, --bin, --keep,
+#                       --cold)
 #   common_option ARGS  parses one shared option (also -h/--help); sets
 #                       `consumed` to the arguments used, 0 for another option
+#   check_cold          with --cold, dies unless the page cache can be dropped
 #   find_binary         the glacier-backup to measure (built if missing)
 #   make_workdir NAME   a temp dir $work under $workbase, removed on exit unless
 #                       --keep, with HOME and the XDG dirs inside it and a
@@ -24,6 +27,7 @@ need() { command -v "$1" >/dev/null || die "$1 not found (scripts/install-deps.s
 workbase="${TMPDIR:-/tmp}"
 bin=""
 keep=0
+cold=0
 
 common_option() {
   consumed=0
@@ -31,8 +35,15 @@ common_option() {
     --workdir) [ $# -ge 2 ] || die "$1 needs a directory"; workbase="$2"; consumed=2 ;;
     --bin) [ $# -ge 2 ] || die "$1 needs a path"; bin="$2"; consumed=2 ;;
     --keep) keep=1; consumed=1 ;;
+    --cold) cold=1; consumed=1 ;;
     -h|--help) usage; exit 0 ;;
   esac
+}
+
+check_cold() {
+  if [ "$cold" = 1 ] && { [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/drop_caches ]; }; then
+    die "--cold drops the page cache (/proc/sys/vm/drop_caches), which needs root: run as root, or without --cold"
+  fi
 }
 
 find_binary() {

@@ -32,7 +32,6 @@ small_files=""
 do_restic=1
 do_borg=1
 save=""
-cold=0
 
 while [ $# -gt 0 ]; do
   common_option "$@"
@@ -44,16 +43,13 @@ while [ $# -gt 0 ]; do
       small_dirs="$2"; small_files="$3"; shift 3 ;;
     --no-restic) do_restic=0; shift ;;
     --no-borg) do_borg=0; shift ;;
-    --cold) cold=1; shift ;;
     --save) [ $# -ge 2 ] || die "$1 needs a file"; save="$2"; shift 2 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$tree" ] || die "only one TREE"; tree="$1"; shift ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
-if [ "$cold" = 1 ] && { [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/drop_caches ]; }; then
-  die "--cold drops the page cache (/proc/sys/vm/drop_caches), which needs root: run as root, or without --cold"
-fi
+check_cold
 if [ -n "$small_dirs" ]; then
   [ -z "$tree" ] || die "give either TREE or --small-files, not both"
   [[ "$small_dirs" =~ ^[1-9][0-9]*$ && "$small_files" =~ ^[1-9][0-9]*$ ]] ||

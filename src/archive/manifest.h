@@ -22,7 +22,7 @@ inline constexpr const char* kManifestFormat = "glacier-backup-manifest/1";
 // claims more is refused before memory runs out. A manifest line takes about
 // 150-300 bytes, so 512 MiB holds some two million entries; a checksums line
 // (path and hash of a file whose data the archive holds) takes about 100-200.
-// Backup refuses to write a manifest larger than its cap.
+// Backup refuses to write an archive with either member larger than its cap.
 inline constexpr uint64_t kMaxManifestBytes = uint64_t{512} << 20;
 inline constexpr uint64_t kMaxChecksumsBytes = uint64_t{256} << 20;
 

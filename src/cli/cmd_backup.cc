@@ -4,6 +4,7 @@
 #include "cli/service_run.h"
 #include "core/clock.h"
 #include "engine/backup.h"
+#include "engine/other_host.h"
 #include "engine/point.h"
 #include "engine/state_lock.h"
 
@@ -14,6 +15,7 @@ void RunBackupCommand(CliContext& ctx, int& exit_code, const BackupOptions& opti
                       ServiceReport& report) {
   const Config& cfg = ctx.config();
   Workspace ws(cfg);
+  RefuseOtherHostCatalog(ws, "backup");
   StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
   BackupResult r = RunBackup(ws, ctx.progress(), SystemClock(), options);
   ctx.progress().Done();

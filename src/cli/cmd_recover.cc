@@ -1,11 +1,13 @@
 // glacier-backup recover [--wait] [--host NAME] [--tier T] [--include-archives] [--force]
 // glacier-backup recover --from-archives DIR [--force]
+// With --host NAME of another host: into that host's own catalog (engine/other_host.h).
 #include <cstdio>
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
 #include "core/clock.h"
 #include "engine/open_vault.h"
+#include "engine/other_host.h"
 #include "engine/recover.h"
 #include "engine/state_lock.h"
 
@@ -64,11 +66,12 @@ nlohmann::json ToJson(const RecoverResult& r) {
 }
 
 // The inventory and what recovering from it takes; with `plan_only` nothing more.
-void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false) {
+// `again` is the command that continues, e.g. "glacier-backup recover --host A".
+void ReportVault(CliContext& ctx, const RecoverResult& r, const std::string& again,
+                 bool plan_only = false) {
   if (r.inventory_pending && !r.inventory_outdated) {
-    ctx.Say(
-        "waiting for the vault inventory (Glacier prepares it in about 4 hours); run "
-        "`glacier-backup recover` again later (or `recover --wait`)");
+    ctx.Say("waiting for the vault inventory (Glacier prepares it in about 4 hours); run `" +
+            again + "` again later (or with --wait)");
     return;
   }
   if (r.inventory_date)
@@ -91,20 +94,21 @@ void ReportVault(CliContext& ctx, const RecoverResult& r, bool plan_only = false
   if (!r.need_archives.empty())
     ctx.Say(std::to_string(r.need_archives.size()) +
             " backup(s) were uploaded as single archives (upload = \"each\"): their catalog rows "
-            "are inside the archives. Retrieve them with `glacier-backup recover "
-            "--include-archives` (every byte is retrieved), or download them and run "
+            "are inside the archives. Retrieve them with `" +
+            again +
+            " --include-archives` (every byte is retrieved), or download them and run "
             "`glacier-backup recover --from-archives DIR`");
   if (size_t n = r.sets_waiting.size() + r.archives_waiting.size()) {
-    ctx.Say("waiting for " + std::to_string(n) +
-            " retrieval(s) from the vault; run `glacier-backup recover` again later (or "
-            "`recover --wait`): it continues where this run stopped");
+    ctx.Say("waiting for " + std::to_string(n) + " retrieval(s) from the vault; run `" + again +
+            "` again later (or with --wait): it continues where this run stopped");
   }
   if (r.inventory_outdated)
     ctx.Say(std::string("the vault inventory ") +
             (r.host.empty() ? "lists none of this host's archives yet"
                             : "may not list the last uploads") +
-            " (Glacier lists an upload about a day later): a newer inventory is requested; run "
-            "`glacier-backup recover` again later (or `recover --wait`): it adds what the "
+            " (Glacier lists an upload about a day later): a newer inventory is requested; run `" +
+            again +
+            "` again later (or with --wait): it adds what the "
             "newer inventory lists");
 }
 
@@ -121,8 +125,11 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                 "Keep polling the vault until everything is retrieved (Glacier: hours)");
   cmd->add_option("--poll-interval", opts->engine.poll_seconds,
                   "Seconds between polls with --wait (default 900; 60 for Expedited)");
-  cmd->add_option("--host", opts->engine.host,
-                  "Recover this host's backups when several hosts share the vault");
+  CLI::Option* host = cmd->add_option(
+      "--host", opts->engine.host,
+      "Recover the backups of host NAME when several hosts share the vault; another host's "
+      "(not [backup] host) go into a catalog of their own in STATE/hosts/NAME, read by "
+      "restore, snapshots and ls --host NAME; this host's catalog and cache are not touched");
   cmd->add_option("--tier", opts->tier,
                   "Retrieval tier: Expedited, Standard or Bulk (default: [vault] retrieval_tier)");
   cmd->add_flag("--include-archives", opts->engine.include_archives,
@@ -133,9 +140,15 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
                 "Add to a catalog that already holds sets (they are kept as they are)");
   cmd->add_option("--from-archives", opts->from_archives,
                   "Rebuild the catalog from the *.tar.zst.age archives in this directory instead "
-                  "of the vault");
+                  "of the vault")
+      ->excludes(host);
   cmd->callback([&ctx, &exit_code, opts] {
-    const Config& cfg = ctx.config();
+    const std::string& for_host = opts->engine.host;
+    if (!for_host.empty()) CheckHostOption(for_host);
+    const bool other = IsOtherHost(ctx.config(), for_host);
+    const Config cfg = other ? OtherHostConfig(ctx.config(), for_host) : ctx.config();
+    const std::string again =
+        "glacier-backup recover" + (for_host.empty() ? std::string() : " --host " + for_host);
     if (!opts->tier.empty()) {
       opts->engine.tier = ParseTier(opts->tier);
       if (!opts->engine.tier)
@@ -144,6 +157,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     }
     Workspace ws(cfg);
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    if (other) MarkOtherHostCatalog(ws, for_host);
     RecoverResult r;
     if (!opts->from_archives.empty()) {
       r = RecoverFromArchives(ws, opts->from_archives, ctx.progress(), SystemClock(), opts->engine);
@@ -159,7 +173,7 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
       r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), plan);
       ctx.progress().Done();
       if (r.unstarted > 0) {
-        ReportVault(ctx, r, /*plan_only=*/true);
+        ReportVault(ctx, r, again, /*plan_only=*/true);
         if (!ctx.Confirm("Start the retrievals?")) {
           ctx.Say("nothing started; run again with --yes to start the retrievals");
           nlohmann::json j = ToJson(r);
@@ -171,14 +185,15 @@ void AddRecoverCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
         r = RunRecover(ws, *vault, ctx.progress(), SystemClock(), opts->engine);
         ctx.progress().Done();
       }
-      ReportVault(ctx, r);
+      ReportVault(ctx, r, again);
     }
     if (r.problems)
       ctx.Say(std::to_string(r.problems) + " problem(s), listed above: " +
               (r.corrupt ? "damaged data was not recovered" : "some backups were not recovered"));
     if (r.complete || !r.restorable.empty())
       ctx.Say(std::to_string(r.restorable.size()) + " backup point(s) can be restored" +
-              (r.complete ? "" : " already") + "; `glacier-backup snapshots` lists them");
+              (r.complete ? "" : " already") + "; `glacier-backup snapshots" +
+              (other ? " --host " + for_host : std::string()) + "` lists them");
     ctx.Json(ToJson(r));
     // Like restore: while the vault is still preparing what recover needs, exit 10
     // ("run the same command again later"), so scripts can tell "done" from "started".

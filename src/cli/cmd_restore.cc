@@ -1,10 +1,11 @@
-// glacier-backup restore [--at WHEN] [--to DIR] [--overwrite] [PATH...]
+// glacier-backup restore [--host NAME] [--at WHEN] [--to DIR] [--overwrite] [PATH...]
 //                        [--tier T] [--wait] [--yes] [--list-jobs]
 #include <cstdio>
 
 #include "catalog/vault_state.h"
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
+#include "cli/host_option.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "engine/cold_restore.h"
@@ -19,7 +20,7 @@ namespace {
 
 struct RestoreCliOptions {
   RestoreOptions restore;
-  std::string tier;
+  std::string tier, host;
   bool wait = false, yes = false, list_jobs = false;
   int poll_seconds = 0;
 };
@@ -107,8 +108,9 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   cmd->add_flag("--list-jobs", o->list_jobs, "List the retrievals in progress and exit");
   cmd->add_option("--poll-interval", o->poll_seconds,
                   "Seconds between polls with --wait (default: from the tier's typical wait)");
+  AddHostOption(*cmd, o->host);
   cmd->callback([&ctx, &exit_code, o] {
-    const Config& cfg = ctx.config();
+    const Config cfg = CatalogConfig(ctx, o->host);
     Workspace ws(cfg);
     if (o->list_jobs) return ListJobs(ctx, ws);
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);

@@ -1,4 +1,4 @@
-// glacier-backup snapshots | ls [-l] [--at WHEN] [PATH]
+// glacier-backup snapshots [--host NAME] | ls [--host NAME] [-l] [--at WHEN] [PATH]
 #include <sys/sysmacros.h>
 
 #include <cstdio>
@@ -6,6 +6,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/exit_codes.h"
+#include "cli/host_option.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/hex.h"
@@ -60,10 +61,12 @@ std::string Owner(const std::string& name, uint32_t id) {
 }  // namespace
 
 void AddSnapshotsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
+  auto host = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("snapshots", "List backup points");
-  cmd->callback([&ctx, &exit_code] {
+  AddHostOption(*cmd, *host);
+  cmd->callback([&ctx, &exit_code, host] {
     (void)exit_code;
-    Workspace ws(ctx.config());
+    Workspace ws(CatalogConfig(ctx, *host));
     Catalog& c = ws.catalog();
     std::set<int64_t> complete;
     for (const auto& s : c.Sets())
@@ -102,14 +105,16 @@ void AddLsCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
   auto at = std::make_shared<std::string>();
   auto path = std::make_shared<std::string>();
   auto long_format = std::make_shared<bool>(false);
+  auto host = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("ls", "List the files as of a backup point");
   cmd->add_flag("-l,--long", *long_format,
                 "Long listing as ls -l: mode ('+' for an ACL), owner, group, size, time");
   cmd->add_option("--at", *at, kAtHelp);
   cmd->add_option("path", *path, "Only this path and what lies below it");
-  cmd->callback([&ctx, &exit_code, at, path, long_format] {
+  AddHostOption(*cmd, *host);
+  cmd->callback([&ctx, &exit_code, at, path, long_format, host] {
     (void)exit_code;
-    Workspace ws(ctx.config());
+    Workspace ws(CatalogConfig(ctx, *host));
     BackupRecord b = ResolvePoint(ws.catalog(), *at);
     std::string filter = NormaliseFilterPath(*path);
     auto cur = ws.catalog().State(b.set_id, b.seq, false, filter);

@@ -9,6 +9,7 @@
 #include "engine/backup.h"
 #include "engine/lost_archives.h"
 #include "engine/open_vault.h"
+#include "engine/other_host.h"
 #include "engine/point.h"
 #include "engine/state_lock.h"
 #include "engine/sync.h"
@@ -94,6 +95,7 @@ void RunSyncCommand(CliContext& ctx, int& exit_code, const SyncOptions& options,
                     const std::vector<int64_t>& drop) {
   const Config& cfg = ctx.config();
   Workspace ws(cfg);
+  RefuseOtherHostCatalog(ws, "sync");
   StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
   for (int64_t set_id : drop) {
     int forgotten = DropSet(ws, set_id, SystemClock().NowSeconds());
@@ -113,6 +115,7 @@ void RunSyncCommand(CliContext& ctx, int& exit_code, const SyncOptions& options,
 void RunBackupThenSync(CliContext& ctx, int& exit_code, bool full, ServiceReport& report) {
   const Config& cfg = ctx.config();
   Workspace ws(cfg);
+  RefuseOtherHostCatalog(ws, "run");
   StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
   std::unique_ptr<Vault> vault;
   std::optional<SyncResult> synced_first;

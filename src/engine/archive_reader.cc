@@ -98,7 +98,7 @@ ArchiveContents ReadArchiveContents(const Config& config, const std::string& pat
       continue;
     }
     if (m.entry.path == kDeltasMember) {
-      for (DeltaMemberRow& row : ParseDeltasMember(tar.ReadAll())) {
+      for (DeltaMemberRow& row : ParseDeltasMember(tar.ReadAll(kMaxDeltasBytes))) {
         c.stored[row.record.path] = row.size;  // checked when a restore rebuilds it
         data[row.record.path] = row.record.hash;
         c.deltas.push_back(std::move(row.record));

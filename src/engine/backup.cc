@@ -151,7 +151,7 @@ class ArchiveBuilder {
         }
         std::string problem;
         if (auto command = commands_.find(PathKey(e.path)); command != commands_.end()) {
-          StoreCommandOutput(e, command->second);
+          StoreCommandOutput(&e, command->second);
         } else if (!StoreFile(&e, std::move(p.read), &problem)) {
           progress_.Notice(Walker::AbsPath(e.path), problem + "; not backed up, retried next run",
                            true);
@@ -197,18 +197,31 @@ class ArchiveBuilder {
     progress_.Update(files + skipped, bytes);
   }
 
-  // A [[source.command]]'s output, from its spool.
-  void StoreCommandOutput(const Entry& e, const CommandCapture& capture) {
-    tar_.Begin(e);
+  // A [[source.command]]'s output, from its spool: as a delta against its
+  // previous output when that is clearly smaller (a dump changes little from
+  // night to night), else whole, signed for the next night's delta.
+  void StoreCommandOutput(Entry* e, const CommandCapture& capture) {
+    const std::string what = "output for /" + e->path;
+    if (deltas_.TryStoreSpooled(capture.output.get(), what, e, tar_)) return;
+    BufferSink signature;
+    std::optional<RsyncSignatureSink> sig;
+    if (deltas_.Tracks(*e)) sig.emplace(e->size, signature);
+    tar_.Begin(*e);
     for (uint64_t pos = 0; pos < capture.size;) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(capture.size - pos, buf_.size()));
-      size_t n = PreadFull(capture.output.get(), buf_.data(), want, pos, "output for /" + e.path);
-      if (n < want) throw Error(Code::kIOError, "the output spooled for /" + e.path + " is short");
-      tar_.WriteData({buf_.data(), n});
+      size_t n = PreadFull(capture.output.get(), buf_.data(), want, pos, what);
+      if (n < want) throw Error(Code::kIOError, "the " + what + " is short");
+      std::span<const uint8_t> d(buf_.data(), n);
+      if (sig) sig->Write(d);
+      tar_.WriteData(d);
       pos += n;
       progress_.Update(files + skipped, bytes + pos);
     }
     tar_.End();
+    if (sig) {
+      sig->Finish();
+      deltas_.StoredWhole(*e, signature.bytes);
+    }
   }
 
   // Stores one regular file, from `read` when it was read ahead; false with a
@@ -420,7 +433,21 @@ struct Plan {
   std::unique_ptr<EntrySpool> spool;
   std::unique_ptr<AtomicFile> manifest;  // entry lines only; head and tail added later
   uint64_t manifest_bytes = 0;
+  // At least what the checksums member will take: a line for every file
+  // whose data is stored (sizes may still grow while they are read).
+  uint64_t checksums_bytes = 0;
 };
+
+// An archive whose manifest or checksums member is larger than a reader accepts
+// (manifest.h) could not be recovered or verified: refused before it is written.
+void CheckMemberFits(const char* member, uint64_t bytes, uint64_t cap) {
+  if (bytes <= cap) return;
+  throw Error(Code::kInvalidArgument,
+              std::string("this backup's ") + member + " would take " + std::to_string(bytes) +
+                  " bytes, more than the " + std::to_string(cap) +
+                  " an archive may hold to stay recoverable; split [source] includes over "
+                  "several configs");
+}
 
 // A cache at [backup] cache_limit takes no new archive: sets are waiting for room in
 // the vault, and writing on would only fill the disk.
@@ -500,6 +527,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       plan.manifest->sink().Write(AsBytes(line));
       plan.manifest_bytes += line.size();
     }
+    if (e.type == EntryType::kFile)
+      plan.checksums_bytes += ChecksumLine(e.path, Digest{}, /*first=*/false).size();
   };
   auto deleted_entry = [&](const Entry& gone, int data_seq) {
     deltas.NoteKnown(gone, data_seq);
@@ -555,6 +584,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       std::optional<Entry> old;
       if (have_before && PathKey(before->entry().path) == command_key) {
         old = before->entry();
+        deltas.NoteKnown(*old, before->data_seq());
+        deltas.NotePrevious(*old, before->data_seq());  // the basis of a new output
         have_before = before->Next();
       }
       if (opts.dry_run) {
@@ -690,14 +721,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   TarWriter tar(zstd);
 
   std::string head = ManifestHead(meta), tail = ManifestTail();
-  if (const uint64_t manifest = head.size() + plan.manifest_bytes + tail.size();
-      manifest > kMaxManifestBytes) {
-    throw Error(Code::kInvalidArgument,
-                "this backup's manifest would take " + std::to_string(manifest) +
-                    " bytes, more than the " + std::to_string(kMaxManifestBytes) +
-                    " an archive may hold to stay recoverable; split [source] includes "
-                    "over several configs");
-  }
+  CheckMemberFits("manifest", head.size() + plan.manifest_bytes + tail.size(), kMaxManifestBytes);
+  CheckMemberFits("checksums", plan.checksums_bytes, kMaxChecksumsBytes);
   tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(), FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {
@@ -731,6 +756,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   deltas.Finish(tar, catalog, FileTime{now, 0});
   checksum_bytes.Write(AsBytes(ChecksumsTail()));
   checksums.sink().Finish();
+  CheckMemberFits("checksums", checksum_bytes.bytes(), kMaxChecksumsBytes);
   tar.BeginBlob(kChecksumsMember, checksum_bytes.bytes(), FileTime{now, 0});
   {
     FileSource lines(checksums.temp_path());

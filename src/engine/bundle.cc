@@ -163,6 +163,14 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
   }
 }
 
+int64_t PlausibleCreationTime(int64_t claimed, int64_t date) {
+  constexpr int64_t kFirstPlausible = 1136073600;  // 2006-01-01T00:00:00Z
+  // Clocks differ: an upload seconds after the listing began may carry a later time.
+  constexpr int64_t kClockSkew = 86400;
+  if (claimed < kFirstPlausible || claimed > date + kClockSkew) return date;
+  return claimed;
+}
+
 VaultArchive UpstreamArchive(const ArchiveInfo& listed,
                              const std::optional<ParsedDescription>& description, int64_t date) {
   VaultArchive v;
@@ -170,7 +178,7 @@ VaultArchive UpstreamArchive(const ArchiveInfo& listed,
   v.description = listed.description;
   v.size = listed.size;
   v.tree_hash = listed.tree_hash;
-  v.created = listed.created;
+  v.created = PlausibleCreationTime(listed.created, date);
   v.origin = "upstream";
   v.last_seen_upstream = date;
   if (const auto& d = description) {

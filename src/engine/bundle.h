@@ -67,9 +67,16 @@ std::optional<ParsedDescription> ParseDescription(const std::string& description
 
 // The inventory cache's row for an archive an inventory listed on `date` that this
 // catalog did not know: origin "upstream", with what its description says when it
-// is one of ours. `description`: ParseDescription(listed.description), which
-// callers parse once for their own use too.
+// is one of ours, and a creation time the listing can be trusted with.
+// `description`: ParseDescription(listed.description), which callers parse
+// once for their own use too.
 VaultArchive UpstreamArchive(const ArchiveInfo& listed,
                              const std::optional<ParsedDescription>& description, int64_t date);
+
+// The creation time a listing of `date` claims, if plausible: not before
+// 2006 (no storage service held archives then) nor after the listing. Any
+// other claim (a lying server, an unparsable date) reads as `date`, which
+// makes the archive look young: it is never pruned early because of it.
+int64_t PlausibleCreationTime(int64_t claimed, int64_t date);
 
 }  // namespace gb

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "archive/rsync_delta.h"
@@ -93,7 +94,8 @@ std::vector<DeltaMemberRow> ParseDeltasMember(const std::string& text) {
   return rows;
 }
 
-DeltaBackup::DeltaBackup(const Config& cfg) : cfg_(cfg), store_(cfg.state_dir), buf_(1 << 20) {}
+DeltaBackup::DeltaBackup(const Config& cfg)
+    : cfg_(cfg), store_(cfg.state_dir), buf_(1 << 20), side_buf_(1 << 20) {}
 
 void DeltaBackup::Start(int64_t set_id, int seq, std::vector<std::string> archives) {
   set_id_ = set_id;
@@ -160,6 +162,19 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   ApplyStat(st, &now);
   if (!Tracks(now) || static_cast<uint64_t>(st.st_blocks) * 512 < now.size)
     return false;  // sparse files are stored whole (with their holes)
+  return StoreAsDelta(fd, abs, now, e, tar, [&] {
+    struct stat st2;
+    return ::fstat(fd, &st2) == 0 && SameVersion(st, st2);
+  });
+}
+
+bool DeltaBackup::TryStoreSpooled(int fd, const std::string& what, Entry* e, TarWriter& tar) {
+  if (!IsJsonString(e->path) || !Tracks(*e)) return false;
+  return StoreAsDelta(fd, what, *e, e, tar, [] { return true; });
+}
+
+bool DeltaBackup::StoreAsDelta(int fd, const std::string& abs, const Entry& now, Entry* e,
+                               TarWriter& tar, const std::function<bool()>& unchanged) {
   Version base;
   bool by_size = false;
   std::optional<Bytes> basis = FindBasis(now, &base, &by_size);
@@ -172,30 +187,56 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
   try {
     RsyncDeltaSink delta(*basis, delta_out);
     RsyncSignatureSink sig(now.size, signature);
+    // The delta is computed here while another thread hashes the same chunk
+    // and signs it, in order, into the next version's basis: each costs about
+    // as much as the other. Chunks alternate between two buffers; a chunk's
+    // buffer is read into again only after both are done with it.
+    std::vector<uint8_t>* bufs[2] = {&buf_, &side_buf_};
+    std::future<void> side;
     uint64_t pos = 0;
-    while (pos < now.size) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf_.size()));
-      size_t n = PreadFull(fd, buf_.data(), want, pos, abs);
+    for (int k = 0; pos < now.size; k ^= 1) {
+      std::vector<uint8_t>& buf = *bufs[k];
+      size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf.size()));
+      size_t n = PreadFull(fd, buf.data(), want, pos, abs);
       if (n < want) return false;  // shrank while read: the whole-file path reports it
-      std::span<const uint8_t> d(buf_.data(), n);
-      sha.Update(d);
+      std::span<const uint8_t> d(buf.data(), n);
+      if (side.valid()) side.get();
+      side = std::async(std::launch::async, [&sha, &sig, d] {
+        sha.Update(d);
+        sig.Write(d);
+      });
       delta.Write(d);
-      sig.Write(d);
       pos += n;
       // A file of the same size is a copy only if the delta stays tiny: one
       // that is not is stored whole after reading a few MiB, not all of it.
-      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) return false;
+      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) {
+        side.get();
+        return false;
+      }
     }
+    if (side.valid()) side.get();
     delta.Finish();
     sig.Finish();
   } catch (const Error& err) {
     if (err.code() != Code::kCorruption) throw;
     return false;  // a damaged signature: store the file whole
   }
-  struct stat st2;
-  if (::fstat(fd, &st2) != 0 || !SameVersion(st, st2)) return false;
+  if (!unchanged()) return false;
   uint64_t delta_size = delta_out.bytes();
   if (delta_size >= now.size / 2) return false;  // not clearly smaller
+
+  DeltaMemberRow row;
+  row.size = now.size;
+  DeltaRecord& r = row.record;
+  r.set_id = set_id_;
+  r.seq = seq_;
+  r.path = e->path;
+  r.basis_seq = base.seq;
+  if (base.path != e->path) r.basis_path = base.path;
+  r.basis_hash = base.hash;
+  r.hash = sha.Final();
+  const uint64_t line = MemberLine(row, records_.empty()).size();
+  if (member_bytes_ + line > kMaxDeltasBytes) return false;  // readers would refuse the member
 
   tar.BeginBlob(kDeltaMemberPrefix + e->path, delta_size, now.mtime);
   for (uint64_t pos = 0; pos < delta_size;) {
@@ -209,18 +250,9 @@ bool DeltaBackup::TryStore(int fd, const std::string& abs, const struct stat& st
 
   *e = now;
   e->sparse = false;
-  e->hash = sha.Final();
+  e->hash = r.hash;
   e->has_hash = true;
-  DeltaMemberRow row;
-  row.size = e->size;
-  DeltaRecord& r = row.record;
-  r.set_id = set_id_;
-  r.seq = seq_;
-  r.path = e->path;
-  r.basis_seq = base.seq;
-  if (base.path != e->path) r.basis_path = base.path;
-  r.basis_hash = base.hash;
-  r.hash = e->hash;
+  member_bytes_ += line;
   records_.push_back(row);
   store_.Put(set_id_, seq_, e->path, e->hash, signature.bytes);
   Known(e->path, seq_, *e);
@@ -232,23 +264,25 @@ void DeltaBackup::StoredWhole(const Entry& e, std::span<const uint8_t> signature
   Known(e.path, seq_, e);
 }
 
+std::string DeltaBackup::MemberLine(const DeltaMemberRow& row, bool first) const {
+  const DeltaRecord& r = row.record;
+  nlohmann::json j{{"path", r.path},
+                   {"size", row.size},
+                   {"member", kDeltaMemberPrefix + r.path},
+                   {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
+                   {"basis_seq", r.basis_seq},
+                   {"basis_path", r.BasisPath()},
+                   {"basis_sha256", Hex(r.basis_hash)},
+                   {"sha256", Hex(r.hash)}};
+  return (first ? "" : ",") + j.dump() + "\n";
+}
+
 void DeltaBackup::Finish(TarWriter& tar, Catalog& catalog, FileTime now) {
   if (records_.empty()) return;
   std::string text = "{\"format\":\"" + std::string(kDeltasFormat) + "\",\"deltas\":[\n";
-  bool first = true;
-  for (const DeltaMemberRow& row : records_) {
-    const DeltaRecord& r = row.record;
-    nlohmann::json j{{"path", r.path},
-                     {"size", row.size},
-                     {"member", kDeltaMemberPrefix + r.path},
-                     {"basis_archive", archives_[static_cast<size_t>(r.basis_seq)]},
-                     {"basis_seq", r.basis_seq},
-                     {"basis_path", r.BasisPath()},
-                     {"basis_sha256", Hex(r.basis_hash)},
-                     {"sha256", Hex(r.hash)}};
-    text += (first ? "" : ",") + j.dump() + "\n";
-    first = false;
-    AddDelta(catalog.db(), r);
+  for (size_t i = 0; i < records_.size(); ++i) {
+    text += MemberLine(records_[i], i == 0);
+    AddDelta(catalog.db(), records_[i].record);
   }
   text += "]}\n";
   tar.AddBlob(kDeltasMember, AsBytes(text), now);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,10 @@ namespace gb {
 inline constexpr const char* kDeltaMemberPrefix = ".glacier-backup/delta/";
 inline constexpr const char* kDeltasMember = ".glacier-backup/deltas.json";
 inline constexpr const char* kDeltasFormat = "glacier-backup-deltas/1";
+// The most of the deltas member a reader takes into memory. A line takes
+// under 9 KiB even with the longest paths, and a delta is made only for a file
+// of at least delta_min_size: a backup that would pass it stores the rest whole.
+inline constexpr uint64_t kMaxDeltasBytes = uint64_t{64} << 20;
 
 // One line of the deltas member: the record (set_id and seq left 0: the
 // archive's own) and the size of the rebuilt file.
@@ -68,6 +73,9 @@ class DeltaBackup {
   // the member, fills e's metadata and hash, records its signature and returns
   // true. False means store it whole (also when it changed while read).
   bool TryStore(int fd, const std::string& abs, const struct stat& st, Entry* e, TarWriter& tar);
+  // The same for bytes that cannot change while read (a command's spooled
+  // output, `what` in errors): `e` already holds their size and hash.
+  bool TryStoreSpooled(int fd, const std::string& what, Entry* e, TarWriter& tar);
   // After `e` was stored whole with `signature` computed over the same bytes.
   void StoredWhole(const Entry& e, std::span<const uint8_t> signature);
 
@@ -84,6 +92,10 @@ class DeltaBackup {
   // The first candidate basis of `e` whose signature the store holds;
   // `by_size`: found only by its size (a copy, maybe).
   std::optional<Bytes> FindBasis(const Entry& e, Version* basis, bool* by_size);
+  // TryStore's work once `now` (e's metadata as it will be recorded) is known to
+  // be tracked; `unchanged` says, after the read, whether the source stayed still.
+  bool StoreAsDelta(int fd, const std::string& what, const Entry& now, Entry* e, TarWriter& tar,
+                    const std::function<bool()>& unchanged);
   void Known(const std::string& path, int seq, const Entry& e);
   const Config& cfg_;
   int64_t set_id_ = 0;
@@ -93,8 +105,11 @@ class DeltaBackup {
   std::map<std::string, Version> previous_;                // by path
   std::map<std::pair<uint64_t, uint64_t>, Version> gone_;  // by (dev, inode)
   std::multimap<uint64_t, Version> by_size_;               // by size
+  // The deltas member's line for `row`, this backup's basis archives known.
+  std::string MemberLine(const DeltaMemberRow& row, bool first) const;
   std::vector<DeltaMemberRow> records_;
-  std::vector<uint8_t> buf_;
+  uint64_t member_bytes_ = 0;            // of the lines of records_
+  std::vector<uint8_t> buf_, side_buf_;  // TryStore's chunks, in turn
 };
 
 }  // namespace gb

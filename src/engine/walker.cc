@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "core/error.h"
@@ -74,7 +75,8 @@ bool Walker::PushFull(const std::string& rel, Frame* f) {
     notice_(abs, std::string("cannot list directory: ") + std::strerror(errno), true);
     return false;
   }
-  DIR* d = ::fdopendir(fd);
+  // Owns fd from here: closedir closes it.
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), &::closedir);
   if (!d) {
     ::close(fd);
     notice_(abs, std::string("cannot list directory: ") + std::strerror(errno), true);
@@ -84,7 +86,7 @@ bool Walker::PushFull(const std::string& rel, Frame* f) {
   std::vector<Listed> listed;
   for (;;) {
     errno = 0;
-    dirent* de = ::readdir(d);
+    dirent* de = ::readdir(d.get());
     if (!de) break;
     const char* name = de->d_name;
     if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
@@ -93,11 +95,9 @@ bool Walker::PushFull(const std::string& rel, Frame* f) {
   }
   if (errno != 0) {
     notice_(abs, std::string("error listing directory: ") + std::strerror(errno), true);
-    ::closedir(d);
     return false;
   }
   StatChildren(fd, base, std::move(listed), f);
-  ::closedir(d);
   return true;
 }
 

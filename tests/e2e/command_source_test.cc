@@ -111,6 +111,39 @@ TEST_F(CommandSourceTest, KilledBackupLeavesNoOutputBehind) {
   EXPECT_EQ(grep.code, 1) << "output found on disk:\n" << grep.Show();
 }
 
+// A dump that changes a little from night to night is stored as an rsync
+// delta against the previous night's output, and every night restores
+// byte-exact.
+TEST_F(CommandSourceTest, NightlyDumpsAreStoredAsDeltas) {
+  const uint64_t kSize = 6 << 20;
+  const std::string db = dir_ / "database.bin";  // outside the backed-up tree
+  WriteRandomFile(db, kSize, 31);
+  Configure("[[source.command]]\npath = \"/dump.sql\"\nrun = [\"cat\", \"" + db + "\"]\n");
+  std::vector<std::pair<std::string, std::string>> nights;  // (backup id, its dump's digest)
+  for (int night = 0; night < 3; ++night) {
+    if (night > 0)
+      for (uint64_t page = 0; page < 4; ++page)
+        WriteAt(db, page * (kSize / 4) + 4096 * static_cast<uint64_t>(night),
+                Random(4096, 100 + page + 10 * static_cast<uint64_t>(night)));
+    tool_.SetEnv("GLACIER_BACKUP_FAKE_NOW", "@" + std::to_string(1800000000 + night * 86400));
+    nlohmann::json b = Backup();
+    ASSERT_TRUE(b.is_object());
+    nights.push_back({b["id"].get<std::string>(), ContentDigest(db)});
+    if (night > 0) {
+      uint64_t size = 0;
+      for (const auto& s : tool_.Snapshots())
+        if (s["id"] == nights.back().first) size = s["archive_size"].get<uint64_t>();
+      EXPECT_LT(size, kSize / 10) << "night " << night << ": the dump was stored whole";
+    }
+  }
+  for (const auto& [id, digest] : nights) {
+    std::string target = dir_ / ("night-" + id);
+    Result r = tool_.Run({"restore", "--at", id, "--to", target, "/dump.sql"});
+    ASSERT_EQ(r.code, 0) << r.Show();
+    EXPECT_EQ(ContentDigest(Restored(target, "/dump.sql")), digest) << id;
+  }
+}
+
 // Runs a PostgreSQL 15 server in a temporary directory on a unix socket only.
 class Postgres {
  public:

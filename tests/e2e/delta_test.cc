@@ -211,6 +211,44 @@ TEST_F(DeltaTest, MovesAndCopiesAreStoredByReference) {
   ExpectRestoresTo(full["id"].get<std::string>(), snap);
 }
 
+// A backup killed (SIGKILL) after writing an archive of references, before
+// its catalog commit, changes nothing the catalog knows: every earlier point
+// restores, and the next backup stores the same rename and copy by reference.
+TEST_F(DeltaTest, KillDuringABackupOfReferencesLosesNothing) {
+  const uint64_t kBig = 4 * kMiB;
+  std::vector<std::pair<std::string, std::string>> points;
+  auto take = [&](int n) {
+    nlohmann::json b = BackupAt(n);
+    points.push_back({b["id"].get<std::string>(), Snapshot("snap" + std::to_string(n))});
+    return ArchiveSize(points.back().first);
+  };
+  WriteRandomFile(S("video.bin"), kBig, 21);
+  WriteRandomFile(S("photo.raw"), kBig + kMiB, 22);
+  take(1);
+
+  Move("video.bin", "archive/video.bin");
+  Copy("photo.raw", "photo-copy.raw");
+  tool_.SetEnv("GLACIER_BACKUP_CRASH_AT", "backup-before-commit");
+  tool_.SetEnv("GLACIER_BACKUP_FAKE_NOW", "@" + std::to_string(1800000000 + 2 * 3600));
+  Result killed = tool_.Run({"backup"});
+  EXPECT_EQ(killed.code, 128 + SIGKILL) << killed.Show();
+  tool_.SetEnv("GLACIER_BACKUP_CRASH_AT", "");
+  ASSERT_EQ(tool_.Snapshots().size(), 1u) << "the killed backup reached the catalog";
+  ExpectRestoresTo(points[0].first, points[0].second);
+
+  EXPECT_LT(take(3), kMiB) << "the rename or the copy was stored again after the kill";
+  std::set<std::string> listed = Listed(points.back().first);
+  EXPECT_TRUE(listed.count(S("archive/video.bin")));
+  EXPECT_TRUE(listed.count(S("photo-copy.raw")));
+  EXPECT_FALSE(listed.count(S("video.bin")));
+  for (const auto& [id, snap] : points) {
+    SCOPED_TRACE("restoring " + id);
+    ExpectRestoresTo(id, snap);
+  }
+  Result v = tool_.Run({"verify", "--read-data"});
+  EXPECT_EQ(v.code, 0) << v.Show();
+}
+
 // Without its signature (lost, damaged) a changed file is stored whole, and
 // every point still restores; a kill -9 just before the catalog commit leaves
 // signatures the catalog does not know, which must not be used either.
