@@ -18,11 +18,11 @@ TEST(UpstreamArchiveTest, ImplausibleCreationTimesReadAsTheListingDate) {
   for (int64_t claimed : {int64_t{0}, int64_t{-5}, *ParseUtc("1999-01-01"), *ParseUtc("2300-01-01"),
                           date + 3 * 86400}) {
     listed.created = claimed;
-    EXPECT_EQ(UpstreamArchive(listed, date).created, date) << claimed;
+    EXPECT_EQ(UpstreamArchive(listed, std::nullopt, date).created, date) << claimed;
   }
   for (int64_t claimed : {*ParseUtc("2012-08-21"), date - 90 * 86400, date, date + 3600}) {
     listed.created = claimed;
-    EXPECT_EQ(UpstreamArchive(listed, date).created, claimed) << claimed;
+    EXPECT_EQ(UpstreamArchive(listed, std::nullopt, date).created, claimed) << claimed;
   }
 }
 
