@@ -19,6 +19,7 @@
 
 #include "archive/entry_metadata.h"
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace gb {
 namespace {
@@ -156,7 +157,7 @@ void DiskWriter::ApplyFileFlags(int fd, const Entry& e) {
 DiskWriter::DiskWriter(const std::string& target_dir, bool overwrite)
     : target_(target_dir), overwrite_(overwrite), as_root_(::geteuid() == 0) {
   MakeDirs(target_dir, 0700);
-  target_fd_ = Fd(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  target_fd_ = Fd(Fs().Open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target_fd_.valid()) ThrowErrno("open restore target " + target_dir);
 }
 
@@ -181,13 +182,13 @@ bool DiskWriter::OpenParent(const std::string& path, bool create, Fd* parent, st
   for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
     const std::string name = path.substr(start, slash - start);
     const std::string so_far = path.substr(0, slash);
-    int fd = ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = Fs().OpenAt(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(cur.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
+      if (Fs().MkdirAt(cur.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
         *err = FromErrno(errno, so_far);
         return false;
       }
-      fd = ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      fd = Fs().OpenAt(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
       int e = errno;
@@ -205,7 +206,7 @@ bool DiskWriter::ClearWay(int parent, const std::string& leaf, const std::string
                           EntryError* err) {
   struct stat st;
   if (::fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
-  int rc = ::unlinkat(parent, leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+  int rc = Fs().UnlinkAt(parent, leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
   if (rc != 0 && errno != ENOENT) {
     *err = FromErrno(errno == EEXIST ? ENOTEMPTY : errno, path + ": cannot replace it");
     return false;
@@ -225,7 +226,7 @@ bool DiskWriter::Dir(const Entry& e, EntryError* err) {
   Fd parent;
   std::string leaf;
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
-  if (::mkdirat(parent.get(), leaf.c_str(), 0700) != 0) {
+  if (Fs().MkdirAt(parent.get(), leaf.c_str(), 0700) != 0) {
     if (errno != EEXIST) {
       *err = FromErrno(errno, e.path);
       return false;
@@ -241,7 +242,7 @@ bool DiskWriter::Dir(const Entry& e, EntryError* err) {
         return false;
       }
       if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
-      if (::mkdirat(parent.get(), leaf.c_str(), 0700) != 0) {
+      if (Fs().MkdirAt(parent.get(), leaf.c_str(), 0700) != 0) {
         *err = FromErrno(errno, e.path);
         return false;
       }
@@ -255,13 +256,13 @@ bool DiskWriter::Symlink(const Entry& e, EntryError* err) {
   Fd parent;
   std::string leaf;
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
-  if (::symlinkat(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
+  if (Fs().SymlinkAt(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
     if (errno != EEXIST || !overwrite_) {
       *err = FromErrno(errno, e.path);
       return false;
     }
     if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
-    if (::symlinkat(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
+    if (Fs().SymlinkAt(e.target.c_str(), parent.get(), leaf.c_str()) != 0) {
       *err = FromErrno(errno, e.path);
       return false;
     }
@@ -287,13 +288,13 @@ bool DiskWriter::HardLink(const Entry& e, const std::string& existing, EntryErro
   }
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
   // Flags 0: a symlink at `existing` is linked itself, never followed.
-  if (::linkat(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+  if (Fs().LinkAt(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
     if (errno != EEXIST || !overwrite_) {
       *err = FromErrno(errno, e.path);
       return false;
     }
     if (!ClearWay(parent.get(), leaf, e.path, err)) return false;
-    if (::linkat(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+    if (Fs().LinkAt(from_parent.get(), from_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
       *err = FromErrno(errno, e.path);
       return false;
     }
@@ -308,8 +309,8 @@ bool DiskWriter::BeginFile(const Entry& e, EntryError* err) {
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
   if (overwrite_ && !ClearWay(parent.get(), leaf, e.path, err)) return false;
   // O_EXCL: never an existing file, never through a symlink.
-  int fd = ::openat(parent.get(), leaf.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = Fs().OpenAt(parent.get(), leaf.c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     *err = FromErrno(errno, e.path);
     return false;
@@ -328,8 +329,8 @@ void DiskWriter::WriteBlock(uint64_t offset, std::span<const uint8_t> data) {
                     std::to_string(file_entry_.size) + " bytes");
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(file_.get(), data.data() + done, data.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t n = Fs().Pwrite(file_.get(), data.data() + done, data.size() - done,
+                            static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       ThrowErrno("write " + JoinPath(target_, file_entry_.path));
@@ -347,7 +348,7 @@ bool DiskWriter::EndFile(EntryError* err) {
     return false;
   };
   // The size covers a trailing hole.
-  if (::ftruncate(fd.get(), static_cast<off_t>(e.size)) != 0) return failed("set size");
+  if (Fs().Ftruncate(fd.get(), static_cast<off_t>(e.size)) != 0) return failed("set size");
   uint32_t mode = e.mode & 07777;
   if (as_root_) {
     uid_t uid;
@@ -372,7 +373,7 @@ bool DiskWriter::Special(const Entry& e, EntryError* err) {
   mode_t kind = e.type == EntryType::kFifo         ? S_IFIFO
                 : e.type == EntryType::kCharDevice ? S_IFCHR
                                                    : S_IFBLK;
-  auto make = [&] { return ::mknodat(parent.get(), leaf.c_str(), kind | 0600, e.rdev); };
+  auto make = [&] { return Fs().MknodAt(parent.get(), leaf.c_str(), kind | 0600, e.rdev); };
   if (make() != 0) {
     if (errno != EEXIST || !overwrite_) {
       *err = FromErrno(errno, e.path);
@@ -387,7 +388,7 @@ bool DiskWriter::Special(const Entry& e, EntryError* err) {
   // Metadata through an O_PATH descriptor of the node just made, so a swap of
   // the name for a symlink cannot redirect it (opening a FIFO or a device
   // itself could block or act on the device).
-  Fd node(::openat(parent.get(), leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  Fd node(Fs().OpenAt(parent.get(), leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   struct stat st;
   if (!node.valid() || ::fstat(node.get(), &st) != 0 || (st.st_mode & S_IFMT) != kind) {
     *err = Problem(EntryError::Kind::kRefused, "replaced while being restored; left alone");
@@ -418,7 +419,8 @@ void DiskWriter::Remove(const std::string& path) {
   Fd parent;
   std::string leaf;
   EntryError ignored;
-  if (OpenParent(path, false, &parent, &leaf, &ignored)) ::unlinkat(parent.get(), leaf.c_str(), 0);
+  if (OpenParent(path, false, &parent, &leaf, &ignored))
+    Fs().UnlinkAt(parent.get(), leaf.c_str(), 0);
 }
 
 void DiskWriter::Close() {
@@ -434,7 +436,8 @@ void DiskWriter::Close() {
       not_restored_.push_back({e.path, "file flags " + e.fflags + ": " + err.message});
       continue;
     }
-    Fd file(::openat(parent.get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    Fd file(
+        Fs().OpenAt(parent.get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st {};
     if (!file.valid() || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       not_restored_.push_back({e.path, "file flags " + e.fflags + ": not the restored file"});
@@ -453,7 +456,8 @@ void DiskWriter::Close() {
     if (!OpenParent(d.path, false, &parent, &leaf, &err))
       throw Error(Code::kIOError,
                   "setting the metadata of restored directory " + where + ": " + err.message);
-    Fd dir(::openat(parent.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    Fd dir(
+        Fs().OpenAt(parent.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir.valid()) ThrowErrno("open restored directory " + where);
     uint32_t mode = d.entry.mode & 07777;
     if (as_root_) {

@@ -10,16 +10,6 @@
 namespace gb {
 namespace {
 
-la_ssize_t WriteCallback(struct archive*, void* client, const void* buf, size_t n) {
-  auto* sink = static_cast<ByteSink*>(client);
-  try {
-    sink->Write(buf, n);
-  } catch (...) {
-    return -1;
-  }
-  return static_cast<la_ssize_t>(n);
-}
-
 struct EntryHolder {
   archive_entry* e = archive_entry_new();
   ~EntryHolder() { archive_entry_free(e); }
@@ -27,12 +17,23 @@ struct EntryHolder {
 
 }  // namespace
 
+ssize_t TarWriteCallback(struct archive*, void* self, const void* buf, size_t n) {
+  auto* w = static_cast<TarWriter*>(self);
+  try {
+    w->out_.Write(buf, n);
+  } catch (...) {
+    w->sink_error_ = std::current_exception();
+    return -1;
+  }
+  return static_cast<ssize_t>(n);
+}
+
 TarWriter::TarWriter(ByteSink& out) : out_(out), a_(archive_write_new()) {
   if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
   Check(archive_write_set_format_pax(a_), "tar format");
   // Unbuffered: every libarchive write goes straight to the sink (which buffers).
   Check(archive_write_set_bytes_per_block(a_, 0), "tar blocking");
-  Check(archive_write_open2(a_, &out_, nullptr, WriteCallback, nullptr, nullptr), "tar open");
+  Check(archive_write_open2(a_, this, nullptr, TarWriteCallback, nullptr, nullptr), "tar open");
 }
 
 TarWriter::~TarWriter() {
@@ -42,6 +43,7 @@ TarWriter::~TarWriter() {
 }
 
 void TarWriter::Check(int rc, const std::string& what) {
+  if (sink_error_) std::rethrow_exception(sink_error_);
   if (rc < ARCHIVE_WARN) {
     const char* msg = archive_error_string(a_);
     throw Error(Code::kIOError, "writing archive (" + what + "): " + (msg ? msg : "unknown error"));

@@ -1,7 +1,10 @@
 // Writes a pax tar stream (libarchive) into a ByteSink.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,11 +43,18 @@ class TarWriter {
   // Writes the end-of-archive marker and finishes `out`.
   void Close();
 
+  // Whether writing to `out` failed: the stream is unusable from then on, and
+  // every call throws the sink's own error again (naming the file and cause).
+  bool broken() const { return sink_error_ != nullptr; }
+
  private:
+  // libarchive's write callback: hands the bytes to out_, keeping its error.
+  friend ssize_t TarWriteCallback(struct archive*, void* self, const void* buf, size_t n);
   void Check(int rc, const std::string& what);
   ByteSink& out_;
   struct archive* a_;
   bool closed_ = false;
+  std::exception_ptr sink_error_;
 };
 
 }  // namespace gb

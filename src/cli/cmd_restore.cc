@@ -114,6 +114,8 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx, int& exit_code) {
     Workspace ws(cfg);
     if (o->list_jobs) return ListJobs(ctx, ws);
     StateLock lock(cfg.state_dir, ctx.opts().lock_wait);
+    // Scratch files an earlier run could not remove (rebuilt delta chains).
+    ws.CleanCache(ctx.progress());
     RestoreOptions ro = o->restore;
     bool all_local = true;
     for (const BackupRecord& b : NeededArchives(ws.catalog(), ro))

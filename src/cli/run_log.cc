@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/clock.h"
+#include "core/file_system.h"
 
 namespace gb {
 namespace {
@@ -27,8 +28,8 @@ RunLog::RunLog(const std::string& state_dir) : path_(JoinPath(state_dir, kFileNa
   }
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0 && st.st_size > kRotateBytes)
-    ::rename(path_.c_str(), (path_ + ".1").c_str());
-  fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    Fs().Rename(path_.c_str(), (path_ + ".1").c_str());
+  fd_ = Fd(Fs().Open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd_.valid()) problem_ = "cannot open " + path_ + ": " + std::strerror(errno);
 }
 
@@ -38,8 +39,10 @@ void RunLog::Line(const std::string& line) {
   if (!fd_.valid()) return;
   std::string text = FormatIsoUtc(SystemClock().NowSeconds()) + " " + line + "\n";
   // One write per line, so runs that overlap interleave whole lines.
-  if (::write(fd_.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    problem_ = "cannot write " + path_ + ": " + std::strerror(errno);
+  ssize_t n = Fs().Write(fd_.get(), text.data(), text.size());
+  if (n != static_cast<ssize_t>(text.size())) {
+    problem_ = "cannot write " + path_ + ": " +
+               (n < 0 ? std::strerror(errno) : "short write (is the disk full?)");
     fd_.Reset();
   }
 }

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace gb {
 
@@ -21,7 +22,7 @@ void Fd::Reset() {
 }
 
 Fd OpenRead(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = Fs().Open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) ThrowErrno(path);
   return Fd(fd);
 }
@@ -36,7 +37,7 @@ void FdSink::Write(std::span<const uint8_t> data) {
   if (data.size() >= buf_.capacity()) {
     size_t off = 0;
     while (off < data.size()) {
-      ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+      ssize_t n = Fs().Write(fd_, data.data() + off, data.size() - off);
       if (n < 0) {
         if (errno == EINTR) continue;
         ThrowErrno("write " + path_);
@@ -51,7 +52,7 @@ void FdSink::Write(std::span<const uint8_t> data) {
 void FdSink::Flush() {
   size_t off = 0;
   while (off < buf_.size()) {
-    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+    ssize_t n = Fs().Write(fd_, buf_.data() + off, buf_.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       ThrowErrno("write " + path_);
@@ -98,20 +99,20 @@ AtomicFile::AtomicFile(const std::string& path, mode_t mode)
     : path_(path),
       temp_(JoinPath(Dirname(path),
                      std::string(kTempPrefix) + Basename(path) + "." + RandomSuffix())),
-      fd_(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)),
+      fd_(Fs().Open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)),
       sink_(fd_.get(), temp_) {
   if (!fd_.valid()) ThrowErrno("create " + temp_);
 }
 
 AtomicFile::~AtomicFile() {
-  if (!committed_) ::unlink(temp_.c_str());
+  if (!committed_) Fs().Unlink(temp_.c_str());
 }
 
 void AtomicFile::Commit() {
   sink_.Flush();
-  if (::fsync(fd_.get()) != 0) ThrowErrno("fsync " + temp_);
+  if (Fs().Fsync(fd_.get()) != 0) ThrowErrno("fsync " + temp_);
   fd_.Reset();
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) ThrowErrno("rename to " + path_);
+  if (Fs().Rename(temp_.c_str(), path_.c_str()) != 0) ThrowErrno("rename to " + path_);
   committed_ = true;
   SyncDir(Dirname(path_));
 }
@@ -139,12 +140,12 @@ std::string ReadFileToString(const std::string& path) {
 }
 
 Fd OpenAnonymousTemp(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  int fd = Fs().Open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     std::string tmpl = JoinPath(dir, ".tmp-spool-XXXXXX");
-    fd = ::mkstemp(tmpl.data());
+    fd = Fs().Mkstemp(tmpl.data());
     if (fd < 0) ThrowErrno("create a temporary file in " + dir);
-    ::unlink(tmpl.c_str());
+    Fs().Unlink(tmpl.c_str());
   }
   return Fd(fd);
 }
@@ -163,13 +164,13 @@ void MakeDirs(const std::string& path, mode_t mode) {
   }
   std::string parent = Dirname(path);
   if (parent != path) MakeDirs(parent, mode);
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) ThrowErrno("mkdir " + path);
+  if (Fs().Mkdir(path.c_str(), mode) != 0 && errno != EEXIST) ThrowErrno("mkdir " + path);
 }
 
 void SyncDir(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = Fs().Open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) ThrowErrno("open directory " + dir);
-  int rc = ::fsync(fd);
+  int rc = Fs().Fsync(fd);
   int err = errno;
   ::close(fd);
   if (rc != 0 && err != EINVAL) ThrowErrno("fsync directory " + dir, err);
@@ -192,7 +193,8 @@ int RemoveStaleTemps(const std::string& dir) {
   if (!PathExists(dir)) return 0;
   int removed = 0;
   for (const std::string& name : ListDirNames(dir)) {
-    if (name.starts_with(AtomicFile::kTempPrefix) && ::unlink(JoinPath(dir, name).c_str()) == 0) {
+    if (name.starts_with(AtomicFile::kTempPrefix) &&
+        Fs().Unlink(JoinPath(dir, name).c_str()) == 0) {
       ++removed;
     }
   }

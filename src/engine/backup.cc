@@ -20,6 +20,7 @@
 #include "core/entry_extras.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/human_size.h"
 #include "core/sha256.h"
@@ -270,21 +271,37 @@ class ArchiveBuilder {
     bool quiet = static_cast<uint64_t>(st.st_size) == e->size &&
                  FileTime::Of(st.st_mtim) == e->mtime && FileTime::Of(st.st_ctim) == e->ctime &&
                  st.st_ino == e->ino;
+    // A delta only of a file that stayed still since the scan (it reads the
+    // file twice). What fails in there is the tool's own files: it fails the backup.
+    if (quiet && deltas_.TryStore(fd.get(), abs, st, e, tar_)) return true;
+    std::optional<Bytes> signature;
     try {
-      // A delta only of a file that stayed still since the scan (it reads the file twice).
-      if (quiet && deltas_.TryStore(fd.get(), abs, st, e, tar_)) return true;
-      if (quiet && on_change_ == OnChange::kStore) return StoreLargeFile(fd.get(), abs, st, e);
-      return StoreThroughTemp(fd.get(), abs, e, problem);
+      if (quiet && on_change_ == OnChange::kStore) {
+        StoreLargeFile(fd.get(), abs, st, e, &signature);
+      } else if (!StoreThroughTemp(fd.get(), abs, e, problem)) {
+        return false;
+      }
     } catch (const Error& err) {
+      // A problem reading this one file skips it; a failed write of the
+      // archive or of a temporary copy fails the backup.
+      if (tar_.broken() || temp_write_failed_) throw;
       *problem = err.what();
       return false;
     }
+    if (signature) deltas_.StoredWhole(*e, *signature);
+    return true;
   }
 
   // Reads the file into a temporary file until two stats around a read agree
   // (kChangeAttempts at most), then archives what was read last.
   bool StoreThroughTemp(int fd, const std::string& abs, Entry* e, std::string* problem) {
-    Fd tmp = OpenAnonymousTemp(temp_dir_);
+    Fd tmp;
+    try {
+      tmp = OpenAnonymousTemp(temp_dir_);
+    } catch (const Error&) {
+      temp_write_failed_ = true;
+      throw;
+    }
     Sha256 sha;
     struct stat st1, st2;
     uint64_t got = 0;
@@ -329,13 +346,14 @@ class ArchiveBuilder {
     return true;
   }
 
-  static void WriteAllAt(int fd, std::span<const uint8_t> d, uint64_t off) {
+  void WriteAllAt(int fd, std::span<const uint8_t> d, uint64_t off) {
     size_t done = 0;
     while (done < d.size()) {
-      ssize_t n = ::pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
+      ssize_t n = Fs().Pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        ThrowErrno("write a temporary copy");
+        temp_write_failed_ = true;
+        ThrowErrno("write a temporary copy in " + temp_dir_);
       }
       done += static_cast<size_t>(n);
     }
@@ -344,7 +362,9 @@ class ArchiveBuilder {
   // Streams a large file. Its header (and size) is written first, so if the
   // file changes meanwhile the member holds the version read: it is recorded
   // as such (changed_while_read), never left in the archive unrecorded.
-  bool StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e) {
+  // Sets *signature_out to the file's rsync signature when deltas track it.
+  void StoreLargeFile(int fd, const std::string& abs, const struct stat& st1, Entry* e,
+                      std::optional<Bytes>* signature_out) {
     ApplyStat(st1, e);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     SparseMap regions;
@@ -407,9 +427,8 @@ class ArchiveBuilder {
     e->has_hash = true;
     if (sig) {
       sig->Finish();
-      deltas_.StoredWhole(*e, signature.bytes);
+      *signature_out = std::move(signature.bytes);
     }
-    return true;
   }
 
   TarWriter& tar_;
@@ -424,6 +443,7 @@ class ArchiveBuilder {
   const std::map<std::string, CommandCapture>& commands_;  // by PathKey
   std::vector<uint8_t> buf_;
   std::set<std::string> failed_;
+  bool temp_write_failed_ = false;
   std::map<std::string, std::pair<Digest, uint64_t>> link_data_;  // stored files with links
   bool first_checksum_ = true;
 };

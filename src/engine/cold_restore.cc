@@ -7,6 +7,7 @@
 #include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "engine/archive_signature.h"
@@ -119,7 +120,7 @@ ColdRestorePlan PlanColdRestore(Workspace& ws, Vault& vault, const RestoreOption
     for (const auto& [b, off] : piece.archives) staged &= PathExists(StagedArchive(ws, b.name));
     if (staged) {
       for (const auto& [b, off] : piece.archives) plan.available.push_back(b.name);
-      ::unlink(StagingPath(ws, piece.request).c_str());  // left by a run killed after staging
+      Fs().Unlink(StagingPath(ws, piece.request).c_str());  // left by a run killed after staging
       continue;
     }
     piece.request.tier = tier;
@@ -177,7 +178,7 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
       Pump(src, hs);
       hs.Finish();
       if (hs.bytes() != b.archive_size || Hex(hs.digest()) != b.archive_sha256) {
-        ::unlink(part.c_str());
+        Fs().Unlink(part.c_str());
         throw Error(Code::kCorruption,
                     "the copy of " + b.name +
                         " retrieved from the vault does not match the "
@@ -193,17 +194,17 @@ bool AdvanceColdRestore(Workspace& ws, Vault& vault, ColdRestorePlan& plan, Prog
       out.Commit();
       CrashPoint("restore-after-stage");
     }
-    ::unlink(part.c_str());
+    Fs().Unlink(part.c_str());
     piece.state = "staged";
   }
   return all;
 }
 
 void CleanStaging(Workspace& ws, const ColdRestorePlan& plan) {
-  for (const auto& piece : plan.retrievals) ::unlink(StagingPath(ws, piece.request).c_str());
+  for (const auto& piece : plan.retrievals) Fs().Unlink(StagingPath(ws, piece.request).c_str());
   for (const BackupRecord& b : plan.needed) {
-    ::unlink(StagedArchive(ws, b.name).c_str());
-    ::unlink(SignaturePath(StagedArchive(ws, b.name)).c_str());
+    Fs().Unlink(StagedArchive(ws, b.name).c_str());
+    Fs().Unlink(SignaturePath(StagedArchive(ws, b.name)).c_str());
   }
 }
 

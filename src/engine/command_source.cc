@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/file_system.h"
 #include "core/subprocess.h"
 
 namespace gb {
@@ -24,7 +25,7 @@ CommandCapture CaptureCommand(const Config::CommandSource& command, const std::s
     sha.Update(data);
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::write(spool.get(), data.data() + done, data.size() - done);
+      ssize_t n = Fs().Write(spool.get(), data.data() + done, data.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) ThrowErrno("write the output of " + command.run[0] + " to " + spool_dir);
       done += static_cast<size_t>(n);

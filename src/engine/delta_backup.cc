@@ -10,6 +10,7 @@
 #include "archive/rsync_delta.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "core/untrusted_json.h"
@@ -37,10 +38,10 @@ class ScratchFile {
   explicit ScratchFile(const std::string& dir)
       : path_(JoinPath(
             dir, std::string(AtomicFile::kTempPrefix) + "delta-" + std::to_string(::getpid()))) {
-    fd_ = Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    fd_ = Fd(Fs().Open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd_.valid()) ThrowErrno("create " + path_);
   }
-  ~ScratchFile() { ::unlink(path_.c_str()); }
+  ~ScratchFile() { Fs().Unlink(path_.c_str()); }
   int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
 
@@ -197,7 +198,12 @@ bool DeltaBackup::StoreAsDelta(int fd, const std::string& abs, const Entry& now,
     for (int k = 0; pos < now.size; k ^= 1) {
       std::vector<uint8_t>& buf = *bufs[k];
       size_t want = static_cast<size_t>(std::min<uint64_t>(now.size - pos, buf.size()));
-      size_t n = PreadFull(fd, buf.data(), want, pos, abs);
+      size_t n = 0;
+      try {
+        n = PreadFull(fd, buf.data(), want, pos, abs);
+      } catch (const Error&) {
+        return false;  // unreadable: the whole-file path reads it again and reports it
+      }
       if (n < want) return false;  // shrank while read: the whole-file path reports it
       std::span<const uint8_t> d(buf.data(), n);
       if (side.valid()) side.get();

@@ -71,7 +71,9 @@ class DeltaBackup {
 
   // Stores `e` (open as `fd`, stat `st`) as a delta when it can: then writes
   // the member, fills e's metadata and hash, records its signature and returns
-  // true. False means store it whole (also when it changed while read).
+  // true. False means store it whole (also when it changed while read or
+  // could not be read). Throws only for the tool's own files: a scratch file,
+  // a signature, the archive.
   bool TryStore(int fd, const std::string& abs, const struct stat& st, Entry* e, TarWriter& tar);
   // The same for bytes that cannot change while read (a command's spooled
   // output, `what` in errors): `e` already holds their size and hash.

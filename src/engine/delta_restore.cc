@@ -8,6 +8,7 @@
 
 #include "archive/rsync_delta.h"
 #include "core/error.h"
+#include "core/file_system.h"
 #include "core/sha256.h"
 #include "engine/delta_backup.h"
 #include "engine/file_reader.h"
@@ -16,7 +17,7 @@ namespace gb {
 namespace {
 
 Fd CreateScratch(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd fd(Fs().Open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) ThrowErrno("create " + path);
   return fd;
 }
@@ -24,7 +25,7 @@ Fd CreateScratch(const std::string& path) {
 void PwriteAll(int fd, std::span<const uint8_t> d, uint64_t off, const std::string& path) {
   size_t done = 0;
   while (done < d.size()) {
-    ssize_t n = ::pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
+    ssize_t n = Fs().Pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) ThrowErrno("write " + path);
     done += static_cast<size_t>(n);
@@ -69,7 +70,7 @@ std::string DeltaRestore::ScratchPath() {
 }
 
 void DeltaRestore::Drop(Version& v) {
-  if (!v.scratch.empty()) ::unlink(v.scratch.c_str());
+  if (!v.scratch.empty()) Fs().Unlink(v.scratch.c_str());
   v.scratch.clear();
 }
 
@@ -179,7 +180,7 @@ DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, con
       pos = off + d.size();
     });
     if (pos < m.entry.size) sha.UpdateZeros(m.entry.size - pos);
-    if (::ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)
+    if (Fs().Ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)
       ThrowErrno("truncate " + v.scratch);
     kept_ = v.scratch;
     // On a mismatch the file stays for the caller, who checks its own hash.

@@ -8,6 +8,7 @@
 
 #include "core/entry_extras.h"
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace gb {
 namespace {
@@ -58,7 +59,7 @@ void EntrySpool::Append(const Entry& e) {
 void EntrySpool::FlushWrites() {
   size_t off = 0;
   while (off < wbuf_.size()) {
-    ssize_t n = ::write(fd_.get(), wbuf_.data() + off, wbuf_.size() - off);
+    ssize_t n = Fs().Write(fd_.get(), wbuf_.data() + off, wbuf_.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       ThrowErrno("write spool in " + dir_);

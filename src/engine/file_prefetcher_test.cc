@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -152,9 +153,15 @@ TEST_F(FilePrefetcherTest, StopsWhenDroppedEarly) {
   for (int i = 0; i < 100; ++i)
     spool->Append(FileEntry("f" + std::to_string(i), std::string(3000, 'x')));
   spool->Rewind();
-  auto prefetcher = std::make_shared<FilePrefetcher>(*spool, 1024, 4);
+  auto reads = std::make_shared<std::atomic<int>>(0);
+  auto counting_read = [reads](const std::string& abs, Entry* e, std::vector<uint8_t> buffer) {
+    ++*reads;
+    return ReadSmallFile(abs, e, std::move(buffer));
+  };
+  auto prefetcher = std::make_shared<FilePrefetcher>(*spool, 1024, 4, counting_read);
   PrefetchedEntry p;
   ASSERT_TRUE(prefetcher->Next(&p));
+  EXPECT_EQ(p.read.outcome, SmallFileRead::Outcome::kRead) << p.read.problem;
 
   auto dropped = std::make_shared<std::promise<void>>();
   std::future<void> done = dropped->get_future();
@@ -164,6 +171,9 @@ TEST_F(FilePrefetcherTest, StopsWhenDroppedEarly) {
   }).detach();
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready)
       << "dropping the prefetcher did not stop its reading threads";
+  // The window holds one 3000-byte file: the readers stopped at most a few
+  // files ahead of what was consumed, not after reading the rest.
+  EXPECT_LE(reads->load(), 10) << "the files not consumed were read all the same";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "engine/bundle.h"
 
 namespace gb {
@@ -46,8 +47,8 @@ int DropSet(Workspace& ws, int64_t set_id, int64_t now) {
     w.Commit();
   }
   // The catalog no longer references them: what is left in the cache goes.
-  for (const BackupRecord& b : backups) ::unlink(ws.ArchivePath(b.name).c_str());
-  ::unlink(CatalogCopyPath(ws, set_id).c_str());
+  for (const BackupRecord& b : backups) Fs().Unlink(ws.ArchivePath(b.name).c_str());
+  Fs().Unlink(CatalogCopyPath(ws, set_id).c_str());
   return static_cast<int>(backups.size());
 }
 

@@ -15,6 +15,7 @@
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/tree_hash.h"
 #include "core/untrusted_json.h"
@@ -51,7 +52,7 @@ void SplitSignature(const std::string& path) {
   const uint64_t size = FileSource(path).Size();
   if (size < kMaxSignatureSize) return;  // then it is unsigned: refused by the importer
   WriteFileAtomic(SignaturePath(path), ReadSignatureBlock(path, size - kMaxSignatureSize), 0600);
-  if (::truncate(path.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
+  if (Fs().Truncate(path.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
     ThrowErrno("truncate " + path);
 }
 
@@ -425,7 +426,7 @@ class Recoverer : VaultSession {
       FileSource copy(staged, at, *d.catalog_length);
       ReadCatalogCopy(cfg_, ws_.catalog(), copy);
     } catch (const std::bad_alloc&) {
-      ::unlink(staged.c_str());
+      Fs().Unlink(staged.c_str());
       Problem(where,
               "the catalog part of archive " + a.archive_id +
                   " asks for more memory than there is (damaged or forged); not recovered",
@@ -436,14 +437,14 @@ class Recoverer : VaultSession {
         throw Error(Code::kNoKey, "the identity " + cfg_.identity_file +
                                       " cannot read the catalog copy of " + where + " (archive " +
                                       a.archive_id + "): " + e.what());
-      ::unlink(staged.c_str());
+      Fs().Unlink(staged.c_str());
       Problem(where,
               "the catalog part of archive " + a.archive_id + " is damaged (" + e.what() +
                   "); run recover again to retrieve it again",
               e.code() == Code::kCorruption);
       return;
     }
-    ::unlink(staged.c_str());
+    Fs().Unlink(staged.c_str());
     if (!ws_.catalog().GetSet(d.set_id)->completed) {
       Catalog::Writer w(ws_.catalog());
       w.CompleteSet(d.set_id, d.last_time);
@@ -519,7 +520,7 @@ class Recoverer : VaultSession {
       }
       std::string path = StagingPath(ws_, req);
       if (Hex(TreeHashOfFile(path)) != a.tree_hash) {
-        ::unlink(path.c_str());
+        Fs().Unlink(path.c_str());
         Problem("archive " + a.archive_id,
                 "the retrieved bytes of " + d->backup_name +
                     " do not match the vault's tree hash; run recover "
@@ -546,8 +547,8 @@ class Recoverer : VaultSession {
     r_.problems += imported.problems;
     r_.corrupt |= imported.corrupt;
     for (const std::string& p : staged) {
-      ::unlink(p.c_str());
-      ::unlink(SignaturePath(p).c_str());
+      Fs().Unlink(p.c_str());
+      Fs().Unlink(SignaturePath(p).c_str());
     }
   }
 

@@ -14,6 +14,7 @@
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "engine/archive_reader.h"
@@ -211,8 +212,8 @@ class ArchiveImporter {
       s.reset();
     }
     if (!s && !in_place) {
-      ::unlink(cached.c_str());
-      ::unlink(SignaturePath(cached).c_str());
+      Fs().Unlink(cached.c_str());
+      Fs().Unlink(SignaturePath(cached).c_str());
     }
     return s;
   }

@@ -7,6 +7,7 @@
 #include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 
 namespace gb {
 
@@ -69,7 +70,7 @@ namespace {
 class AppendSink : public ByteSink {
  public:
   AppendSink(const std::string& path, uint64_t limit) : path_(path), left_(limit) {
-    fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    fd_ = Fd(Fs().Open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!fd_.valid()) ThrowErrno("open " + path);
     sink_ = std::make_unique<FdSink>(fd_.get(), path);
   }
@@ -83,7 +84,7 @@ class AppendSink : public ByteSink {
   using ByteSink::Write;
   void Finish() override {
     sink_->Flush();
-    if (::fsync(fd_.get()) != 0) ThrowErrno("fsync " + path_);
+    if (Fs().Fsync(fd_.get()) != 0) ThrowErrno("fsync " + path_);
   }
 
  private:
@@ -101,7 +102,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   const std::string part = StagingPath(ws, r);
   uint64_t have = FileSize(part);
   if (have > r.range.length) {  // cannot happen unless the file was tampered with
-    ::unlink(part.c_str());
+    Fs().Unlink(part.c_str());
     have = 0;
   }
   VaultState vs(ws.catalog());
@@ -240,7 +241,7 @@ RetrievalState AdvanceRetrieval(Workspace& ws, Vault& vault, const RetrievalRequ
   }
   have = FileSize(part);
   if (have != r.range.length) {
-    if (have > r.range.length) ::unlink(part.c_str());
+    if (have > r.range.length) Fs().Unlink(part.c_str());
     throw Error(Code::kCorruption, "retrieved " + std::to_string(have) + " bytes of archive " +
                                        r.archive_id + ", expected " +
                                        std::to_string(r.range.length) + "; run again to resume");

@@ -11,16 +11,17 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace gb {
 
 StateLock::StateLock(const std::string& state_dir, int wait_seconds)
     : path_(JoinPath(state_dir, "lock")) {
-  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = Fs().Open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) ThrowErrno("open lock " + path_);
   fd_ = Fd(fd);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  while (Fs().Flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) ThrowErrno("lock " + path_);
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string holder;
@@ -37,13 +38,13 @@ StateLock::StateLock(const std::string& state_dir, int wait_seconds)
   }
   std::string me = "pid " + std::to_string(::getpid()) + " since " +
                    FormatIsoUtc(SystemClock().NowSeconds()) + "\n";
-  if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, me.data(), me.size(), 0);
+  if (Fs().Ftruncate(fd, 0) == 0) (void)!Fs().Pwrite(fd, me.data(), me.size(), 0);
 }
 
 StateLock::~StateLock() {
   if (fd_.valid()) {
-    (void)!::ftruncate(fd_.get(), 0);
-    ::flock(fd_.get(), LOCK_UN);
+    (void)!Fs().Ftruncate(fd_.get(), 0);
+    Fs().Flock(fd_.get(), LOCK_UN);
   }
 }
 

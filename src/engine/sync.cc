@@ -11,6 +11,7 @@
 #include "core/crash_point.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/human_size.h"
 #include "core/tree_hash.h"
@@ -57,8 +58,8 @@ class Syncer : VaultSession {
 
   ~Syncer() {
     for (const std::string& p : dry_run_copies_) {
-      ::unlink(p.c_str());
-      ::unlink(SignaturePath(p).c_str());
+      Fs().Unlink(p.c_str());
+      Fs().Unlink(SignaturePath(p).c_str());
     }
   }
 
@@ -493,8 +494,8 @@ class Syncer : VaultSession {
   void DropSupersededSets(const std::vector<int64_t>& ids) {
     for (int64_t id : ids) {
       for (const BackupRecord& b : ws_.catalog().BackupsOfSet(id))
-        ::unlink(ws_.ArchivePath(b.name).c_str());
-      ::unlink(CatalogCopyPath(ws_, id).c_str());
+        Fs().Unlink(ws_.ArchivePath(b.name).c_str());
+      Fs().Unlink(CatalogCopyPath(ws_, id).c_str());
     }
     CrashPoint("sync-mid-supersede");
     Transaction t(state_.db());
@@ -587,8 +588,8 @@ class Syncer : VaultSession {
          opts_.dry_run ? "would be deleted from the vault" : "deleted from the vault to make room");
     if (opts_.dry_run) return;
     for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.set_id)) {
-      ::unlink(ws_.ArchivePath(b.name).c_str());
-      ::unlink(SignaturePath(ws_.ArchivePath(b.name)).c_str());
+      Fs().Unlink(ws_.ArchivePath(b.name).c_str());
+      Fs().Unlink(SignaturePath(ws_.ArchivePath(b.name)).c_str());
     }
     state_.MarkSetPruned(s.set_id, now_);
   }
@@ -710,12 +711,12 @@ class Syncer : VaultSession {
       for (const BackupRecord& b : ws_.catalog().BackupsOfSet(s.id)) {
         if (!s.uploaded && !uploaded_names.count(b.name)) continue;
         std::string p = ws_.ArchivePath(b.name);
-        if (::unlink(p.c_str()) == 0) Note(p, "removed from the cache (safely in the vault)");
-        ::unlink(SignaturePath(p).c_str());
+        if (Fs().Unlink(p.c_str()) == 0) Note(p, "removed from the cache (safely in the vault)");
+        Fs().Unlink(SignaturePath(p).c_str());
       }
       if (s.uploaded) {
-        ::unlink(CatalogCopyPath(ws_, s.id).c_str());
-        ::unlink(SignaturePath(CatalogCopyPath(ws_, s.id)).c_str());
+        Fs().Unlink(CatalogCopyPath(ws_, s.id).c_str());
+        Fs().Unlink(SignaturePath(CatalogCopyPath(ws_, s.id)).c_str());
       }
     }
     CrashPoint("sync-after-local-delete");

@@ -13,6 +13,7 @@
 #include "catalog/vault_state.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/sha256.h"
 #include "core/tree_hash.h"
@@ -203,12 +204,12 @@ class VaultVerifier : VaultSession {
         if (CheckSample(a, staged)) r_.sampled.push_back(a.archive_id);
       } catch (const Error& e) {
         if (e.code() == Code::kNoKey) {
-          ::unlink(staged.c_str());
+          Fs().Unlink(staged.c_str());
           throw;
         }
         Problem("archive " + a.archive_id, e.what(), e.code() == Code::kCorruption);
       }
-      ::unlink(staged.c_str());
+      Fs().Unlink(staged.c_str());
     }
     r_.sample_cost = RetrievalCost(prices_, r_.tier, r_.sample_bytes, chosen.size());
   }
@@ -233,7 +234,7 @@ class VaultVerifier : VaultSession {
       const uint64_t size = FileSource(staged).Size();
       if (d && d->format >= kSignedDescriptionFormat && size >= kMaxSignatureSize) {
         signature = ReadSignatureBlock(staged, size - kMaxSignatureSize);
-        if (::truncate(staged.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
+        if (Fs().Truncate(staged.c_str(), static_cast<off_t>(size - kMaxSignatureSize)) != 0)
           ThrowErrno("truncate " + staged);
       }
       std::optional<BackupRecord> b = ws_.catalog().FindBackupByName(a.backup_name);
@@ -303,13 +304,13 @@ class VaultVerifier : VaultSession {
           ok &= CheckBackupArchive(what, p.file, p.name);
         }
       } catch (const Error& e) {
-        ::unlink(p.file.c_str());
+        Fs().Unlink(p.file.c_str());
         if (e.code() != Code::kCorruption) throw;
         Problem(what, e.what(), true);
         ok = false;
         return;
       }
-      ::unlink(p.file.c_str());
+      Fs().Unlink(p.file.c_str());
     };
     auto extract = [&](const std::string& to) {
       AtomicFile out(to, 0600);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/file_system.h"
 #include "engine/archive_name.h"
 #include "engine/archive_signature.h"
 
@@ -37,7 +38,7 @@ void Workspace::CleanCache(Progress& progress) {
   }
   for (const auto& name : orphans) {
     std::string path = ArchivePath(name);
-    if (::unlink(path.c_str()) == 0)
+    if (Fs().Unlink(path.c_str()) == 0)
       progress.Notice(path, "removed archive of an interrupted backup (never committed)", false);
   }
 }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/file.h"
+#include "core/file_system.h"
 #include "core/hex.h"
 #include "core/tree_hash.h"
 
@@ -36,7 +37,7 @@ bool IsId(const std::string& id) {
 }
 
 void UnlinkIfPresent(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) ThrowErrno("remove " + path);
+  if (Fs().Unlink(path.c_str()) != 0 && errno != ENOENT) ThrowErrno("remove " + path);
 }
 
 // Names of the entries of `dir` ending in `ext`, the extension stripped.
@@ -192,7 +193,7 @@ UploadResult FileVault::Upload(RewindableSource& body, const std::string& descri
   try {
     WriteFileAtomic(path + kMetaExt, meta.dump(), 0600);
   } catch (...) {
-    ::unlink(path.c_str());
+    Fs().Unlink(path.c_str());
     throw;
   }
   return result;
@@ -322,7 +323,7 @@ std::string FileVault::StartRetrieval(const std::string& archive_id, Tier tier,
   j.created = clock_.NowSeconds();
   std::string out = JobPath(j.id, ".out");
   std::string src = ArchivePath(archive_id);
-  if (::link(src.c_str(), out.c_str()) != 0) {
+  if (Fs().Link(src.c_str(), out.c_str()) != 0) {
     if (errno == ENOENT) throw not_found();  // deleted since we looked
     AtomicFile copy(out, 0600);              // links refused (EXDEV, EPERM, ...): copy
     FileSource in(src);

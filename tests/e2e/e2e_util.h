@@ -174,8 +174,7 @@ inline std::vector<std::string> Lines(const std::string& text) {
 // Mode 0755 so that a test may run the tool as another user below it.
 class TempDir {
  public:
-  TempDir() {
-    std::string base = ::testing::TempDir();
+  explicit TempDir(std::string base = ::testing::TempDir()) {
     if (base.empty() || base.back() != '/') base += '/';
     std::string tmpl = base + "gbe2e-XXXXXX";
     if (!::mkdtemp(tmpl.data())) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
@@ -629,7 +628,9 @@ inline std::string Restored(const std::string& target, const std::string& source
 // A test with its own directory, a source tree at dir/src and a configured tool.
 class E2eTest : public ::testing::Test {
  protected:
-  E2eTest() : src_(dir_ / "src"), tool_(dir_ / "gb") {
+  E2eTest() : E2eTest(::testing::TempDir()) {}
+  // The test directory below `base` (e.g. a tmpfs, where fsync costs nothing).
+  explicit E2eTest(const std::string& base) : dir_(base), src_(dir_ / "src"), tool_(dir_ / "gb") {
     MakeDirs(src_);
     MakeDirs(tool_.dir());
   }
