@@ -218,8 +218,15 @@ void DiskWriter::Owner(const Entry& e, uid_t* uid, gid_t* gid) const {
   *uid = e.uid;
   *gid = e.gid;
   if (numeric_owner_) return;
-  if (!e.uname.empty()) *uid = LookUpId(true, e.uname.c_str()).value_or(e.uid);
-  if (!e.gname.empty()) *gid = LookUpId(false, e.gname.c_str()).value_or(e.gid);
+  if (!e.uname.empty()) *uid = CachedId(true, e.uname).value_or(e.uid);
+  if (!e.gname.empty()) *gid = CachedId(false, e.gname).value_or(e.gid);
+}
+
+std::optional<uint32_t> DiskWriter::CachedId(bool user, const std::string& name) const {
+  std::lock_guard lock(ids_mu_);
+  auto [it, fresh] = ids_.try_emplace((user ? "u:" : "g:") + name);
+  if (fresh) it->second = LookUpId(user, name.c_str());
+  return it->second;
 }
 
 bool DiskWriter::Dir(const Entry& e, EntryError* err) {

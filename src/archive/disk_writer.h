@@ -23,6 +23,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -121,6 +124,8 @@ class DiskWriter {
   bool ClearWay(int parent, const std::string& leaf, const std::string& path,
                 EntryError* err) const;
   void Owner(const Entry& e, uid_t* uid, gid_t* gid) const;
+  // The id of a user (or group) name here, looked up once per restore.
+  std::optional<uint32_t> CachedId(bool user, const std::string& name) const;
   // Sets e.fflags on fd (a regular file or a directory) with FS_IOC_SETFLAGS.
   void ApplyFileFlags(int fd, const Entry& e);
   struct DirMeta {
@@ -138,6 +143,8 @@ class DiskWriter {
   std::vector<DirMeta> dirs_;   // restored directories, their metadata set at Close()
   std::vector<Entry> flagged_;  // restored files with file flags, set at Close()
   bool closed_ = false;
+  mutable std::mutex ids_mu_;                                   // guards ids_
+  mutable std::map<std::string, std::optional<uint32_t>> ids_;  // "u:name" / "g:name"
 };
 
 }  // namespace gb
