@@ -144,7 +144,7 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
 // file data and kWriteAheadFiles files.
 constexpr uint64_t kPooledFileMax = 1 << 20;
 constexpr uint64_t kWriteAheadBytes = 32 << 20;
-constexpr size_t kWriteAheadFiles = 4096;
+constexpr size_t kWriteAheadFiles = 1024;
 constexpr int kWriters = 4;
 
 // A small file read from the archive: written, with its hard links, on a
