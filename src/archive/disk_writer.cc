@@ -123,10 +123,11 @@ void DiskWriter::SetMetadataOptions(bool xattrs, bool numeric_owner) {
   numeric_owner_ = numeric_owner;
 }
 
-void DiskWriter::ApplyExtras(int fd, const Entry& e, bool dir) {
+void DiskWriter::ApplyExtras(int fd, const Entry& e, bool dir,
+                             std::vector<PartialMetadata>* not_restored) const {
   auto set = [&](const std::string& name, const std::string& value) {
     if (::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) != 0)
-      not_restored_.push_back({e.path, name + ": " + std::strerror(errno)});
+      not_restored->push_back({e.path, name + ": " + std::strerror(errno)});
   };
   if (xattrs_) {
     for (const auto& [name, value] : e.xattrs) set(name, value);
@@ -171,7 +172,7 @@ DiskWriter::~DiskWriter() {
 }
 
 bool DiskWriter::OpenParent(const std::string& path, bool create, Fd* parent, std::string* leaf,
-                            EntryError* err) {
+                            EntryError* err) const {
   if (!IsSafeRelativePath(path)) {
     *err = Problem(EntryError::Kind::kRefused, "refused unsafe path");
     return false;
@@ -203,7 +204,7 @@ bool DiskWriter::OpenParent(const std::string& path, bool create, Fd* parent, st
 }
 
 bool DiskWriter::ClearWay(int parent, const std::string& leaf, const std::string& path,
-                          EntryError* err) {
+                          EntryError* err) const {
   struct stat st;
   if (::fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
   int rc = Fs().UnlinkAt(parent, leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
@@ -218,8 +219,15 @@ void DiskWriter::Owner(const Entry& e, uid_t* uid, gid_t* gid) const {
   *uid = e.uid;
   *gid = e.gid;
   if (numeric_owner_) return;
-  if (!e.uname.empty()) *uid = LookUpId(true, e.uname.c_str()).value_or(e.uid);
-  if (!e.gname.empty()) *gid = LookUpId(false, e.gname.c_str()).value_or(e.gid);
+  if (!e.uname.empty()) *uid = CachedId(true, e.uname).value_or(e.uid);
+  if (!e.gname.empty()) *gid = CachedId(false, e.gname).value_or(e.gid);
+}
+
+std::optional<uint32_t> DiskWriter::CachedId(bool user, const std::string& name) const {
+  std::lock_guard lock(ids_mu_);
+  auto [it, fresh] = ids_.try_emplace((user ? "u:" : "g:") + name);
+  if (fresh) it->second = LookUpId(user, name.c_str());
+  return it->second;
 }
 
 bool DiskWriter::Dir(const Entry& e, EntryError* err) {
@@ -278,7 +286,7 @@ bool DiskWriter::Symlink(const Entry& e, EntryError* err) {
   return true;
 }
 
-bool DiskWriter::HardLink(const Entry& e, const std::string& existing, EntryError* err) {
+bool DiskWriter::HardLink(const Entry& e, const std::string& existing, EntryError* err) const {
   Fd from_parent, parent;
   std::string from_leaf, leaf;
   if (!OpenParent(existing, false, &from_parent, &from_leaf, err)) {
@@ -303,7 +311,22 @@ bool DiskWriter::HardLink(const Entry& e, const std::string& existing, EntryErro
 }
 
 bool DiskWriter::BeginFile(const Entry& e, EntryError* err) {
-  file_.Reset();
+  file_ = FileHandle{};
+  return OpenFile(e, &file_, err);
+}
+
+void DiskWriter::WriteBlock(uint64_t offset, std::span<const uint8_t> data) {
+  WriteBlock(file_, offset, data);
+}
+
+bool DiskWriter::EndFile(EntryError* err) {
+  if (!file_.fd.valid()) return true;
+  bool ok = FinishFile(file_, err);
+  FileDone(file_);
+  return ok;
+}
+
+bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err) const {
   Fd parent;
   std::string leaf;
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
@@ -315,34 +338,38 @@ bool DiskWriter::BeginFile(const Entry& e, EntryError* err) {
     *err = FromErrno(errno, e.path);
     return false;
   }
-  file_ = Fd(fd);
-  file_entry_ = e;
+  f->fd = Fd(fd);
+  f->entry = e;
   return true;
 }
 
-void DiskWriter::WriteBlock(uint64_t offset, std::span<const uint8_t> data) {
-  if (!file_.valid()) throw Error(Code::kInternal, "DiskWriter::WriteBlock without a file");
-  if (offset > file_entry_.size || data.size() > file_entry_.size - offset)
+void DiskWriter::CheckWithinSize(const Entry& e, uint64_t offset, size_t bytes) {
+  if (offset > e.size || bytes > e.size - offset)
     throw Error(Code::kCorruption,
-                "restoring " + file_entry_.path +
+                "restoring " + e.path +
                     ": the archive holds data past the file's recorded size of " +
-                    std::to_string(file_entry_.size) + " bytes");
+                    std::to_string(e.size) + " bytes");
+}
+
+void DiskWriter::WriteBlock(FileHandle& f, uint64_t offset, std::span<const uint8_t> data) const {
+  if (!f.fd.valid()) throw Error(Code::kInternal, "DiskWriter::WriteBlock without a file");
+  CheckWithinSize(f.entry, offset, data.size());
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = Fs().Pwrite(file_.get(), data.data() + done, data.size() - done,
+    ssize_t n = Fs().Pwrite(f.fd.get(), data.data() + done, data.size() - done,
                             static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      ThrowErrno("write " + JoinPath(target_, file_entry_.path));
+      ThrowErrno("write " + JoinPath(target_, f.entry.path));
     }
     done += static_cast<size_t>(n);
   }
 }
 
-bool DiskWriter::EndFile(EntryError* err) {
-  if (!file_.valid()) return true;
-  Fd fd = std::move(file_);
-  const Entry& e = file_entry_;
+bool DiskWriter::FinishFile(FileHandle& f, EntryError* err) const {
+  if (!f.fd.valid()) throw Error(Code::kInternal, "DiskWriter::FinishFile without a file");
+  Fd fd = std::move(f.fd);
+  const Entry& e = f.entry;
   auto failed = [&](const char* what) {
     *err = Problem(EntryError::Kind::kFailed, std::string(what) + ": " + std::strerror(errno));
     return false;
@@ -359,11 +386,17 @@ bool DiskWriter::EndFile(EntryError* err) {
     mode &= 01777;  // set-id bits only with the recorded owner
   }
   if (::fchmod(fd.get(), mode) != 0) return failed("set permissions");
-  ApplyExtras(fd.get(), e, false);  // after chown, which drops file capabilities
+  ApplyExtras(fd.get(), e, false, &f.not_restored);  // after chown, which drops file capabilities
   struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(e.mtime)};
   if (::futimens(fd.get(), t) != 0) return failed("set time");
-  if (!e.fflags.empty()) flagged_.push_back(e);
+  f.finished = true;
   return true;
+}
+
+void DiskWriter::FileDone(FileHandle& f) {
+  for (PartialMetadata& m : f.not_restored) not_restored_.push_back(std::move(m));
+  f.not_restored.clear();
+  if (f.finished && !f.entry.fflags.empty()) flagged_.push_back(f.entry);
 }
 
 bool DiskWriter::Special(const Entry& e, EntryError* err) {
@@ -414,8 +447,12 @@ bool DiskWriter::Special(const Entry& e, EntryError* err) {
 }
 
 void DiskWriter::Remove(const std::string& path) {
-  file_.Reset();
+  file_.fd.Reset();
   std::erase_if(flagged_, [&](const Entry& e) { return e.path == path; });
+  RemoveFile(path);
+}
+
+void DiskWriter::RemoveFile(const std::string& path) const {
   Fd parent;
   std::string leaf;
   EntryError ignored;
@@ -426,7 +463,7 @@ void DiskWriter::Remove(const std::string& path) {
 void DiskWriter::Close() {
   if (closed_) return;
   closed_ = true;
-  file_.Reset();
+  file_.fd.Reset();
   // Files' flags first (hard links to them exist by now), then directories, deepest first.
   for (const Entry& e : flagged_) {
     Fd parent;
@@ -469,7 +506,7 @@ void DiskWriter::Close() {
       mode &= 01777;
     }
     if (::fchmod(dir.get(), mode) != 0) ThrowErrno("set the permissions of " + where);
-    ApplyExtras(dir.get(), d.entry, true);
+    ApplyExtras(dir.get(), d.entry, true, &not_restored_);
     struct timespec t[2] = {{0, UTIME_OMIT}, Timespec(d.entry.mtime)};
     if (::futimens(dir.get(), t) != 0) ThrowErrno("set the time of restored directory " + where);
     if (!d.entry.fflags.empty()) ApplyFileFlags(dir.get(), d.entry);

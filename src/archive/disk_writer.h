@@ -13,11 +13,19 @@
 // system without xattrs) is listed by metadata_not_restored(), not an error.
 // File flags (chattr: immutable, append-only, nodump, ...) are set at Close(),
 // last of all: an immutable file or directory takes no later change.
+//
+// Threads: the const methods (OpenFile, WriteBlock and FinishFile on a
+// FileHandle, RemoveFile, HardLink) change nothing of the DiskWriter and may run
+// on several threads at once, each file on one thread at a time; everything
+// else belongs to one thread, the one that calls Close().
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,7 +68,7 @@ class DiskWriter {
   // A FIFO or a device node (devices need root).
   bool Special(const Entry& e, EntryError* err);
   bool Symlink(const Entry& e, EntryError* err);
-  bool HardLink(const Entry& e, const std::string& existing, EntryError* err);
+  bool HardLink(const Entry& e, const std::string& existing, EntryError* err) const;
   // A regular file of e.size bytes; data follows with WriteBlock (gaps are holes).
   bool BeginFile(const Entry& e, EntryError* err);
   // Throws kCorruption for data past the size BeginFile was given, kIOError on a write error.
@@ -77,18 +85,47 @@ class DiskWriter {
   };
   const std::vector<PartialMetadata>& metadata_not_restored() const { return not_restored_; }
 
+  // One regular file being written, with a descriptor of its own: what
+  // BeginFile, WriteBlock and EndFile do for one file at a time, OpenFile,
+  // WriteBlock and FinishFile do for any number at once.
+  struct FileHandle {
+    Fd fd;
+    Entry entry;
+    bool finished = false;                      // FinishFile succeeded
+    std::vector<PartialMetadata> not_restored;  // as metadata_not_restored()
+  };
+  // As BeginFile, into *f.
+  bool OpenFile(const Entry& e, FileHandle* f, EntryError* err) const;
+  // As WriteBlock, to f.
+  void WriteBlock(FileHandle& f, uint64_t offset, std::span<const uint8_t> data) const;
+  // As EndFile: size, owner, mode, xattrs and ACLs, time; closes f.fd.
+  bool FinishFile(FileHandle& f, EntryError* err) const;
+  // Takes in what a file written through OpenFile noted (metadata not restored,
+  // file flags to set at Close()). Call it once per file, in the order the
+  // files should be reported.
+  void FileDone(FileHandle& f);
+  // Unlinks a file written through OpenFile (after a failed write or hash
+  // check), before FileDone.
+  void RemoveFile(const std::string& path) const;
+  // Throws kCorruption when `bytes` at `offset` go past e.size (WriteBlock's check).
+  static void CheckWithinSize(const Entry& e, uint64_t offset, size_t bytes);
+
  private:
   // Sets e's extended attributes and ACLs on fd (a file, or a directory when
-  // `dir`); records what could not be set in not_restored_.
-  void ApplyExtras(int fd, const Entry& e, bool dir);
+  // `dir`); records what could not be set in *not_restored.
+  void ApplyExtras(int fd, const Entry& e, bool dir,
+                   std::vector<PartialMetadata>* not_restored) const;
   // The directory holding `path`, reached without following any symlink;
   // missing directories on the way are created (0700) when `create`.
   // Sets *leaf to the last component.
   bool OpenParent(const std::string& path, bool create, Fd* parent, std::string* leaf,
-                  EntryError* err);
+                  EntryError* err) const;
   // Removes what is at parent/leaf so it can be replaced (overwrite only).
-  bool ClearWay(int parent, const std::string& leaf, const std::string& path, EntryError* err);
+  bool ClearWay(int parent, const std::string& leaf, const std::string& path,
+                EntryError* err) const;
   void Owner(const Entry& e, uid_t* uid, gid_t* gid) const;
+  // The id of a user (or group) name here, looked up once per restore.
+  std::optional<uint32_t> CachedId(bool user, const std::string& name) const;
   // Sets e.fflags on fd (a regular file or a directory) with FS_IOC_SETFLAGS.
   void ApplyFileFlags(int fd, const Entry& e);
   struct DirMeta {
@@ -102,11 +139,12 @@ class DiskWriter {
   bool numeric_owner_ = false;
   std::vector<PartialMetadata> not_restored_;
   Fd target_fd_;
-  Fd file_;  // the file between BeginFile and EndFile
-  Entry file_entry_;
+  FileHandle file_;             // the file between BeginFile and EndFile
   std::vector<DirMeta> dirs_;   // restored directories, their metadata set at Close()
   std::vector<Entry> flagged_;  // restored files with file flags, set at Close()
   bool closed_ = false;
+  mutable std::mutex ids_mu_;                                   // guards ids_
+  mutable std::map<std::string, std::optional<uint32_t>> ids_;  // "u:name" / "g:name"
 };
 
 }  // namespace gb

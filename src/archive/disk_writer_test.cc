@@ -3,6 +3,7 @@
 #include "archive/disk_writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 
@@ -201,6 +203,110 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectAWrite) {
   EXPECT_TRUE(OutsideEmpty()) << "a write was redirected outside the target (" << written
                               << " written, " << refused << " refused)";
   EXPECT_GT(written + refused, 100);
+}
+
+// The same, with files written on several threads at once through their own
+// handles, each followed by a hard link, as a restore's writer threads do.
+TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
+  fs::path t = root_ / "target";
+  fs::create_directories(t / "d");
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    fs::path d = t / "d", real = t / "d.real", link = t / "d.link";
+    std::error_code ec;
+    fs::create_directory_symlink(root_ / "outside", link, ec);
+    while (!stop.load()) {
+      fs::rename(d, real, ec);
+      ::rename(link.c_str(), d.c_str());
+      ::symlink((root_ / "outside").c_str(), link.c_str());
+      ::rename(d.c_str(), link.c_str());
+      fs::rename(real, d, ec);
+    }
+  });
+  std::atomic<int> written{0}, refused{0};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  {
+    DiskWriter w(t.string(), /*overwrite=*/true);
+    const DiskWriter& shared = w;
+    std::vector<std::thread> writers;
+    for (int k = 0; k < 4; ++k)
+      writers.emplace_back([&, k] {
+        for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+          std::string name = "d/w" + std::to_string(k) + "-" + std::to_string(i % 20);
+          DiskWriter::FileHandle f;
+          EntryError err;
+          uint8_t byte = 'x';
+          bool ok = shared.OpenFile(File(name), &f, &err);
+          if (ok) {
+            shared.WriteBlock(f, 0, {&byte, 1});
+            ok = shared.FinishFile(f, &err);
+          }
+          Entry link = File(name + "-link");
+          ok = ok && shared.HardLink(link, name, &err);
+          ++(ok ? written : refused);
+        }
+      });
+    for (std::thread& th : writers) th.join();
+    stop = true;
+    swapper.join();
+    w.Close();
+  }
+  EXPECT_TRUE(OutsideEmpty()) << "a write was redirected outside the target (" << written
+                              << " written, " << refused << " refused)";
+  EXPECT_GT(written + refused, 100);
+}
+
+// Files written on several threads at once land whole, each with its own
+// metadata, and none is refused for another's sake.
+TEST_F(DiskWriterTest, FilesWrittenOnSeveralThreadsAtOnceAreEachWhole) {
+  fs::path t = root_ / "target";
+  {
+    DiskWriter w(t.string(), /*overwrite=*/false);
+    EntryError dir_err;
+    for (int d = 0; d < 4; ++d) ASSERT_TRUE(w.Dir(Dir("d" + std::to_string(d)), &dir_err));
+    const DiskWriter& shared = w;
+    std::vector<std::vector<DiskWriter::FileHandle>> done(4);
+    std::vector<std::string> failures(4);
+    std::vector<std::thread> writers;
+    for (int k = 0; k < 4; ++k)
+      writers.emplace_back([&, k] {
+        for (int i = 0; i < 200; ++i) {
+          // Every thread writes into every directory.
+          Entry e =
+              File("d" + std::to_string(i % 4) + "/f" + std::to_string(k) + "-" + std::to_string(i),
+                   static_cast<uint64_t>(i));
+          e.mode = i % 2 ? 0600 : 0640;
+          e.mtime = {1000000000 + i, static_cast<uint32_t>(k)};
+          std::string data(static_cast<size_t>(i), static_cast<char>('a' + k));
+          DiskWriter::FileHandle f;
+          EntryError err;
+          if (!shared.OpenFile(e, &f, &err)) {
+            failures[static_cast<size_t>(k)] += e.path + ": " + err.message + "\n";
+            continue;
+          }
+          shared.WriteBlock(f, 0, {reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+          if (!shared.FinishFile(f, &err))
+            failures[static_cast<size_t>(k)] += e.path + ": " + err.message + "\n";
+          done[static_cast<size_t>(k)].push_back(std::move(f));
+        }
+      });
+    for (std::thread& th : writers) th.join();
+    for (const std::string& f : failures) EXPECT_EQ(f, "");
+    for (auto& files : done)
+      for (DiskWriter::FileHandle& f : files) w.FileDone(f);
+    w.Close();
+  }
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 200; ++i) {
+      fs::path p =
+          t / ("d" + std::to_string(i % 4)) / ("f" + std::to_string(k) + "-" + std::to_string(i));
+      EXPECT_EQ(Read(p), std::string(static_cast<size_t>(i), static_cast<char>('a' + k))) << p;
+      struct stat st {};
+      ASSERT_EQ(::lstat(p.c_str(), &st), 0) << p;
+      EXPECT_EQ(st.st_mode & 07777, i % 2 ? 0600u : 0640u) << p;
+      EXPECT_EQ(st.st_mtim.tv_sec, 1000000000 + i) << p;
+      EXPECT_EQ(st.st_mtim.tv_nsec, k) << p;
+    }
 }
 
 }  // namespace

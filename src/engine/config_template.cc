@@ -116,7 +116,8 @@ excludes = []
 # delta_min_size = "1 MiB"
 
 # Worker threads; 0 = one per CPU core. When set, it also caps the threads that
-# read files ahead of the archive writer (8 otherwise; 1 = one read at a time).
+# read files ahead of the archive writer (8 otherwise; 1 = one read at a time)
+# and those that write small files in a restore (4 otherwise).
 # threads = 0
 
 # Where backup sets are built before upload; needs room for one set.

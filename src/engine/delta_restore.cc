@@ -154,18 +154,25 @@ void DeltaRestore::WriteFrom(const Version& v, const Entry& dest, DiskWriter& di
     problem(dest.path, err.message);
 }
 
-DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, const TarMember& m,
-                                        TarReader& tar, DiskWriter& disk, const Problem& problem,
-                                        const Restored& restored) {
-  kept_.clear();
-  if (m.other || m.entry.type != EntryType::kFile) return Use::kNo;
+bool DeltaRestore::Wants(int seq, const TarMember& m) const {
+  if (versions_.empty() || m.other || m.entry.type != EntryType::kFile) return false;
   const std::string& name = m.entry.path;
   const std::string prefix = kDeltaMemberPrefix;
   bool is_delta = name.compare(0, prefix.size(), prefix) == 0;
   auto it = versions_.find(Key{seq, is_delta ? name.substr(prefix.size()) : name});
-  if (it == versions_.end()) return Use::kNo;
-  Version& v = it->second;
-  if (is_delta != v.delta.has_value() || v.state != Version::State::kWaiting) return Use::kNo;
+  return it != versions_.end() && is_delta == it->second.delta.has_value() &&
+         it->second.state == Version::State::kWaiting;
+}
+
+DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, const TarMember& m,
+                                        TarReader& tar, DiskWriter& disk, const Problem& problem,
+                                        const Restored& restored) {
+  kept_.clear();
+  if (!Wants(seq, m)) return Use::kNo;
+  const std::string& name = m.entry.path;
+  const std::string prefix = kDeltaMemberPrefix;
+  bool is_delta = name.compare(0, prefix.size(), prefix) == 0;
+  Version& v = versions_.at(Key{seq, is_delta ? name.substr(prefix.size()) : name});
 
   if (!is_delta) {
     // A whole version later steps start from; the caller may restore it too.

@@ -45,6 +45,9 @@ class DeltaRestore {
     kConsumed,  // read here
     kKept,      // read here into the file kept(), whose bytes the caller reads instead
   };
+  // Whether Consume reads member `m` of archive `seq` (a step of a chain)
+  // rather than returning kNo.
+  bool Wants(int seq, const TarMember& m) const;
   // For each member of archive `seq` (named `archive`), in order. Problems are
   // reported per file.
   Use Consume(int seq, const std::string& archive, const TarMember& m, TarReader& tar,

@@ -5,8 +5,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "archive/disk_writer.h"
@@ -18,6 +21,7 @@
 #include "engine/archive_signature.h"
 #include "engine/delta_restore.h"
 #include "engine/file_reader.h"
+#include "engine/ordered_pool.h"
 #include "engine/point.h"
 
 namespace gb {
@@ -90,7 +94,9 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
     progress.Notice(JoinPath(disk.target(), m.path), "metadata not restored: " + m.what, true);
     ++result->metadata_not_restored;
   }
-  if (::geteuid() == 0 && opts.numeric_owner) return;
+  const uid_t me = ::geteuid();
+  const bool root = me == 0;
+  if (root && opts.numeric_owner) return;
   struct Cause {
     uint64_t count = 0;
     std::string example;
@@ -105,8 +111,8 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
   while (cur->Next()) {
     const Entry& e = cur->entry();
     if (!filter.Wanted(e.path)) continue;
-    if (::geteuid() != 0) {
-      if (e.uid != ::geteuid())
+    if (!root) {
+      if (e.uid != me)
         note(
             "owner not restored: entries of other users are now yours (restoring owners needs "
             "root)",
@@ -130,6 +136,84 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
                     what + "; " + std::to_string(c.count) + " entries", true);
     result->metadata_not_restored += c.count;
   }
+}
+
+// Regular files up to this size are read whole from the archive and written
+// by writer threads, several at once; larger ones are streamed to disk by the
+// thread reading the archive. The writers hold at most kWriteAheadBytes of
+// file data and kWriteAheadFiles files.
+constexpr uint64_t kPooledFileMax = 1 << 20;
+constexpr uint64_t kWriteAheadBytes = 32 << 20;
+constexpr size_t kWriteAheadFiles = 1024;
+constexpr int kWriters = 4;
+
+// A small file read from the archive: written, with its hard links, on a
+// writer thread; what happened is reported by the reading thread.
+struct PooledFile {
+  std::vector<Entry> dests;                       // the file itself, then the hard links to it
+  std::vector<uint8_t> bytes;                     // its data, run after run
+  std::vector<std::pair<uint64_t, size_t>> runs;  // (offset, length); gaps are holes
+  bool hash_ok = false;                           // the data read matches the recorded hash
+  // The outcome, set by Write.
+  DiskWriter::FileHandle file;
+  bool written = false;        // the file, with its metadata (its links may have failed)
+  bool hash_mismatch = false;  // so the file was removed again
+  EntryError err;              // when neither
+  std::vector<std::optional<EntryError>> link_errors;  // of dests[1...]
+
+  void Add(uint64_t offset, std::span<const uint8_t> d) {
+    if (!runs.empty() && runs.back().first + runs.back().second == offset)
+      runs.back().second += d.size();
+    else
+      runs.emplace_back(offset, d.size());
+    bytes.insert(bytes.end(), d.begin(), d.end());
+  }
+
+  // Creates the file (as DiskWriter::BeginFile ... EndFile would), removes it
+  // again when its hash was wrong, then makes the hard links. Throws what
+  // WriteBlock throws, the file removed.
+  void Write(const DiskWriter& disk) {
+    WriteFile(disk);
+    std::vector<uint8_t>().swap(bytes);
+    if (!written) return;
+    for (size_t k = 1; k < dests.size(); ++k) {
+      EntryError link_err;
+      if (disk.HardLink(dests[k], dests[0].path, &link_err))
+        link_errors.emplace_back();
+      else
+        link_errors.emplace_back(std::move(link_err));
+    }
+  }
+
+ private:
+  void WriteFile(const DiskWriter& disk) {
+    const Entry& e = dests[0];
+    if (!disk.OpenFile(e, &file, &err)) return;
+    try {
+      size_t at = 0;
+      for (const auto& [offset, length] : runs) {
+        disk.WriteBlock(file, offset, {bytes.data() + at, length});
+        at += length;
+      }
+    } catch (...) {
+      file.fd.Reset();
+      disk.RemoveFile(e.path);  // no half-written file
+      throw;
+    }
+    if (!disk.FinishFile(file, &err)) return;
+    if (!hash_ok) {
+      hash_mismatch = true;
+      disk.RemoveFile(e.path);
+      return;
+    }
+    written = true;
+  }
+};
+
+// Why a file whose data fails its hash check is not restored.
+std::string HashMismatch(const std::string& archive) {
+  return "content does not match the backed-up hash (archive " + archive +
+         " is damaged); file removed";
 }
 
 // Calls fn(offset, bytes) over the whole file at `path`, in order.
@@ -239,6 +323,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   DiskWriter disk(target, opts.overwrite);
   disk.SetMetadataOptions(opts.xattrs, opts.numeric_owner);
+  const int threads = ws.config().threads;
+  OrderedPool writers(threads > 0 ? std::min(threads, kWriters) : kWriters, kWriteAheadBytes,
+                      kWriteAheadFiles);
   auto problem = [&](const std::string& path, const EntryError& err) {
     if (err.exists()) {
       ++result.existing;
@@ -322,12 +409,14 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       try {
         return reader.tar().Next(&m);
       } catch (const Error& e) {
-        if (e.code() == Code::kCorruption) throw damaged(j, last_key, false, e);
-        throw;
+        if (e.code() != Code::kCorruption) throw;
+        writers.Drain();  // what was read before is reported first
+        throw damaged(j, last_key, false, e);
       }
     };
     while (next_member()) {
       const std::string& path = m.entry.path;
+      if (deltas.Wants(seq, m)) writers.Drain();  // its files are reported in archive order
       DeltaRestore::Use use =
           deltas.Consume(seq, chain[j].name, m, reader.tar(), disk, failure, rebuilt);
       if (use == DeltaRestore::Use::kConsumed) continue;
@@ -369,6 +458,58 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       Entry first = dests[0];
       first.type = EntryType::kFile;
       first.size = meta.size;
+      if (meta.size <= kPooledFileMax) {
+        auto file = std::make_shared<PooledFile>();
+        Sha256 sha;
+        uint64_t pos = 0;
+        file->bytes.reserve(meta.size);
+        try {
+          read_data([&](uint64_t off, std::span<const uint8_t> d) {
+            DiskWriter::CheckWithinSize(first, off, d.size());  // before it is held
+            if (off > pos) sha.UpdateZeros(off - pos);
+            sha.Update(d);
+            file->Add(off, d);
+            pos = off + d.size();
+          });
+        } catch (const Error& e) {
+          if (e.code() != Code::kCorruption) throw;
+          writers.Drain();
+          throw damaged(j, PathKey(path), true, e);
+        }
+        if (pos < meta.size) sha.UpdateZeros(meta.size - pos);
+        file->hash_ok = meta.has_hash && sha.Final() == meta.hash;
+        dests[0] = std::move(first);
+        file->dests = std::move(dests);
+        const std::string archive = chain[j].name;
+        writers.Submit(
+            meta.size, [&disk, file] { file->Write(disk); },
+            [&, file, archive] {
+              const Entry& e = file->dests[0];
+              if (!file->written) {
+                EntryError err = file->err;
+                if (file->hash_mismatch) {
+                  result.corrupt = true;
+                  err = {EntryError::Kind::kFailed, HashMismatch(archive)};
+                }
+                problem(e.path, err);
+                return;
+              }
+              disk.FileDone(file->file);
+              ++result.files;
+              result.bytes += e.size;
+              ++done_files;
+              done_bytes += e.size;
+              progress.Update(done_files, done_bytes);
+              for (size_t k = 1; k < file->dests.size(); ++k) {
+                if (!file->link_errors[k - 1])
+                  ++result.hardlinks;
+                else
+                  problem(file->dests[k].path, *file->link_errors[k - 1]);
+              }
+            });
+        continue;
+      }
+      writers.Drain();  // files before this one are reported first
       EntryError err;
       if (!disk.BeginFile(first, &err)) {
         problem(first.path, err);
@@ -398,8 +539,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
         ok = false;
         err.kind = EntryError::Kind::kFailed;
         result.corrupt = true;
-        err.message = "content does not match the backed-up hash (archive " + chain[j].name +
-                      " is damaged); file removed";
+        err.message = HashMismatch(chain[j].name);
         disk.Remove(first.path);
       }
       if (!ok) {
@@ -417,6 +557,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
           problem(dests[k].path, err);
       }
     }
+    writers.Drain();
     while (have) {
       pass(cur->entry(), cur->data_seq());
       have = cur->Next();
