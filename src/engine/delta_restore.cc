@@ -6,12 +6,11 @@
 #include <cerrno>
 #include <cstdint>
 
-#include "archive/rsync_delta.h"
+#include "archive/rsync_delta_chain.h"
 #include "core/error.h"
 #include "core/file_system.h"
 #include "core/sha256.h"
 #include "engine/delta_backup.h"
-#include "engine/file_reader.h"
 
 namespace gb {
 namespace {
@@ -101,57 +100,84 @@ bool DeltaRestore::Plan(const Entry& e, int seq, std::vector<bool>* needed) {
   return true;
 }
 
-void DeltaRestore::Built(Version& v) {
-  v.state = Version::State::kBuilt;
-  if (v.basis) {
-    Version& b = versions_.at(*v.basis);
-    if (--b.waiting == 0) Drop(b);
-  }
-  if (v.waiting == 0) Drop(v);
+void DeltaRestore::Release(Version& v) {
+  Drop(v);
+  if (!v.basis) return;
+  Version& b = versions_.at(*v.basis);
+  if (--b.waiting == 0 && b.state != Version::State::kWaiting) Release(b);
 }
 
 void DeltaRestore::Fail(Version& v, const Problem& problem, const std::string& err) {
   v.state = Version::State::kFailed;
   for (const Entry& d : v.dests) problem(d.path, err);
-  if (v.basis) {
-    Version& b = versions_.at(*v.basis);
-    if (--b.waiting == 0) Drop(b);
-  }
-  Drop(v);
+  if (v.waiting == 0)
+    Release(v);
+  else
+    Drop(v);  // the versions built on it fail when their members arrive
 }
 
-void DeltaRestore::WriteFrom(const Version& v, const Entry& dest, DiskWriter& disk,
-                             const Problem& problem, const Restored& restored) {
-  EntryError err;
-  if (!disk.BeginFile(dest, &err)) {
-    problem(dest.path, err.message);
+void DeltaRestore::WriteDests(Version& v, DiskWriter& disk, const Problem& problem,
+                              const Restored& restored) {
+  std::vector<const Version*> steps;  // v, its basis, ..., the whole version
+  for (const Version* w = &v;; w = &versions_.at(*w->basis)) {
+    steps.push_back(w);
+    if (!w->basis) break;
+  }
+  const Version& base = *steps.back();
+  Fd base_fd = OpenRead(base.scratch);
+  std::vector<Fd> delta_files;
+  std::vector<int> delta_fds;
+  RsyncDeltaChain chain(base.size);
+  try {
+    for (auto it = steps.rbegin() + 1; it != steps.rend(); ++it) {
+      const Version& step = **it;
+      delta_files.push_back(OpenRead(step.scratch));
+      delta_fds.push_back(delta_files.back().get());
+      chain.Apply(delta_fds.back(), step.size,
+                  "the delta of /" + step.delta->path + " in archive " + step.archive);
+    }
+  } catch (const Error& e) {
+    if (e.code() != Code::kCorruption) throw;
+    Fail(v, problem, std::string(e.what()) + "; not restored");
     return;
   }
-  Fd in = OpenRead(v.scratch);
-  Sha256 sha;
-  std::vector<uint8_t> buf(1 << 20);
-  uint64_t pos = 0;
-  try {
-    while (size_t n = PreadFull(in.get(), buf.data(), buf.size(), pos, v.scratch)) {
-      std::span<const uint8_t> d(buf.data(), n);
-      disk.WriteBlock(pos, d);
-      sha.Update(d);
-      pos += n;
+  const std::string& last = v.archive;
+  for (const Entry& dest : v.dests) {
+    if (chain.size() != dest.size) {
+      problem(dest.path, "rebuilt from the deltas up to archive " + last + ", it would have " +
+                             std::to_string(chain.size()) + " bytes, not the " +
+                             std::to_string(dest.size) + " backed up (damaged); not restored");
+      continue;
     }
-  } catch (...) {
-    disk.Remove(dest.path);
-    throw;
+    EntryError err;
+    if (!disk.BeginFile(dest, &err)) {
+      problem(dest.path, err.message);
+      continue;
+    }
+    DiskSink sink(disk);
+    try {
+      chain.WriteTo(base_fd.get(), delta_fds, sink);
+    } catch (const Error& e) {
+      disk.Remove(dest.path);  // a failed rebuild leaves no half-written file
+      if (e.code() != Code::kCorruption) throw;
+      problem(dest.path, std::string(e.what()) + "; not restored");
+      continue;
+    } catch (...) {
+      disk.Remove(dest.path);
+      throw;
+    }
+    bool ok = disk.EndFile(&err);
+    if (ok && (sink.bytes() != dest.size || sink.sha.Final() != dest.hash)) {
+      ok = false;
+      err.message = "rebuilt from the deltas up to archive " + last +
+                    ", its content does not match the backed-up hash (damaged); file removed";
+      disk.Remove(dest.path);
+    }
+    if (ok)
+      restored(dest);
+    else
+      problem(dest.path, err.message);
   }
-  bool ok = disk.EndFile(&err);
-  if (ok && (pos != dest.size || sha.Final() != dest.hash)) {
-    ok = false;
-    err.message = "rebuilt, its content does not match the backed-up hash (damaged); file removed";
-    disk.Remove(dest.path);
-  }
-  if (ok)
-    restored(dest);
-  else
-    problem(dest.path, err.message);
 }
 
 bool DeltaRestore::Wants(int seq, const TarMember& m) const {
@@ -174,85 +200,44 @@ DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, con
   bool is_delta = name.compare(0, prefix.size(), prefix) == 0;
   Version& v = versions_.at(Key{seq, is_delta ? name.substr(prefix.size()) : name});
 
-  if (!is_delta) {
-    // A whole version later steps start from; the caller may restore it too.
-    v.scratch = ScratchPath();
-    Fd fd = CreateScratch(v.scratch);
-    Sha256 sha;
-    uint64_t pos = 0;
-    tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+  if (is_delta) {
+    const Version& basis = versions_.at(*v.basis);
+    if (basis.state != Version::State::kArrived) {
+      Fail(v, problem,
+           "the version its delta in archive " + archive + " applies to (/" + v.basis->second +
+               " in backup " + std::to_string(v.basis->first) +
+               " of the set) is damaged or missing; not restored");
+      return Use::kConsumed;
+    }
+  }
+  // Kept as stored: the whole version (which the caller may restore too), or
+  // the delta, composed when a version built on it is written.
+  v.scratch = ScratchPath();
+  v.archive = archive;
+  Fd fd = CreateScratch(v.scratch);
+  Sha256 sha;
+  uint64_t pos = 0;
+  tar.ReadData([&](uint64_t off, std::span<const uint8_t> d) {
+    if (!is_delta) {
       if (off > pos) sha.UpdateZeros(off - pos);
       sha.Update(d);
-      PwriteAll(fd.get(), d, off, v.scratch);
-      pos = off + d.size();
-    });
+    }
+    PwriteAll(fd.get(), d, off, v.scratch);
+    pos = off + d.size();
+  });
+  if (Fs().Ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)
+    ThrowErrno("truncate " + v.scratch);
+  v.size = m.entry.size;
+  if (!is_delta) {
     if (pos < m.entry.size) sha.UpdateZeros(m.entry.size - pos);
-    if (Fs().Ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)
-      ThrowErrno("truncate " + v.scratch);
     kept_ = v.scratch;
     // On a mismatch the file stays for the caller, who checks its own hash.
-    v.state = sha.Final() == v.hash ? Version::State::kBuilt : Version::State::kFailed;
+    v.state = sha.Final() == v.hash ? Version::State::kArrived : Version::State::kFailed;
     return Use::kKept;
   }
-
-  Version& basis = versions_.at(*v.basis);
-  if (basis.state != Version::State::kBuilt) {
-    Fail(v, problem,
-         "the version its delta in archive " + archive + " applies to (/" + v.basis->second +
-             " in backup " + std::to_string(v.basis->first) +
-             " of the set) is damaged or missing; not restored");
-    return Use::kConsumed;
-  }
-  Fd in = OpenRead(basis.scratch);
-  if (v.waiting == 0 && v.dests.size() == 1) {
-    // The last step of one path's chain streams into the target.
-    const Entry& dest = v.dests[0];
-    EntryError err;
-    if (!disk.BeginFile(dest, &err)) {
-      Fail(v, problem, err.message);
-      return Use::kConsumed;
-    }
-    DiskSink sink(disk);
-    try {
-      RsyncPatchSink patch(in.get(), sink);
-      tar.ReadData([&](uint64_t, std::span<const uint8_t> d) { patch.Write(d); });
-      patch.Finish();
-    } catch (...) {
-      disk.Remove(dest.path);  // a damaged archive leaves no half-written file
-      throw;
-    }
-    bool ok = disk.EndFile(&err);
-    if (ok && (sink.bytes() != dest.size || sink.sha.Final() != dest.hash)) {
-      ok = false;
-      err.message = "rebuilt from the deltas up to archive " + archive +
-                    ", its content does not match the backed-up hash (damaged); file removed";
-      disk.Remove(dest.path);
-    }
-    if (!ok) {
-      Fail(v, problem, err.message);
-      return Use::kConsumed;
-    }
-    restored(dest);
-    Built(v);
-    return Use::kConsumed;
-  }
-  v.scratch = ScratchPath();
-  Fd out = CreateScratch(v.scratch);
-  FdSink file(out.get(), v.scratch);
-  HashingSink hashed(&file);
-  {
-    RsyncPatchSink patch(in.get(), hashed);
-    tar.ReadData([&](uint64_t, std::span<const uint8_t> d) { patch.Write(d); });
-    patch.Finish();
-  }
-  if (hashed.digest() != v.hash) {
-    Fail(v, problem,
-         "rebuilding it with the delta in archive " + archive +
-             " gives content that does not match its hash (damaged); not restored");
-    return Use::kConsumed;
-  }
-  for (const Entry& dest : v.dests) WriteFrom(v, dest, disk, problem, restored);
-  Built(v);
+  v.state = Version::State::kArrived;
+  if (!v.dests.empty()) WriteDests(v, disk, problem, restored);
+  if (v.waiting == 0 && v.state == Version::State::kArrived) Release(v);
   return Use::kConsumed;
 }
 

@@ -1,11 +1,17 @@
 // The restore half of rsync deltas: files whose version at the restore point
-// is a delta chain (a whole version, then one delta per step) are rebuilt
-// through scratch files in the cache directory, one step per archive member,
-// each step checked against its recorded SHA-256. A step's basis may be
-// another path's version (a rename, a move or a copy stored by reference), so
-// chains share versions: each version is built once, kept while later steps
-// need it, and written to every path restored from it. Memory stays bounded
-// for any file size.
+// is a delta chain (a whole version, then one delta per step) are rebuilt in
+// one pass. As the archives are read, the whole version and each delta of a
+// chain are kept in scratch files in the cache directory; once the member of
+// a version a path is restored from has arrived, the chain's deltas are
+// composed (archive/rsync_delta_chain.h) and the file is written once,
+// reading the base and the deltas, its SHA-256 checked against the recorded
+// one. The versions in between are never built, so that one check covers the
+// whole chain (the whole version's own hash is checked when it arrives).
+// A step's basis may be another path's version (a rename, a move or a copy
+// stored by reference), so chains share versions: each scratch file is kept
+// while later steps need it, and every path restored from a version
+// (intermediate ones included) is written from its own composition. Memory
+// stays bounded for any file size (O(commands of the deltas)).
 #pragma once
 
 #include <cstdint>
@@ -62,18 +68,24 @@ class DeltaRestore {
     std::optional<DeltaRecord> delta;  // none: stored whole in archive seq
     Digest hash{};                     // of the content
     std::optional<Key> basis;          // with a delta
-    int waiting = 0;                   // versions still to be built from this one
+    int waiting = 0;                   // versions whose member has not been dealt with
+                                       // that are built on this one
     std::vector<Entry> dests;          // paths restored from it
-    enum class State { kWaiting, kBuilt, kFailed } state = State::kWaiting;
-    std::string scratch;  // its content, while versions still need it
+    // kArrived: its member is in `scratch` (a whole version checked against
+    // its hash; a delta as stored).
+    enum class State { kWaiting, kArrived, kFailed } state = State::kWaiting;
+    std::string scratch;  // its content or its delta, while versions still need it
+    uint64_t size = 0;    // of `scratch`
+    std::string archive;  // the archive its member came from
   };
   Version& Ensure(int seq, const std::string& path, const Digest& hash, std::vector<bool>* needed);
   std::string ScratchPath();
-  void Drop(Version& v);  // removes its scratch file
-  void Built(Version& v);
+  void Drop(Version& v);     // removes its scratch file
+  void Release(Version& v);  // dealt with and needed by no later version
   void Fail(Version& v, const Problem& problem, const std::string& err);
-  void WriteFrom(const Version& v, const Entry& dest, DiskWriter& disk, const Problem& problem,
-                 const Restored& restored);
+  // Composes the chain up to `v` (arrived, like every version below it) and
+  // writes every path restored from it; problems are reported per path.
+  void WriteDests(Version& v, DiskWriter& disk, const Problem& problem, const Restored& restored);
 
   Catalog& catalog_;
   int64_t set_id_;
