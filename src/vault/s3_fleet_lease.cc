@@ -12,8 +12,6 @@
 namespace gb {
 namespace {
 
-bool Ok(const HttpResponse& r) { return r.status >= 200 && r.status < 300; }
-
 // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent
 // conditional write to the key won.
 bool ConditionFailed(const HttpResponse& r) { return r.status == 412 || r.status == 409; }
