@@ -52,7 +52,7 @@ const char* SetStateWords(SetState state) {
 void ReportFleet(CliContext& ctx, int& exit_code) {
   const Config& cfg = ctx.config();
   Workspace ws(cfg);
-  auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock());
+  auto vault = OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), false, VaultScope::kFleet);
   FleetView f = BuildFleetView(ws, *vault, SystemClock());
   ctx.Say("fleet in " + cfg.vault_url + " (" +
           (f.fresh_listing ? std::string("listed now")

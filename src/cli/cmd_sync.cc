@@ -74,10 +74,30 @@ nlohmann::json ReportSync(CliContext& ctx, const SyncResult& r) {
                                       : nlohmann::json(nullptr)}};
 }
 
+// What sync needs of the rest of the fleet when [fleet] size_limit is set and the
+// backend can enforce it (s3://): a listing of every host and the fleet lease.
+struct Fleet {
+  std::unique_ptr<Vault> listing;
+  std::unique_ptr<FleetLease> lease;
+  FleetAccess access() const { return {listing.get(), lease.get()}; }
+};
+Fleet OpenFleet(CliContext& ctx, bool dry_run) {
+  const Config& cfg = ctx.config();
+  Fleet f;
+  if (cfg.fleet_size_limit == 0) return f;
+  f.lease = OpenConfiguredFleetLease(cfg, SystemClock());
+  if (f.lease)
+    f.listing =
+        OpenConfiguredVault(cfg, ctx.progress(), SystemClock(), dry_run, VaultScope::kFleet);
+  return f;
+}
+
 // RunSync, with what a run that hit the size cap did do reported before its error
 // (kept for main to print with it under --json).
-SyncResult SyncAndReport(CliContext& ctx, Workspace& ws, Vault& vault, const SyncOptions& opts,
+SyncResult SyncAndReport(CliContext& ctx, Workspace& ws, Vault& vault, SyncOptions opts,
                          nlohmann::json& j) {
+  Fleet fleet = OpenFleet(ctx, opts.dry_run);
+  opts.fleet = fleet.access();
   try {
     SyncResult r = RunSync(ws, vault, ctx.progress(), SystemClock(), opts);
     ctx.progress().Done();

@@ -13,7 +13,7 @@ enum ExitCode : int {
   kExitCorrupt = 4,   // data failed an integrity or signature check (damaged or tampered archive)
   kExitNoKey = 5,     // the identity cannot decrypt the archives (wrong or missing key)
   kExitNotFound = 6,  // no such backup point, path or archive
-  kExitLocked = 7,    // another glacier-backup run holds the state lock
+  kExitLocked = 7,    // another glacier-backup run holds the state lock (or the fleet lease)
   kExitVault = 8,     // the vault refused or could not be reached (credentials, network)
   kExitNoSpace = 9,   // the vault size cap cannot be honoured
   kExitPending = 10,  // waiting for the vault (retrievals in progress): run again later
@@ -38,9 +38,11 @@ inline constexpr const char* kExitCodeHelp =
     "  5  no key: the identity file cannot decrypt the archives\n"
     "  6  not found: no such backup point, path, archive or vault; a set that lost an archive\n"
     "     was not uploaded\n"
-    "  7  locked: another glacier-backup run is using the state directory\n"
+    "  7  locked: another glacier-backup run is using the state directory, or another host\n"
+    "     kept the fleet lease ([fleet] size_limit on s3://) for all of [fleet] lease_seconds\n"
     "  8  vault error: the storage refused the request or could not be reached\n"
-    "  9  no space: the vault size cap cannot be honoured (or the cache reached cache_limit)\n"
+    "  9  no space: the vault size cap or the fleet's ([fleet] size_limit) cannot be honoured\n"
+    "     (or the cache reached cache_limit)\n"
     "  10 pending: retrievals from cold storage are in progress; run the same command again\n"
     "  11 a [hooks] before command failed; the command itself did not run\n"
     "  12 not started: restore or recover only printed its plan (no --yes, and no terminal\n"

@@ -44,7 +44,7 @@ const std::vector<SectionKeys>& KnownKeys() {
        {"storage_gb_month", "put_per_1000", "retrieval_gb_expedited", "retrieval_gb_standard",
         "retrieval_gb_bulk", "retrieval_per_1000_expedited", "retrieval_per_1000_standard",
         "retrieval_per_1000_bulk", "taken"}},
-      {"fleet", {"stale_after_days", "size_limit"}},
+      {"fleet", {"stale_after_days", "size_limit", "lease_seconds"}},
       {"hooks", {"before", "after", "on_error", "timeout"}},
       {"monitoring", {"ping_url", "textfile"}},
   };
@@ -654,6 +654,9 @@ class Loader {
             GetInt(sec, "fleet", "stale_after_days", 1, INT_MAX, "an integer number of days >= 1"))
       config_.fleet_stale_after_days = *v;
     if (auto v = GetSize(sec, "fleet", "size_limit", "5 TB")) config_.fleet_size_limit = *v;
+    if (auto v = GetInt(sec, "fleet", "lease_seconds", 10, 86400,
+                        "an integer number of seconds from 10 to 86400"))
+      config_.fleet_lease_seconds = *v;
   }
 
   void LoadVault(const toml::table* sec) {

@@ -103,6 +103,9 @@ struct Config {
   // [fleet]: hosts sharing the vault.
   int fleet_stale_after_days = 3;  // >= 1; status --fleet flags a host older than this
   uint64_t fleet_size_limit = 0;   // bytes for all hosts together; 0 = none
+  // s3://: how long the fleet lease lasts (vault/fleet_lease.h); a host waits
+  // at most this long for another host's lease.
+  int fleet_lease_seconds = 600;
 
   // [hooks]: commands (argv, no shell) run around backup, run and sync.
   struct Hooks {

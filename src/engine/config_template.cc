@@ -251,8 +251,15 @@ excludes = []
 # Several hosts sharing one vault ([backup] host tells them apart):
 # `status --fleet` flags a host whose newest upload is older than this.
 # stale_after_days = 3
-# The budget for all hosts together, shown against their total by status --fleet.
+# The budget for all hosts together: before it uploads, a host prunes its own
+# oldest sets (as for [vault] size_limit) until the fleet's total stays under
+# it, or waits (exit 9, naming the hosts that hold the most). s3:// enforces it
+# exactly, through a lease object in the bucket; glacier:// and file:// only
+# as far as the last inventory knows (advisory). 0 = no fleet budget.
 # size_limit = 0
+# s3://: how long the lease a host takes before such uploads lasts; a host
+# that died holding it delays the others at most this long.
+# lease_seconds = 600
 
 [hooks]
 # Commands run around backup, run and sync: each an argv list (no shell). The

@@ -615,6 +615,12 @@ TEST_F(ConfigTest, HostDefaultsToASafeHostName) {
   EXPECT_EQ(Load(base + "[backup]\nhost = \"nas-01.home\"\n").host, "nas-01.home");
 }
 
+TEST_F(ConfigTest, FleetLeaseSeconds) {
+  EXPECT_EQ(Load(kMinimal).fleet_lease_seconds, 600);
+  EXPECT_EQ(Load(kMinimal + "[fleet]\nlease_seconds = 30\n").fleet_lease_seconds, 30);
+  EXPECT_THAT(LoadError(kMinimal + "[fleet]\nlease_seconds = 5\n"), HasSubstr("lease_seconds"));
+}
+
 TEST_F(ConfigTest, SizesAsIntegers) {
   Config c = Load(kMinimal + "[vault]\nsize_limit = 1099511627776\nbandwidth_limit = 0\n");
   EXPECT_EQ(c.size_limit, 1ull << 40);
@@ -698,7 +704,8 @@ TEST_F(ConfigTest, TemplateDocumentsEveryKey) {
                           "retrieval_per_1000_standard",
                           "retrieval_per_1000_bulk",
                           "taken",
-                          "stale_after_days"}) {
+                          "stale_after_days",
+                          "lease_seconds"}) {
     bool set = text.find("\n" + std::string(key) + " = ") != std::string::npos;
     bool commented = text.find("\n# " + std::string(key) + " = ") != std::string::npos;
     EXPECT_TRUE(set || commented) << key << " is not in the template";

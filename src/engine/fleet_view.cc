@@ -54,7 +54,9 @@ FleetView BuildFleetView(Workspace& ws, Vault& vault, Clock& clock) {
     h.sets.insert(d->set_id);
     ++h.archives;
     h.billed_bytes += a.size + overhead;
-    h.newest_upload = std::max(h.newest_upload, a.created);
+    // The backup time the description carries, from the host's own clock: what
+    // "has it backed up lately" means; a store's upload time where it has none.
+    h.newest_upload = std::max(h.newest_upload, d->last_time ? d->last_time : a.created);
   }
   for (auto& [name, h] : hosts) {
     h.age_days = std::max<int64_t>(0, (now - h.newest_upload) / kDay);

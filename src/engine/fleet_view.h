@@ -21,9 +21,11 @@ struct HostView {
   std::set<int64_t> sets;  // sets with archives in the vault
   int archives = 0;
   uint64_t billed_bytes = 0;  // sizes plus the vault's per-archive overhead
-  int64_t newest_upload = 0;  // creation time of its newest archive
-  int64_t age_days = 0;       // of the newest upload
-  bool stale = false;         // age_days > [fleet] stale_after_days
+  // Its newest backup in the vault: the newest backup time an archive's
+  // description gives (the archive's creation time where it gives none).
+  int64_t newest_upload = 0;
+  int64_t age_days = 0;  // of the newest upload
+  bool stale = false;    // age_days > [fleet] stale_after_days
 };
 
 struct FleetView {

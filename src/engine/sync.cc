@@ -48,7 +48,9 @@ std::string Human(uint64_t b) { return HumanBytes(b, 2); }
 class Syncer : VaultSession {
  public:
   Syncer(Workspace& ws, Vault& vault, Progress& progress, Clock& clock, const SyncOptions& opts)
-      : VaultSession(ws, vault, progress, clock), opts_(opts) {
+      : VaultSession(ws, vault, progress, clock),
+        opts_(opts),
+        fleet_(cfg_, opts.fleet, clock, vault.Capabilities().per_archive_overhead_bytes) {
     min_days_ = cfg_.min_storage_days.value_or(caps_.min_storage_days);
     overhead_ = caps_.per_archive_overhead_bytes;
     now_ = clock_.NowSeconds();
@@ -85,10 +87,12 @@ class Syncer : VaultSession {
       const int64_t newest = NewestSetInVault();
       std::erase_if(ready, [&](const UploadItem& i) { return i.set_id < newest; });
       // A cap that takes every set (or none): every ready set, oldest first, as "all".
+      BeginFleet(ready);
       if (steady_.too_small)
         UploadNewest(ready);
       else
         UploadWhatFits(ready, /*quiet=*/true);
+      fleet_.End();
       Supersede();
       FreeLocalCache();
       Summarize();
@@ -98,7 +102,9 @@ class Syncer : VaultSession {
     }
     std::vector<UploadItem> ready = ReadyItems();
     try {
+      BeginFleet(ready);
       UploadWhatFits(ready);
+      fleet_.End();
     } catch (const Error& e) {
       if (e.code() != Code::kNoSpace) throw;
       FreeLocalCache();  // what did go up leaves the cache all the same
@@ -217,7 +223,9 @@ class Syncer : VaultSession {
       const std::optional<ParsedDescription> desc = ParseDescription(a.description);
       VaultArchive v = UpstreamArchive(a, desc, date);
       auto up = desc ? by_token.find(desc->token) : by_token.end();
-      if (up != by_token.end()) {
+      // Only our own upload's very description: never another host's archive (or
+      // an unknown one) taken for a copy of ours.
+      if (up != by_token.end() && up->second.description == a.description) {
         UploadRecord& u = up->second;
         if (u.state != "done" && a.size == u.size && a.tree_hash == u.tree_hash) {
           // An upload whose confirmation was lost: adopt it instead of uploading again.
@@ -340,30 +348,52 @@ class Syncer : VaultSession {
   // Planned before anything is deleted: when the room cannot be made, nothing is deleted
   // (the sets would be lost for an upload that does not happen) and the reason is returned.
   std::optional<std::string> MakeRoom(uint64_t need) {
-    if (cfg_.size_limit == 0 || used_ + need <= cfg_.size_limit) return std::nullopt;
+    // Both caps: this host's own, and (once read) the fleet's.
+    auto fits = [&](uint64_t own) {
+      return (cfg_.size_limit == 0 || own + need <= cfg_.size_limit) &&
+             (!fleet_begun_ || fleet_.Fits(own, need));
+    };
+    if (fits(used_)) return std::nullopt;
     size_t victims = 0;
     uint64_t after = used_;
-    for (; victims + 1 < in_vault_.size() && after + need > cfg_.size_limit; ++victims) {
+    for (; victims + 1 < in_vault_.size() && !fits(after); ++victims) {
       const VaultSet& s = in_vault_[victims];
       if (now_ - s.newest_created < min_days_ * kDay) break;
       after -= std::min(after, s.bytes);
     }
-    if (after + need <= cfg_.size_limit) {
+    if (fits(after)) {
       std::vector<VaultSet> doomed(in_vault_.begin(), in_vault_.begin() + victims);
       for (const VaultSet& s : doomed) Prune(s);
       return std::nullopt;
     }
-    uint64_t free = cfg_.size_limit > after ? cfg_.size_limit - after : 0;
+    const bool own_cap = cfg_.size_limit != 0 && after + need > cfg_.size_limit;
+    const uint64_t cap = own_cap ? cfg_.size_limit : cfg_.fleet_size_limit;
     std::string when =
-        need > cfg_.size_limit ? "it is larger than the whole cap"
+        need > cap ? "it is larger than the whole cap"
         : victims + 1 < in_vault_.size()
             ? "set " + std::to_string(in_vault_[victims].set_id) + " becomes deletable on " +
                   FormatIsoUtc(in_vault_[victims].newest_created + min_days_ * kDay).substr(0, 10) +
                   " (minimum storage " + std::to_string(min_days_) + " days)"
-            : "no older set can be deleted (the newest set is always kept)";
+            : "no older set of this host can be deleted (the newest set is always kept)";
+    if (!own_cap) {
+      refused_by_fleet_ = true;
+      return fleet_.Refusal(after, need) + "; " + when;
+    }
+    uint64_t free = cfg_.size_limit > after ? cfg_.size_limit - after : 0;
     return "vault size cap " + Human(cfg_.size_limit) + ": need " + Human(need) + " but only " +
            Human(free) + " can be made free (" + Human(after + need - cfg_.size_limit) +
            " missing); " + when;
+  }
+
+  // Before uploads that count against [fleet] size_limit: the lease, then the other
+  // hosts' total (nothing when every ready item is already in the vault).
+  void BeginFleet(const std::vector<UploadItem>& ready) {
+    if (!fleet_.active()) return;
+    if (std::none_of(ready.begin(), ready.end(),
+                     [&](const UploadItem& i) { return !AlreadyUploaded(i); }))
+      return;
+    fleet_.Begin(state_.Archives(), opts_.dry_run);
+    fleet_begun_ = true;
   }
 
   // With nothing to upload, room for the next set (the last one's size + 10%) is made
@@ -404,10 +434,9 @@ class Syncer : VaultSession {
     std::string msg = uploaded == 0 ? "nothing was uploaded"
                                     : std::to_string(uploaded) + " of " +
                                           std::to_string(ready.size()) + " were uploaded";
-    throw Error(Code::kNoSpace, "vault size cap: " + msg +
-                                    "; left in the local cache: " + Join(refused, ", ") +
-                                    ". Raise [vault] size_limit or wait for older sets to become "
-                                    "deletable");
+    throw Error(Code::kNoSpace, CapName() + ": " + msg +
+                                    "; left in the local cache: " + Join(refused, ", ") + ". " +
+                                    RaiseAdvice() + " or wait for older sets to become deletable");
   }
 
   // backlog = "newest": the newest ready set goes up when the cap's pacing and room
@@ -550,6 +579,14 @@ class Syncer : VaultSession {
                     "Raise [vault] size_limit, back up less often, or raise cache_limit");
   }
 
+  // Which cap kept a set out, and what to raise.
+  std::string CapName() const { return refused_by_fleet_ ? "fleet size cap" : "vault size cap"; }
+  std::string RaiseAdvice() const {
+    return refused_by_fleet_ ? "Raise [fleet] size_limit, or make room on the hosts holding the "
+                               "most (status --fleet)"
+                             : "Raise [vault] size_limit";
+  }
+
   // backlog = "newest": a run that uploads nothing fails only once the vault's newest
   // backup is older than max_staleness_days (or the vault has none).
   void CheckStaleness() {
@@ -565,9 +602,9 @@ class Syncer : VaultSession {
     } else {
       age = "the vault holds no backup yet";
     }
-    throw Error(Code::kNoSpace, "vault size cap: nothing was uploaded and " + age + "; " +
-                                    r_.backlog_line +
-                                    ". Raise [vault] size_limit (status shows what would do)");
+    throw Error(Code::kNoSpace, CapName() + ": nothing was uploaded and " + age + "; " +
+                                    r_.backlog_line + ". " + RaiseAdvice() +
+                                    (refused_by_fleet_ ? "" : " (status shows what would do)"));
   }
 
   void Prune(const VaultSet& s) {
@@ -646,6 +683,7 @@ class Syncer : VaultSession {
     }
     rec->attempts++;
     state_.UpdateUpload(*rec);
+    fleet_.Renew();
     CrashPoint("sync-before-upload");
     UploadResult res = vault_.Upload(*item.source, rec->description);
     CrashPoint("sync-after-upload");
@@ -732,6 +770,9 @@ class Syncer : VaultSession {
   std::vector<std::string> dry_run_copies_;  // catalog copies made for a dry run's sizes
   SteadyState steady_;                       // what the cap allows at this cadence
   bool waiting_ = false;                     // backlog = "newest": a ready set could not go up
+  FleetCap fleet_;                           // [fleet] size_limit
+  bool fleet_begun_ = false;                 // fleet_ knows the other hosts' total
+  bool refused_by_fleet_ = false;            // the fleet's cap kept a set out
 };
 
 }  // namespace

@@ -10,6 +10,9 @@
 //      With [vault] backlog = "newest" (bundles only) the newest complete set
 //      goes up, paced by the cap's steady state (engine/backlog_plan.h), and
 //      older waiting sets are superseded once it is recorded in the vault.
+//      With [fleet] size_limit, uploads also keep the fleet's total under it:
+//      first the fleet lease is taken and the other hosts' total read
+//      (engine/fleet_cap.h); only this host's own sets are ever pruned.
 // Every step is recorded in the catalog before and after it happens, so a run
 // killed anywhere is completed by the next, without duplicates left unnoticed.
 #pragma once
@@ -21,6 +24,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "engine/fleet_cap.h"
 #include "engine/progress.h"
 #include "engine/workspace.h"
 #include "vault/vault.h"
@@ -29,6 +33,9 @@ namespace gb {
 
 struct SyncOptions {
   bool dry_run = false;  // plan and report; change nothing, here or in the vault
+  // The rest of the fleet, for [fleet] size_limit (engine/fleet_cap.h). Empty:
+  // the fleet's total is what this host's inventory knows.
+  FleetAccess fleet;
 };
 
 struct SyncResult {
@@ -69,7 +76,8 @@ class SyncNoSpaceError : public Error {
   SyncResult result_;
 };
 
-// REQUIRES: the state lock is held. Throws kNoSpace (SyncNoSpaceError) when the cap cannot be
+// REQUIRES: the state lock is held. Throws kLocked (FleetLeaseBusyError) when another host
+// kept the fleet lease for the whole wait; kNoSpace (SyncNoSpaceError) when the cap cannot be
 // honoured: backlog = "all": some complete set could not go up; backlog = "newest": nothing went up
 // and the newest vault backup is older than max_staleness_days (or there is none); either: nothing
 // went up and the local cache reached its limit. Vault errors as they come.

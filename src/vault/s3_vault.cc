@@ -13,6 +13,7 @@
 #include "net/aws_credentials.h"
 #include "vault/s3_listing.h"
 #include "vault/s3_multipart.h"
+#include "vault/s3_namespace.h"
 #include "vault/vault_factory.h"
 
 namespace gb {
@@ -47,11 +48,7 @@ std::optional<std::string> DecodeDescription(std::string_view value) {
   return std::string(raw->begin(), raw->end());
 }
 
-bool IsArchiveId(std::string_view id) {
-  return id.size() == kIdLength && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+bool IsArchiveId(std::string_view id) { return IsS3ArchiveId(id); }
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -202,22 +199,36 @@ void S3Vault::Create() {
 std::vector<S3Vault::Listed> S3Vault::ListOurObjects(const std::string& what) {
   const std::string dir = options_.prefix.empty() ? "" : options_.prefix + "/";
   std::vector<Listed> out;
+  if (options_.list_fleet || options_.host.empty()) {
+    ListKeys(dir, /*direct_children=*/false, what, out);
+  } else {
+    ListKeys(dir + options_.host + "/", false, what, out);
+    ListKeys(dir, /*direct_children=*/true, what, out);  // stored before hosts had folders
+  }
+  return out;
+}
+
+void S3Vault::ListKeys(const std::string& key_prefix, bool direct_children, const std::string& what,
+                       std::vector<Listed>& out) {
+  const std::string dir = options_.prefix.empty() ? "" : options_.prefix + "/";
   std::string token;
   for (;;) {
     S3Request req;
-    // No delimiter: deeper keys are skipped below, and nothing of ours is there.
-    req.query = {
-        {"list-type", "2"}, {"prefix", dir}, {"max-keys", std::to_string(options_.list_page_size)}};
+    req.query = {{"list-type", "2"},
+                 {"prefix", key_prefix},
+                 {"max-keys", std::to_string(options_.list_page_size)}};
+    if (direct_children) req.query.emplace("delimiter", "/");
     if (!token.empty()) req.query.emplace("continuation-token", token);
     HttpResponse resp = client_.Send(req);
     if (!Ok(resp)) client_.Fail(resp, what);
     S3ObjectPage page = ParseS3ObjectPage(resp.body, what);
     for (S3ListedObject& o : page.objects) {
-      if (!o.key.starts_with(dir) || !IsArchiveId(std::string_view(o.key).substr(dir.size()))) {
-        continue;
-      }
+      if (!o.key.starts_with(dir)) continue;
+      std::optional<std::string> id = S3ListedArchiveId(std::string_view(o.key).substr(dir.size()),
+                                                        options_.host, options_.list_fleet);
+      if (!id) continue;
       Listed l;
-      l.id = o.key.substr(dir.size());
+      l.id = std::move(*id);
       l.key = std::move(o.key);
       l.etag = std::move(o.etag);
       l.size = o.size.value_or(0);
@@ -228,7 +239,7 @@ std::vector<S3Vault::Listed> S3Vault::ListOurObjects(const std::string& what) {
       l.created = o.modified.value_or(0);
       out.push_back(std::move(l));
     }
-    if (!page.truncated) return out;
+    if (!page.truncated) return;
     token = page.next_token;
   }
 }
@@ -304,6 +315,7 @@ UploadResult S3Vault::Upload(RewindableSource& body, const std::string& descript
   }
   UploadResult result;
   result.archive_id = ArchiveIdFor(description);
+  if (!options_.host.empty()) result.archive_id = options_.host + "/" + result.archive_id;
   result.size = size;
   const std::string key = KeyOf(result.archive_id);
   HeaderList meta = {{"Content-Type", "application/octet-stream"},
@@ -350,6 +362,12 @@ std::vector<std::string> S3Vault::UnfinishedUploads() {
 
 void S3Vault::Delete(const std::string& archive_id) {
   if (!IsArchiveId(archive_id)) return;  // never one of ours, so not there
+  if (std::string_view owner = S3ArchiveHost(archive_id);
+      !owner.empty() && owner != options_.host) {
+    throw Error(Code::kInvalidArgument, "archive " + archive_id + " in " + Name() +
+                                            " belongs to host " + std::string(owner) +
+                                            ": a host deletes only its own archives");
+  }
   const std::string key = KeyOf(archive_id);
   HttpResponse resp = client_.Send(S3Request{.method = "DELETE", .key = key});
   if (!Ok(resp) && !(resp.status == 404 && ParseAwsError(resp).code != "NoSuchBucket")) {
@@ -436,13 +454,18 @@ std::optional<S3Vault::JobSpec> S3Vault::ParseJobId(const std::string& job_id) {
     spec.created = static_cast<int64_t>(*created);
     return spec;
   }
-  if (f.size() != 5 || f[0] != "restore" || !IsArchiveId(f[1])) return std::nullopt;
-  auto tier = ParseTier(f[2]);
-  auto range = ParseRange(f[3]);
-  auto created = ParseDecimalU64(f[4]);
+  // The archive id may hold dots (in its host folder): the last three fields are fixed.
+  if (f.size() < 5 || f[0] != "restore") return std::nullopt;
+  const size_t n = f.size();
+  std::string archive_id(f[1]);
+  for (size_t i = 2; i + 3 < n; ++i) archive_id += "." + std::string(f[i]);
+  if (!IsArchiveId(archive_id)) return std::nullopt;
+  auto tier = ParseTier(f[n - 3]);
+  auto range = ParseRange(f[n - 2]);
+  auto created = ParseDecimalU64(f[n - 1]);
   if (!tier || !range || !created) return std::nullopt;
   spec.kind = JobKind::kRetrieval;
-  spec.archive_id = std::string(f[1]);
+  spec.archive_id = std::move(archive_id);
   spec.tier = *tier;
   spec.range = *range;
   spec.created = static_cast<int64_t>(*created);
@@ -596,11 +619,11 @@ void S3Vault::ReadJobOutput(const std::string& job_id, std::optional<ByteRange> 
   }
 }
 
-std::unique_ptr<Vault> OpenS3Vault(const std::string& url, const std::string& location,
-                                   const VaultOptions& options, Clock& clock) {
+S3ClientOptions S3ClientOptionsFor(const std::string& url, const std::string& location,
+                                   const VaultOptions& options, std::string* prefix) {
   size_t slash = location.find('/');
   std::string bucket = location.substr(0, slash);
-  std::string prefix = slash == std::string::npos ? "" : location.substr(slash + 1);
+  *prefix = slash == std::string::npos ? "" : location.substr(slash + 1);
   auto bucket_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
   };
@@ -625,8 +648,15 @@ std::unique_ptr<Vault> OpenS3Vault(const std::string& url, const std::string& lo
   client.addressing = *addressing;
   client.settings = [profile = options.profile] { return LoadAwsSettings(profile); };
   S3TargetFor(bucket, "", "us-east-1", client.endpoint, client.addressing);  // validates
+  return client;
+}
+
+std::unique_ptr<Vault> OpenS3Vault(const std::string& url, const std::string& location,
+                                   const VaultOptions& options, Clock& clock) {
   S3VaultOptions vault;
-  vault.prefix = prefix;
+  S3ClientOptions client = S3ClientOptionsFor(url, location, options, &vault.prefix);
+  vault.host = options.host;
+  vault.list_fleet = options.fleet_listing;
   if (!options.storage_class.empty()) vault.storage_class = options.storage_class;
   return std::make_unique<S3Vault>(std::move(client), std::move(vault), clock);
 }

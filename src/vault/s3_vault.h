@@ -5,7 +5,12 @@
 // Layout and ids:
 //   PREFIX/<id>   one object per archive, <id> = the first 32 hex digits of
 //                 SHA-256(description). The archive id is <id> (the key
-//                 relative to PREFIX).
+//                 relative to PREFIX). With a host (hosts sharing a bucket,
+//                 s3_namespace.h) the object is PREFIX/HOST/<id> and the
+//                 archive id HOST/<id>; listings show that host's folder and the
+//                 archives stored directly under PREFIX before hosts had folders
+//                 (or every host's with list_fleet), and Delete refuses an
+//                 archive in another host's folder.
 //   metadata      x-amz-meta-description: the description, base64url without
 //                 padding (URL-safe, at most 1366 characters, inside S3's 2 KB
 //                 metadata limit for any valid description; absent when empty);
@@ -57,6 +62,11 @@ struct VaultOptions;
 
 struct S3VaultOptions {
   std::string prefix;  // without leading or trailing '/'; may be empty
+  // The host whose folder uploads go to (safe name, core/host_name.h); empty:
+  // no folders, archives directly under PREFIX.
+  std::string host;
+  // Listings (inventories, Describe) show every host's archives, not only ours.
+  bool list_fleet = false;
   // DEEP_ARCHIVE, GLACIER, GLACIER_IR, STANDARD_IA or STANDARD.
   std::string storage_class = "DEEP_ARCHIVE";
   // Bodies up to this size go in one PutObject (and are held in memory).
@@ -111,6 +121,8 @@ class S3Vault : public Vault {
   struct JobSpec;
   static std::optional<JobSpec> ParseJobId(const std::string& job_id);
   std::vector<Listed> ListOurObjects(const std::string& what);
+  void ListKeys(const std::string& key_prefix, bool direct_children, const std::string& what,
+                std::vector<Listed>& out);
   std::optional<ObjectHead> Head(const std::string& key);
   std::vector<ArchiveInfo> ListArchives();
   void Restore(const std::string& key, Tier tier);
@@ -135,6 +147,10 @@ class S3Vault : public Vault {
 // "s3://"). Credentials come from the AWS chain (options.profile), the region
 // from options.region or the AWS settings; options.endpoint,
 // options.storage_class (default DEEP_ARCHIVE) and options.addressing apply.
+// What OpenS3Vault connects with, and the PREFIX of the URL (into *prefix).
+// Throws kInvalidArgument for a malformed URL or addressing.
+S3ClientOptions S3ClientOptionsFor(const std::string& url, const std::string& location,
+                                   const VaultOptions& options, std::string* prefix);
 std::unique_ptr<Vault> OpenS3Vault(const std::string& url, const std::string& location,
                                    const VaultOptions& options, Clock& clock);
 

@@ -2,11 +2,9 @@
 // (tests/servers/moto_harness.py). One moto serves the whole process (it takes
 // seconds to start); every test works in a bucket of its own.
 //
-// Vaults here have no PREFIX: with signatures checked, moto (through werkzeug)
-// decodes %2F and %3A in the query before verifying, so any request with '/'
-// in a query value (ListObjectsV2 prefix=PREFIX/) fails as
-// SignatureDoesNotMatch, boto3's as well as ours. Prefixed keys are exercised
-// through the requests that carry the key in the path.
+// moto_harness.py checks signatures against the request line as sent, so
+// listings with '/' in a query value (ListObjectsV2 prefix=PREFIX/) verify as
+// they do on S3 (moto alone decodes %2F first and refuses them).
 //
 // moto finishes restores at once unless told otherwise; here a restore runs
 // until the object has been read a few more times (moto's "manual" state

@@ -6,6 +6,7 @@
 #include "vault/file_vault.h"
 #include "vault/glacier_vault.h"
 #include "vault/logging_vault.h"
+#include "vault/s3_fleet_lease.h"
 #include "vault/s3_vault.h"
 
 namespace gb {
@@ -63,6 +64,13 @@ std::unique_ptr<Vault> OpenVault(const std::string& url, const VaultOptions& opt
   }
   if (options.dry_run) vault = std::make_unique<DryRunVault>(std::move(vault), options.log);
   return vault;
+}
+
+std::unique_ptr<FleetLease> OpenFleetLease(const std::string& url, const VaultOptions& options,
+                                           FleetLeaseOptions lease) {
+  Clock& clock = options.clock ? *options.clock : SystemClock();
+  if (!url.starts_with("s3://")) return nullptr;
+  return OpenS3FleetLease(url, url.substr(5), options, std::move(lease), clock);
 }
 
 }  // namespace gb

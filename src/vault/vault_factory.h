@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "vault/fleet_lease.h"
 #include "vault/retrying_vault.h"
 #include "vault/vault.h"
 #include "vault/vault_wrapper.h"
@@ -28,6 +29,11 @@ struct VaultOptions {
   std::string region, endpoint, profile;
   std::string storage_class;  // s3:// only; empty: DEEP_ARCHIVE
   std::string addressing;     // s3:// only: "auto" (empty), "path" or "virtual"
+  // s3:// only (s3_namespace.h): the host whose folder under the prefix this
+  // vault writes to and lists (empty: no folders), and whether listings show
+  // every host's archives instead. Other backends keep hosts in one listing.
+  std::string host;
+  bool fleet_listing = false;
 };
 
 // Opens (does not create) the vault at `url`. Schemes:
@@ -39,5 +45,10 @@ struct VaultOptions {
 // kInvalidArgument for a malformed URL or an unknown scheme. Does no I/O: a
 // missing vault shows up as kNotFound from the first call (Create() excepted).
 std::unique_ptr<Vault> OpenVault(const std::string& url, const VaultOptions& options);
+
+// The fleet lease of the vault at `url` (fleet_lease.h): s3:// has one;
+// nullptr for backends without conditional writes. Does no I/O.
+std::unique_ptr<FleetLease> OpenFleetLease(const std::string& url, const VaultOptions& options,
+                                           FleetLeaseOptions lease);
 
 }  // namespace gb

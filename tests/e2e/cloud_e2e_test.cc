@@ -234,9 +234,6 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
     if (Glacier())
       t += "url = \"glacier://us-east-1/" + n + "\"\n";
     else
-      // No PREFIX: moto, verifying signatures, decodes %2F in the query first, so a
-      // listing with prefix=PREFIX/ fails as SignatureDoesNotMatch (boto3's too);
-      // see src/vault/s3_vault_test.cc.
       t += "url = \"s3://" + n + "\"\nstorage_class = \"DEEP_ARCHIVE\"\n";
     t += "endpoint = \"" + server_->endpoint() + "\"\n" + extra;
     return t;

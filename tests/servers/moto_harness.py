@@ -10,6 +10,11 @@ line on stdout and keeps running until stdin closes or it is terminated:
    "secret_access_key": "...", "region": "us-east-1", "pid": N}
 
 Tests pass the keys to glacier-backup through the environment only.
+
+moto recomputes a signature from the URL after werkzeug decoded it, so a
+signed query value holding "/" (ListObjectsV2 prefix=host/) would fail as
+SignatureDoesNotMatch although S3 accepts it. The server started here checks
+signatures against the request line exactly as it was sent (RAW_URI).
 """
 import json
 import os
@@ -23,6 +28,37 @@ import urllib.request
 import boto3
 
 SETUP_CALLS = 3  # CreateUser, PutUserPolicy, CreateAccessKey
+
+
+# Run in the moto_server process: signature checks see the raw request URI.
+RAW_URI_SERVER = r"""
+import sys
+from urllib.parse import urlsplit
+from moto.core import responses
+from moto.core.authorization import ActionAuthenticatorMixin
+
+setup_class = responses.BaseResponse.setup_class
+def raw_setup_class(self, request, full_url, headers, use_raw_body=False):
+    setup_class(self, request, full_url, headers, use_raw_body)
+    self.gb_raw_uri = getattr(request, "environ", {}).get("RAW_URI")
+responses.BaseResponse.setup_class = raw_setup_class
+
+authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+def raw_authorize(self, iam_request_cls, resource="*"):
+    raw = getattr(self, "gb_raw_uri", None)
+    if not raw:
+        return authorize(self, iam_request_cls, resource)
+    decoded, parts = self.uri, urlsplit(self.uri)
+    self.uri = parts.scheme + "://" + parts.netloc + raw
+    try:
+        return authorize(self, iam_request_cls, resource)
+    finally:
+        self.uri = decoded
+ActionAuthenticatorMixin._authenticate_and_authorize_action = raw_authorize
+
+from moto.server import main
+main(sys.argv[1:])
+"""
 
 
 def free_port():
@@ -50,7 +86,8 @@ def main():
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_CALLS))
     env.pop("AWS_ACCESS_KEY_ID", None)
     env.pop("AWS_SECRET_ACCESS_KEY", None)
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", RAW_URI_SERVER, "-H", "127.0.0.1", "-p",
+                             str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
