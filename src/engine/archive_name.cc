@@ -22,8 +22,9 @@ std::optional<ArchiveName> ArchiveName::Parse(const std::string& s) {
       id.compare(id.size() - suffix.size(), suffix.size(), suffix) == 0)
     id.resize(id.size() - suffix.size());
   if (id.size() < 16 + 7) return std::nullopt;
+  // Only the time as names spell it: a year like 0226 would not print back.
   auto t = ParseUtc(id.substr(0, 16));
-  if (!t) return std::nullopt;
+  if (!t || FormatCompactUtc(*t) != id.substr(0, 16)) return std::nullopt;
   long long set = 0;
   int seq = 0, consumed = 0;
   std::string rest = id.substr(16);
