@@ -731,6 +731,9 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     throw Error(Code::kInvalidArgument, "archive " + path +
                                             " already exists: two backups in the same second? "
                                             "try again");
+  std::string head = ManifestHead(meta), tail = ManifestTail();
+  CheckMemberFits("manifest", head.size() + plan.manifest_bytes + tail.size(), kMaxManifestBytes);
+  CheckMemberFits("checksums", plan.checksums_bytes, kMaxChecksumsBytes);
   AtomicFile out(path, 0600);
   HashingSink file_hash(&out.sink());
   std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(cfg, file_hash);
@@ -740,9 +743,6 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   ZstdSink zstd(*enc, cfg.compression_level, std::max(threads, 1));
   TarWriter tar(zstd);
 
-  std::string head = ManifestHead(meta), tail = ManifestTail();
-  CheckMemberFits("manifest", head.size() + plan.manifest_bytes + tail.size(), kMaxManifestBytes);
-  CheckMemberFits("checksums", plan.checksums_bytes, kMaxChecksumsBytes);
   tar.BeginBlob(kManifestMember, head.size() + plan.manifest_bytes + tail.size(), FileTime{now, 0});
   tar.WriteData(AsBytes(head));
   {
