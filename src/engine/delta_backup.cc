@@ -125,7 +125,8 @@ void DeltaBackup::NotePrevious(const Entry& before, int data_seq) {
 
 void DeltaBackup::NoteGone(const Entry& before, int data_seq) {
   if (before.type != EntryType::kFile || !before.has_hash || !Tracks(before)) return;
-  gone_[{before.dev, before.ino}] = {before.path, data_seq, before.hash};
+  gone_[{before.dev, before.ino}] = {
+      {before.path, data_seq, before.hash}, before.size, before.mtime};
 }
 
 bool DeltaBackup::Tracks(const Entry& e) const {
@@ -133,23 +134,29 @@ bool DeltaBackup::Tracks(const Entry& e) const {
          e.size >= cfg_.delta_min_size;
 }
 
-std::optional<Bytes> DeltaBackup::FindBasis(const Entry& e, Version* basis, bool* by_size) {
-  std::vector<const Version*> candidates;
-  if (auto it = previous_.find(e.path); it != previous_.end()) candidates.push_back(&it->second);
-  if (auto it = gone_.find({e.dev, e.ino}); it != gone_.end()) candidates.push_back(&it->second);
-  const size_t related = candidates.size();
+std::optional<Bytes> DeltaBackup::FindBasis(const Entry& e, Version* basis, bool* speculative) {
+  // Most likely first: the same path, a rename (the inode of a path gone in
+  // this walk, with its size and mtime), then guesses.
+  std::vector<std::pair<const Version*, bool>> candidates;
+  if (auto it = previous_.find(e.path); it != previous_.end())
+    candidates.emplace_back(&it->second, false);
+  const Gone* moved = nullptr;
+  if (auto it = gone_.find({e.dev, e.ino}); it != gone_.end()) moved = &it->second;
+  const bool renamed = moved && moved->size == e.size && moved->mtime == e.mtime;
+  if (renamed) candidates.emplace_back(&moved->version, false);
   auto [lo, hi] = by_size_.equal_range(e.size);
-  for (auto it = lo; it != hi; ++it) candidates.push_back(&it->second);
+  for (auto it = lo; it != hi; ++it) candidates.emplace_back(&it->second, true);
+  // The inode alone may be a reused one, or a file moved and then edited.
+  if (moved && !renamed) candidates.emplace_back(&moved->version, true);
   const std::string key = PathKey(e.path);
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const Version* v = candidates[i];
+  for (const auto& [v, guess] : candidates) {
     // A basis precedes its delta: an earlier backup, or this one and an earlier path.
     bool precedes = v->seq < seq_ || (v->seq == seq_ && PathKey(v->path) < key);
     if (!precedes || static_cast<size_t>(v->seq) >= archives_.size() || !IsJsonString(v->path))
       continue;
     if (std::optional<Bytes> sig = store_.Find(set_id_, v->seq, v->path, v->hash)) {
       *basis = *v;
-      *by_size = i >= related;
+      *speculative = guess;
       return sig;
     }
   }
@@ -177,8 +184,8 @@ bool DeltaBackup::TryStoreSpooled(int fd, const std::string& what, Entry* e, Tar
 bool DeltaBackup::StoreAsDelta(int fd, const std::string& abs, const Entry& now, Entry* e,
                                TarWriter& tar, const std::function<bool()>& unchanged) {
   Version base;
-  bool by_size = false;
-  std::optional<Bytes> basis = FindBasis(now, &base, &by_size);
+  bool speculative = false;
+  std::optional<Bytes> basis = FindBasis(now, &base, &speculative);
   if (!basis) return false;
 
   ScratchFile scratch(cfg_.cache_dir);
@@ -213,9 +220,9 @@ bool DeltaBackup::StoreAsDelta(int fd, const std::string& abs, const Entry& now,
       });
       delta.Write(d);
       pos += n;
-      // A file of the same size is a copy only if the delta stays tiny: one
-      // that is not is stored whole after reading a few MiB, not all of it.
-      if (by_size && pos >= kCopyProbe && delta_out.bytes() > pos / 2) {
+      // A guessed basis is kept only if the delta stays small: a file that
+      // does not is stored whole after reading a few MiB, not all of it.
+      if (speculative && pos >= kCopyProbe && delta_out.bytes() > pos / 2) {
         side.get();
         return false;
       }

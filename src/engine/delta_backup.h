@@ -91,9 +91,16 @@ class DeltaBackup {
     int seq;
     Digest hash;
   };
+  // A path that disappeared in this walk, as it was last stored.
+  struct Gone {
+    Version version;
+    uint64_t size;
+    FileTime mtime;
+  };
   // The first candidate basis of `e` whose signature the store holds;
-  // `by_size`: found only by its size (a copy, maybe).
-  std::optional<Bytes> FindBasis(const Entry& e, Version* basis, bool* by_size);
+  // `speculative`: a guess (a file of the same size, or one that had e's
+  // inode but not its size and mtime) kept only if its delta stays small.
+  std::optional<Bytes> FindBasis(const Entry& e, Version* basis, bool* speculative);
   // TryStore's work once `now` (e's metadata as it will be recorded) is known to
   // be tracked; `unchanged` says, after the read, whether the source stayed still.
   bool StoreAsDelta(int fd, const std::string& what, const Entry& now, Entry* e, TarWriter& tar,
@@ -104,9 +111,9 @@ class DeltaBackup {
   int seq_ = 0;
   std::vector<std::string> archives_;
   SignatureStore store_;
-  std::map<std::string, Version> previous_;                // by path
-  std::map<std::pair<uint64_t, uint64_t>, Version> gone_;  // by (dev, inode)
-  std::multimap<uint64_t, Version> by_size_;               // by size
+  std::map<std::string, Version> previous_;             // by path
+  std::map<std::pair<uint64_t, uint64_t>, Gone> gone_;  // by (dev, inode)
+  std::multimap<uint64_t, Version> by_size_;            // by size
   // The deltas member's line for `row`, this backup's basis archives known.
   std::string MemberLine(const DeltaMemberRow& row, bool first) const;
   std::vector<DeltaMemberRow> records_;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud_util.h"
 #include "e2e_util.h"
 #include "vault/test_server.h"
 
@@ -110,63 +111,6 @@ for line in sys.stdin:
     print(json.dumps(result, default=str), flush=True)
 )PY";
 
-// The helper above, started on first use and stopped (stdin closed) at the end.
-class VaultApi {
- public:
-  explicit VaultApi(const std::vector<std::string>& env) {
-    int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {
-        "env",     "-u", "AWS_PROFILE", "-u", "AWS_SESSION_TOKEN", "-u", "AWS_DEFAULT_PROFILE",
-        "python3", "-c", kVaultApi};
-    std::vector<std::string> full_env = MergedEnv(env);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<char*> a, e;
-      for (auto& x : args) a.push_back(x.data());
-      a.push_back(nullptr);
-      for (auto& x : full_env) e.push_back(x.data());
-      e.push_back(nullptr);
-      ::execvpe("env", a.data(), e.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    to_ = ::fdopen(in[1], "w");
-    from_ = ::fdopen(out[0], "r");
-  }
-  ~VaultApi() {
-    if (to_) std::fclose(to_);
-    if (from_) std::fclose(from_);
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-  }
-  // The answer to one request; a test failure (and null) when there is none.
-  nlohmann::json Ask(const std::string& what) {
-    std::fprintf(to_, "%s\n", what.c_str());
-    std::fflush(to_);
-    char* line = nullptr;
-    size_t cap = 0;
-    ssize_t n = ::getline(&line, &cap, from_);
-    std::string text = n > 0 ? std::string(line, static_cast<size_t>(n)) : "";
-    std::free(line);
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || (j.is_object() && j.contains("error"))) {
-      ADD_FAILURE() << "the vault's API answered " << what << " with: " << text;
-      return nullptr;
-    }
-    return j;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* to_ = nullptr;
-  FILE* from_ = nullptr;
-};
-
 struct Listed {
   std::string id, description, storage_class;
   uint64_t size = 0;
@@ -216,14 +160,7 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
                    .count() /
                60 * 60 -
            3600;
-    tool_.SetEnv("AWS_ACCESS_KEY_ID", server_->access_key());
-    tool_.SetEnv("AWS_SECRET_ACCESS_KEY", server_->secret_key());
-    for (const char* unset :
-         {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"})
-      tool_.SetEnv(unset, "");
-    // Not the machine's ~/.aws.
-    tool_.SetEnv("AWS_CONFIG_FILE", dir_ / "no-such-aws-config");
-    tool_.SetEnv("AWS_SHARED_CREDENTIALS_FILE", dir_ / "no-such-aws-credentials");
+    SetEnv(tool_, ServerAwsEnv(*server_, dir_.path()));
     Tick();
   }
 
@@ -283,18 +220,18 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
 
   // The vault's own listing (boto3). For Glacier, an inventory job.
   std::vector<Listed> VaultListing() { return ParseListing(Api().Ask("list")); }
-  VaultApi& Api() {
-    if (!api_)
-      api_ = std::make_unique<VaultApi>(std::vector<std::string>{
-          "GBT_KIND=" + std::string(Glacier() ? "glacier" : "s3"),
-          "GBT_ENDPOINT=" + server_->endpoint(), "GBT_NAME=" + name_,
-          // moto's inventories take the tier's time; the faithful server refuses a tier.
-          "GBT_INVENTORY_TIER=" +
-              std::string(GetParam() == Backend::kGlacierMoto ? "Expedited" : ""),
-          "AWS_ACCESS_KEY_ID=" + server_->access_key(),
-          "AWS_SECRET_ACCESS_KEY=" + server_->secret_key(),
-          "AWS_CONFIG_FILE=" + dir_ / "no-such-aws-config",
-          "AWS_SHARED_CREDENTIALS_FILE=" + dir_ / "no-such-aws-credentials"});
+  // The helper answering "list" and "jobs" (kVaultApi), started on first use.
+  PythonHelper& Api() {
+    if (!api_) {
+      std::vector<std::string> env = ServerAwsEnv(*server_, dir_.path());
+      env.insert(env.end(),
+                 {"GBT_KIND=" + std::string(Glacier() ? "glacier" : "s3"),
+                  "GBT_ENDPOINT=" + server_->endpoint(), "GBT_NAME=" + name_,
+                  // moto's inventories take the tier's time; the faithful server refuses a tier.
+                  "GBT_INVENTORY_TIER=" +
+                      std::string(GetParam() == Backend::kGlacierMoto ? "Expedited" : "")});
+      api_ = std::make_unique<PythonHelper>(kVaultApi, env);
+    }
     return *api_;
   }
   static std::vector<Listed> ParseListing(const nlohmann::json& j) {
@@ -420,7 +357,7 @@ class CloudE2e : public ::testing::TestWithParam<Backend> {
   static inline std::unique_ptr<TestServer> moto_, faithful_;
   TestServer* server_ = nullptr;
   TempDir dir_;
-  std::unique_ptr<VaultApi> api_;
+  std::unique_ptr<PythonHelper> api_;
   std::string src_ = dir_ / "src";
   Tool tool_{dir_ / "gb"};
   std::string name_, backup_;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud_util.h"
 #include "core/clock.h"
 #include "e2e_util.h"
 #include "vault/test_server.h"
@@ -95,71 +96,6 @@ for line in sys.stdin:
     print(json.dumps(result), flush=True)
 )PY";
 
-class BucketApi {
- public:
-  explicit BucketApi(const std::vector<std::string>& env) {
-    int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe");
-    // Empty AWS_PROFILE and the like (the tool's environment) would name a profile.
-    std::vector<std::string> args = {"env",
-                                     "-u",
-                                     "AWS_PROFILE",
-                                     "-u",
-                                     "AWS_SESSION_TOKEN",
-                                     "-u",
-                                     "AWS_REGION",
-                                     "-u",
-                                     "AWS_DEFAULT_REGION",
-                                     "python3",
-                                     "-c",
-                                     kBucketApi};
-    std::vector<std::string> full_env = MergedEnv(env);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<char*> a, e;
-      for (auto& x : args) a.push_back(x.data());
-      a.push_back(nullptr);
-      for (auto& x : full_env) e.push_back(x.data());
-      e.push_back(nullptr);
-      ::execvpe("env", a.data(), e.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    to_ = ::fdopen(in[1], "w");
-    from_ = ::fdopen(out[0], "r");
-  }
-  ~BucketApi() {
-    if (to_) std::fclose(to_);
-    if (from_) std::fclose(from_);
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-  }
-  nlohmann::json Ask(const nlohmann::json& request) {
-    std::fprintf(to_, "%s\n", request.dump().c_str());
-    std::fflush(to_);
-    char* line = nullptr;
-    size_t cap = 0;
-    ssize_t n = ::getline(&line, &cap, from_);
-    std::string text = n > 0 ? std::string(line, static_cast<size_t>(n)) : "";
-    std::free(line);
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || (j.is_object() && j.contains("error"))) {
-      ADD_FAILURE() << "boto3 answered " << request.dump() << " with: " << text;
-      return nlohmann::json::array();
-    }
-    return j;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* to_ = nullptr;
-  FILE* from_ = nullptr;
-};
-
 // One object in the bucket, with what its key and description say.
 struct Object {
   std::string key, host;  // host: from the description; empty when not ours
@@ -192,27 +128,19 @@ class FleetE2e : public ::testing::Test {
   }
 
   // The environment of every run: moto's keys, never the machine's AWS settings.
-  std::vector<std::string> AwsEnv() {
-    TestServer& moto = Moto();
-    return {"AWS_ACCESS_KEY_ID=" + moto.access_key(),
-            "AWS_SECRET_ACCESS_KEY=" + moto.secret_key(),
-            "AWS_SESSION_TOKEN=",
-            "AWS_PROFILE=",
-            "AWS_REGION=",
-            "AWS_DEFAULT_REGION=",
-            "AWS_CONFIG_FILE=" + dir_ / "no-aws-config",
-            "AWS_SHARED_CREDENTIALS_FILE=" + dir_ / "no-aws-credentials"};
-  }
+  std::vector<std::string> AwsEnv() { return ServerAwsEnv(Moto(), dir_.path()); }
 
-  BucketApi& Bucket() {
+  // The helper answering kBucketApi's requests, started on first use.
+  PythonHelper& Bucket() {
     if (!api_) {
       std::vector<std::string> env = AwsEnv();
       env.push_back("GBT_ENDPOINT=" + Moto().endpoint());
       env.push_back("GBT_BUCKET=" + bucket_);
-      api_ = std::make_unique<BucketApi>(env);
+      api_ = std::make_unique<PythonHelper>(kBucketApi, env);
     }
     return *api_;
   }
+  nlohmann::json AskBucket(const nlohmann::json& request) { return Bucket().Ask(request.dump()); }
 
   std::string HostDir(const std::string& host) const { return dir_ / host; }
   std::string State(const std::string& host) const { return HostDir(host) + "/state"; }
@@ -263,7 +191,7 @@ class FleetE2e : public ::testing::Test {
 
   std::vector<Object> Objects() {
     std::vector<Object> out;
-    for (const auto& o : Bucket().Ask({{"op", "list"}})) {
+    for (const auto& o : AskBucket({{"op", "list"}})) {
       Object obj{o["key"], "", -1, o["size"]};
       auto d = nlohmann::json::parse(o["description"].get<std::string>(), nullptr, false);
       if (d.is_object()) {
@@ -279,7 +207,7 @@ class FleetE2e : public ::testing::Test {
   Tool keys_{dir_ / "keys"};
   std::string bucket_;
   int64_t start_ = 0;  // a midnight some weeks ago: simulated days follow
-  std::unique_ptr<BucketApi> api_;
+  std::unique_ptr<PythonHelper> api_;
   static inline std::unique_ptr<TestServer> moto_;
 };
 
@@ -306,12 +234,12 @@ TEST_F(FleetE2e, HostsKeepToTheirFoldersAndOlderLayoutsStayOwned) {
   }
   // As an earlier version left them: both hosts' first sets directly under team/.
   for (const Object& o : first)
-    Bucket().Ask({{"op", "unfolder"}, {"key", o.key}, {"state", State(o.host)}});
+    AskBucket({{"op", "unfolder"}, {"key", o.key}, {"state", State(o.host)}});
   const std::string unknown_here = "team/alpha/0123456789abcdef0123456789abcdef";
   const std::string unknown_there = "team/fedcba9876543210fedcba9876543210";
-  Bucket().Ask({{"op", "put"}, {"key", unknown_here}, {"body", "not an archive"}});
-  Bucket().Ask({{"op", "put"}, {"key", unknown_there}, {"body", "nor this"}});
-  Bucket().Ask({{"op", "put"}, {"key", "team/README"}, {"body", "notes"}});
+  AskBucket({{"op", "put"}, {"key", unknown_here}, {"body", "not an archive"}});
+  AskBucket({{"op", "put"}, {"key", unknown_there}, {"body", "nor this"}});
+  AskBucket({{"op", "put"}, {"key", "team/README"}, {"body", "notes"}});
 
   // alpha's own cap holds its sets and beta's older one with room for one more:
   // every run from now on deletes alpha's oldest set, the older layout's first.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud_util.h"
 #include "e2e_util.h"
 #include "vault/test_server.h"
 
@@ -83,15 +84,7 @@ class FleetRestore : public ::testing::TestWithParam<Backend> {
            3600;
     for (Tool* t : {&alpha_, &bravo_}) {
       MakeDirs(t->dir());
-      if (Cloud()) {
-        t->SetEnv("AWS_ACCESS_KEY_ID", moto_->access_key());
-        t->SetEnv("AWS_SECRET_ACCESS_KEY", moto_->secret_key());
-        for (const char* unset :
-             {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"})
-          t->SetEnv(unset, "");
-        t->SetEnv("AWS_CONFIG_FILE", dir_ / "no-such-aws-config");
-        t->SetEnv("AWS_SHARED_CREDENTIALS_FILE", dir_ / "no-such-aws-credentials");
-      }
+      if (Cloud()) SetEnv(*t, ServerAwsEnv(*moto_, dir_.path()));
     }
     MakeDirs(alpha_src_);
     MakeDirs(bravo_src_);
