@@ -19,6 +19,7 @@ struct EntryHolder {
 
 ssize_t TarWriteCallback(struct archive*, void* self, const void* buf, size_t n) {
   auto* w = static_cast<TarWriter*>(self);
+  if (w->abandoned_) return static_cast<ssize_t>(n);  // the stream is given up: nothing goes out
   try {
     w->out_.Write(buf, n);
   } catch (...) {
@@ -37,8 +38,12 @@ TarWriter::TarWriter(ByteSink& out) : out_(out), a_(archive_write_new()) {
 }
 
 TarWriter::~TarWriter() {
-  // Without Close() the stream is abandoned: do not write a trailer.
-  if (!closed_) archive_write_fail(a_);
+  // Without Close() the stream is abandoned: its trailer goes nowhere. (It
+  // is still closed: archive_write_fail() would leak the writer's state.)
+  if (!closed_) {
+    abandoned_ = true;
+    archive_write_close(a_);
+  }
   archive_write_free(a_);
 }
 

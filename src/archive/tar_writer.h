@@ -54,6 +54,7 @@ class TarWriter {
   ByteSink& out_;
   struct archive* a_;
   bool closed_ = false;
+  bool abandoned_ = false;  // destroyed unclosed: the callback drops what it gets
   std::exception_ptr sink_error_;
 };
 

@@ -200,6 +200,8 @@ TEST_F(HostileReadThroughTest, RecoverFromUnsignedArchivesDoesNotHashATebibyteOf
 // with less memory than that: recover reports that archive, exits 4, and
 // recovers the other sets all the same.
 TEST_F(HostileReadThroughTest, RecoverGoesOnAfterAnArchiveAskingForMoreMemoryThanThereIs) {
+  // AddressSanitizer cannot start under an address-space limit (it reserves
+  // terabytes), and its operator new aborts rather than throw std::bad_alloc.
   if (kAddressSanitizer) GTEST_SKIP() << "AddressSanitizer cannot run under an address-space limit";
   // A third backup, in a set of its own.
   WriteFile(tool_.config(), tool_.ConfigText({src_}, "max_incrementals = 0"), 0600);
