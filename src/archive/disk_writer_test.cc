@@ -68,6 +68,23 @@ class DiskWriterTest : public ::testing::Test {
   }
   bool OutsideEmpty() const { return fs::is_empty(root_ / "outside"); }
 
+  // Swaps directory `d` for a symlink to the outside and back, as fast as it
+  // can, until `stop`.
+  std::thread StartSwapper(const fs::path& d, const std::atomic<bool>& stop) const {
+    return std::thread([d, &stop, outside = root_ / "outside"] {
+      fs::path real = d.string() + ".real", link = d.string() + ".link";
+      std::error_code ec;
+      fs::create_directory_symlink(outside, link, ec);
+      while (!stop.load()) {
+        fs::rename(d, real, ec);            // the real directory steps aside...
+        ::rename(link.c_str(), d.c_str());  // ...the symlink takes its name...
+        ::symlink(outside.c_str(), link.c_str());
+        ::rename(d.c_str(), link.c_str());  // ...and back
+        fs::rename(real, d, ec);
+      }
+    });
+  }
+
   fs::path root_;
 };
 
@@ -173,18 +190,7 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectAWrite) {
   fs::path t = root_ / "target";
   fs::create_directories(t / "d");
   std::atomic<bool> stop{false};
-  std::thread swapper([&] {
-    fs::path d = t / "d", real = t / "d.real", link = t / "d.link";
-    std::error_code ec;
-    fs::create_directory_symlink(root_ / "outside", link, ec);
-    while (!stop.load()) {
-      fs::rename(d, real, ec);            // the real directory steps aside...
-      ::rename(link.c_str(), d.c_str());  // ...the symlink takes its name...
-      ::symlink((root_ / "outside").c_str(), link.c_str());
-      ::rename(d.c_str(), link.c_str());  // ...and back
-      fs::rename(real, d, ec);
-    }
-  });
+  std::thread swapper = StartSwapper(t / "d", stop);
   int written = 0, refused = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   {
@@ -211,18 +217,7 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
   fs::path t = root_ / "target";
   fs::create_directories(t / "d");
   std::atomic<bool> stop{false};
-  std::thread swapper([&] {
-    fs::path d = t / "d", real = t / "d.real", link = t / "d.link";
-    std::error_code ec;
-    fs::create_directory_symlink(root_ / "outside", link, ec);
-    while (!stop.load()) {
-      fs::rename(d, real, ec);
-      ::rename(link.c_str(), d.c_str());
-      ::symlink((root_ / "outside").c_str(), link.c_str());
-      ::rename(d.c_str(), link.c_str());
-      fs::rename(real, d, ec);
-    }
-  });
+  std::thread swapper = StartSwapper(t / "d", stop);
   std::atomic<int> written{0}, refused{0};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   {
