@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "archive/disk_writer.h"
@@ -12,6 +13,7 @@
 #include "archive/tar_writer.h"
 #include "archive/zstd_stream.h"
 #include "core/error.h"
+#include "core/hex.h"
 
 namespace gb {
 namespace {
@@ -271,6 +273,60 @@ TEST(Manifest, RoundTripIncludingDeletionsAndBinaryNames) {
   EXPECT_EQ(out[1].type, EntryType::kDeleted);
   EXPECT_EQ(out[2].path, in[2].path);
   EXPECT_EQ(out[0].mtime, in[0].mtime);
+}
+
+// The manifest and checksums lines are the bytes nlohmann's dump() gives for
+// the same object, whatever the entry holds.
+TEST(Manifest, LinesAreWhatDumpGives) {
+  std::vector<Entry> entries;
+  std::string awkward = "d/q\"b\\s\b\f\n\r\t\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac";
+  for (const std::string& path : {std::string("a/b.txt"), awkward, std::string("bin\xff")}) {
+    Entry f = File(path, 12345);
+    f.hash[0] = 0xab;
+    f.has_hash = true;
+    entries.push_back(f);
+    Entry plain = File(path, 0);  // no hash, no nanoseconds, no names
+    plain.mtime = {-5, 0};
+    plain.uname = plain.gname = "";
+    entries.push_back(plain);
+    Entry s = File(path, 1 << 30);
+    s.sparse = true;
+    s.ctime = {1795748820, 999999999};
+    s.uname = "us\"er";
+    s.gname = "gr\x02oup";
+    entries.push_back(s);
+    Entry l = File(path, 0);
+    l.type = EntryType::kSymlink;
+    l.target = awkward;
+    entries.push_back(l);
+    Entry d;
+    d.path = path;
+    d.type = EntryType::kDeleted;
+    entries.push_back(d);
+    Entry x = File(path, 7);
+    x.xattrs = {{"user.a", "v"}};
+    x.fflags = "nodump";
+    entries.push_back(x);
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    EXPECT_EQ(ManifestEntryLine(e, i == 0), (i == 0 ? "" : ",") + EntryToJson(e).dump() + "\n")
+        << "entry " << i;
+    for (bool changed : {false, true}) {
+      ChecksumMark mark;
+      mark.changed_while_read = changed;
+      mark.size = 99;
+      nlohmann::json j = {{"sha256", Hex(e.hash)}};
+      if (changed) j.update({{"changed_while_read", true}, {"size", 99}});
+      bool utf8 = e.path.find('\xff') == std::string::npos;
+      if (utf8)
+        j["path"] = e.path;
+      else
+        j["path_hex"] = Hex(AsBytes(e.path));
+      EXPECT_EQ(ChecksumLine(e.path, e.hash, i == 0, mark), (i == 0 ? "" : ",") + j.dump() + "\n")
+          << "entry " << i;
+    }
+  }
 }
 
 TEST(Manifest, RejectsUnsafePaths) {

@@ -71,6 +71,73 @@ void ForEachLine(const std::string& text, F line) {
   }
 }
 
+// The lines below are the most written JSON of a backup (one or two per
+// file), so the common ones are spelled here instead of built as json
+// objects. They are the bytes dump() gives for the same object: keys in
+// byte order, strings escaped as dump() escapes them. Names that are not
+// UTF-8, and entries with extras, take the json route.
+
+// Appends `s` (valid UTF-8) as a JSON string, escaped as dump() escapes it.
+void AppendString(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 15];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// Appends ,"key":value (no comma before the first key of an object).
+class LineWriter {
+ public:
+  explicit LineWriter(bool first) { out_ = first ? "{" : ",{"; }
+  void Number(const char* key, int64_t v) { Key(key) += std::to_string(v); }
+  void Unsigned(const char* key, uint64_t v) { Key(key) += std::to_string(v); }
+  void True(const char* key) { Key(key) += "true"; }
+  void String(const char* key, std::string_view v) { AppendString(Key(key), v); }
+  std::string Finish() { return std::move(out_ += "}\n"); }
+
+ private:
+  std::string& Key(const char* key) {
+    if (out_.back() != '{') out_ += ',';
+    out_ += '"';
+    out_ += key;
+    return out_ += "\":";
+  }
+  std::string out_;
+};
+
 }  // namespace
 
 std::string ManifestHead(const BackupMeta& meta) {
@@ -105,7 +172,36 @@ nlohmann::json EntryToJson(const Entry& e) {
 }
 
 std::string ManifestEntryLine(const Entry& e, bool first) {
-  return (first ? "" : ",") + EntryToJson(e).dump() + "\n";
+  bool plain =
+      !HasExtras(e) && IsUtf8(e.path) && IsUtf8(e.uname) && IsUtf8(e.gname) && IsUtf8(e.target);
+  if (!plain) return (first ? "" : ",") + EntryToJson(e).dump() + "\n";
+  // The keys of EntryToJson, in byte order.
+  LineWriter w(first);
+  if (e.type != EntryType::kDeleted) {
+    w.Number("ctime", e.ctime.sec);
+    if (e.ctime.nsec) w.Unsigned("ctime_nsec", e.ctime.nsec);
+    w.Unsigned("dev", e.dev);
+    w.Unsigned("gid", e.gid);
+    if (!e.gname.empty()) w.String("group", e.gname);
+    w.Unsigned("ino", e.ino);
+    w.Unsigned("mode", e.mode);
+    w.Number("mtime", e.mtime.sec);
+    if (e.mtime.nsec) w.Unsigned("mtime_nsec", e.mtime.nsec);
+    w.Unsigned("nlink", e.nlink);
+  }
+  w.String("path", e.path);
+  if (e.type != EntryType::kDeleted) {
+    if (e.has_hash) w.String("sha256", Hex(e.hash));
+    if (e.type == EntryType::kFile) w.Unsigned("size", e.size);
+    if (e.sparse) w.True("sparse");
+    if (!e.target.empty()) w.String("target", e.target);
+  }
+  w.String("type", EntryTypeName(e.type));
+  if (e.type != EntryType::kDeleted) {
+    w.Unsigned("uid", e.uid);
+    if (!e.uname.empty()) w.String("user", e.uname);
+  }
+  return w.Finish();
 }
 
 Entry EntryFromJson(const nlohmann::json& j) {
@@ -148,6 +244,14 @@ std::string ChecksumsHead() {
 
 std::string ChecksumLine(const std::string& path, const Digest& hash, bool first,
                          const ChecksumMark& mark) {
+  if (IsUtf8(path)) {
+    LineWriter w(first);
+    if (mark.changed_while_read) w.True("changed_while_read");
+    w.String("path", path);
+    w.String("sha256", Hex(hash));
+    if (mark.changed_while_read) w.Unsigned("size", mark.size);
+    return w.Finish();
+  }
   json j;
   PutName(j, "path", path);
   j["sha256"] = Hex(hash);

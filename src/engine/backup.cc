@@ -34,6 +34,7 @@
 #include "engine/file_prefetcher.h"
 #include "engine/file_reader.h"
 #include "engine/lost_archives.h"
+#include "engine/metadata_read_ahead.h"
 #include "engine/selector.h"
 #include "engine/walker.h"
 
@@ -51,6 +52,8 @@ constexpr uint64_t kPrefetchBytes = 16 << 20;
 // disk, so more of them than cores keeps a cold disk busy; [backup] threads,
 // when set, caps them (threads = 1: one read at a time).
 constexpr int kPrefetchReaders = 8;
+// Threads reading xattrs, ACLs and flags ahead of the walk in a full backup.
+constexpr int kMetadataReaders = 3;
 
 bool IsFileLike(EntryType t) { return t == EntryType::kFile || t == EntryType::kHardlink; }
 
@@ -562,13 +565,14 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     plan_entry(d);
   };
 
+  auto metadata_incomplete = [&](const Entry& e, const std::string& problem) {
+    progress.Notice(Walker::AbsPath(e.path), problem, true);
+    ++result.incomplete;
+  };
   DiskMetadataReader metadata;
   auto read_metadata = [&](Entry& e) {
     std::string problem;
-    if (!metadata.Read(Walker::AbsPath(e.path), &e, &problem)) {
-      progress.Notice(Walker::AbsPath(e.path), problem, true);
-      ++result.incomplete;
-    }
+    if (!metadata.Read(Walker::AbsPath(e.path), &e, &problem)) metadata_incomplete(e, problem);
   };
 
   // Command sources run first, each into its own unnamed spool. One that
@@ -629,9 +633,10 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     if (!problem) ++result.ignored;
     progress.Notice(path, what, problem);
   });
-  Entry e;
-  bool subtree_unknown = false;
-  while (walker.Next(&e, &subtree_unknown)) {
+  // One walked entry, in walk order. `read` holds its extended metadata's
+  // outcome when that was read ahead (null: read it here if it is stored).
+  auto walked = [&](Entry& e, bool subtree_unknown, bool above_roots,
+                    const MetadataReadAhead::Walked* read) {
     ++result.files_scanned;
     if (e.type == EntryType::kFile) result.bytes_scanned += e.size;
     if ((result.files_scanned & 1023) == 0)
@@ -642,7 +647,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       progress.Notice(Walker::AbsPath(e.path),
                       "is also the path of a [[source.command]]: its output is stored instead",
                       true);
-      continue;
+      return;
     }
     while (have_before && PathKey(before->entry().path) < key) {
       deleted_entry(before->entry(), before->data_seq());
@@ -651,7 +656,7 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
     bool changed = true, metadata_read = false;
     if (have_before && before->entry().path == e.path) {
       const Entry& old = before->entry();
-      if (walker.AboveRoots() && old.type == EntryType::kDir) {
+      if (above_roots && old.type == EntryType::kDir) {
         // Directories above the includes ($HOME, /tmp) change all the time for
         // reasons outside the backup; only their permissions and owner matter.
         changed = e.mode != old.mode || e.uid != old.uid || e.gid != old.gid;
@@ -693,9 +698,29 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
       if (changed) deltas.NotePrevious(old, before->data_seq());
       have_before = before->Next();
     }
-    if (changed && !metadata_read) read_metadata(e);
+    if (changed && !metadata_read) {
+      if (!read) {
+        read_metadata(e);
+      } else if (!read->problem.empty()) {
+        metadata_incomplete(e, read->problem);
+      }
+    }
     if (subtree_unknown) unknown_prefix = key + '\0';
     if (changed) plan_entry(e);
+  };
+  Entry e;
+  bool subtree_unknown = false;
+  if (full) {
+    // Every entry is stored: its metadata is read ahead, on several threads.
+    int readers = cfg.threads > 0 ? std::min(cfg.threads, kMetadataReaders) : kMetadataReaders;
+    MetadataReadAhead ahead(readers, [&](MetadataReadAhead::Walked& w) {
+      walked(w.entry, w.subtree_unknown, w.above_roots, &w);
+    });
+    while (walker.Next(&e, &subtree_unknown)) ahead.Add(e, subtree_unknown, walker.AboveRoots());
+    ahead.Finish();
+  } else {
+    while (walker.Next(&e, &subtree_unknown))
+      walked(e, subtree_unknown, walker.AboveRoots(), nullptr);
   }
   plan_commands(nullptr);
   while (have_before) {

@@ -2,6 +2,7 @@
 // that is stored: the same tree backed up at the same time with one reader and
 // with several gives archives whose tar members, in order, are identical.
 #include <gtest/gtest.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,8 +58,14 @@ class BackupReadersTest : public ::testing::Test {
     specs.push_back({"big/large", kSmallFile + 12345});  // streamed, not read ahead
     std::mt19937_64 rng(7);
     std::shuffle(specs.begin(), specs.end(), rng);
-    for (size_t i = 0; i < specs.size(); ++i)
-      test::WriteText(src_ + "/" + specs[i].rel, test::RandomText(specs[i].size, i));
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::string path = src_ + "/" + specs[i].rel;
+      test::WriteText(path, test::RandomText(specs[i].size, i));
+      // Xattrs, read ahead of the walk in a full backup, where the file system keeps them.
+      if (i % 5 == 0 &&
+          ::setxattr(path.c_str(), "user.rel", specs[i].rel.data(), specs[i].rel.size(), 0) == 0)
+        ++with_xattrs_;
+    }
     fs::create_hard_link(src_ + "/d1/f3", src_ + "/d4/link-to-d1-f3");
     fs::create_symlink("../d2/f5", src_ + "/d3/symlink");
   }
@@ -69,6 +76,7 @@ class BackupReadersTest : public ::testing::Test {
     uint64_t size;
     uint32_t mode;
     std::string data_sha256;
+    std::vector<std::pair<std::string, std::string>> xattrs;
     bool operator==(const Member&) const = default;
   };
 
@@ -103,13 +111,14 @@ class BackupReadersTest : public ::testing::Test {
       Sha256 sha;
       reader.tar().ReadData([&](uint64_t, std::span<const uint8_t> d) { sha.Update(d); });
       members.push_back({m.entry.path, static_cast<int>(m.entry.type), m.entry.size, m.entry.mode,
-                         Hex(sha.Final())});
+                         Hex(sha.Final()), m.entry.xattrs});
     }
     return members;
   }
 
   test::FakeClock clock_;
   std::string root_, src_, recipient_;
+  size_t with_xattrs_ = 0;
 };
 
 TEST_F(BackupReadersTest, ArchiveIsTheSameWithOneReaderAndWithSeveral) {
@@ -122,6 +131,16 @@ TEST_F(BackupReadersTest, ArchiveIsTheSameWithOneReaderAndWithSeveral) {
   for (size_t i = 0; i < one.size(); ++i)
     EXPECT_TRUE(one[i] == several[i]) << "member " << i << ": " << one[i].path << " (1 reader) vs "
                                       << several[i].path << " (8 readers)";
+  // Each file with an xattr has its own in the archive.
+  size_t with_xattrs = 0;
+  for (const Member& m : several) {
+    if (m.xattrs.empty()) continue;
+    ++with_xattrs;
+    ASSERT_EQ(m.xattrs.size(), 1u) << m.path;
+    EXPECT_EQ(m.xattrs[0].first, "user.rel");
+    EXPECT_EQ(src_.substr(1) + "/" + m.xattrs[0].second, m.path);
+  }
+  EXPECT_EQ(with_xattrs, with_xattrs_);
   // The large file is in it whole.
   auto large = std::find_if(one.begin(), one.end(), [](const Member& m) {
     return m.path.size() >= 9 && m.path.compare(m.path.size() - 9, 9, "big/large") == 0;

@@ -101,8 +101,15 @@ SmallFileRead ReadSmallFile(const std::string& abs, Entry* e, std::vector<uint8_
         return r;
       }
       // One byte more than the size: a file that grew meanwhile reads longer.
-      r.data.resize(static_cast<size_t>(st1.st_size) + 1);
-      n = PreadFull(fd.get(), r.data.data(), r.data.size(), 0, abs);
+      // A first read that stops at the size is the end of the file (one that
+      // grew even so has a new size or time in the stat after it): no second
+      // read only to be told so.
+      const size_t size = static_cast<size_t>(st1.st_size);
+      r.data.resize(size + 1);
+      ssize_t first = ::pread(fd.get(), r.data.data(), r.data.size(), 0);
+      n = first > 0 ? static_cast<size_t>(first) : 0;
+      if (first < 0 || n != size)
+        n += PreadFull(fd.get(), r.data.data() + n, r.data.size() - n, n, abs);
       if (::fstat(fd.get(), &st2) != 0) ThrowErrno("stat " + abs);
       if (SameVersion(st1, st2) && n == static_cast<size_t>(st1.st_size)) {
         r.data.resize(n);
