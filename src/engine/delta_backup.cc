@@ -149,10 +149,16 @@ std::optional<Bytes> DeltaBackup::FindBasis(const Entry& e, Version* basis, bool
   // The inode alone may be a reused one, or a file moved and then edited.
   if (moved && !renamed) candidates.emplace_back(&moved->version, true);
   const std::string key = PathKey(e.path);
-  for (const auto& [v, guess] : candidates) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Version* v = candidates[i].first;
+    const bool guess = candidates[i].second;
     // A basis precedes its delta: an earlier backup, or this one and an earlier path.
     bool precedes = v->seq < seq_ || (v->seq == seq_ && PathKey(v->path) < key);
     if (!precedes || static_cast<size_t>(v->seq) >= archives_.size() || !IsJsonString(v->path))
+      continue;
+    // One version can be several candidates (the same path and a same-size one).
+    auto same = [&](const auto& c) { return c.first->seq == v->seq && c.first->path == v->path; };
+    if (std::any_of(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(i), same))
       continue;
     if (std::optional<Bytes> sig = store_.Find(set_id_, v->seq, v->path, v->hash)) {
       *basis = *v;
