@@ -86,37 +86,4 @@ void FileFlagBits(const std::string& text, unsigned long* set, unsigned long* cl
   archive_entry_free(ae);
 }
 
-DiskMetadataReader::DiskMetadataReader() : a_(archive_read_disk_new()) {
-  if (!a_) throw Error(Code::kInternal, "libarchive: out of memory");
-  archive_read_disk_set_symlink_physical(a_);
-  // Names in ACLs (restored by name, else by the id kept beside it).
-  archive_read_disk_set_standard_lookup(a_);
-  // Sparse regions are found by the backup itself.
-  archive_read_disk_set_behavior(a_, ARCHIVE_READDISK_NO_SPARSE);
-}
-
-DiskMetadataReader::~DiskMetadataReader() { archive_read_free(a_); }
-
-bool DiskMetadataReader::Read(const std::string& abs, Entry* e, std::string* problem) {
-  archive_entry* ae = archive_entry_new();
-  archive_entry_copy_sourcepath(ae, abs.c_str());
-  archive_entry_copy_pathname(ae, abs.c_str());
-  int rc = archive_read_disk_entry_from_file(a_, ae, -1, nullptr);
-  bool ok = rc >= ARCHIVE_WARN;
-  if (ok && rc == ARCHIVE_WARN) {
-    const char* m = archive_error_string(a_);
-    *problem = std::string("some extended attributes or ACLs cannot be read: ") + (m ? m : "?");
-  } else if (!ok) {
-    const char* m = archive_error_string(a_);
-    *problem = std::string("cannot read extended attributes or ACLs: ") + (m ? m : "?");
-  }
-  if (ok) {
-    uint64_t rdev = e->rdev;
-    GetMetadata(ae, e);
-    e->rdev = rdev;
-  }
-  archive_entry_free(ae);
-  return ok && rc == ARCHIVE_OK;
-}
-
 }  // namespace gb

@@ -1,15 +1,13 @@
 // Extended attributes, POSIX ACLs, file flags and device numbers, moved
-// between an Entry and libarchive, which reads them from disk
-// (archive_read_disk), writes them as the pax headers GNU tar and bsdtar read
-// (SCHILY.xattr.*, SCHILY.acl.access, SCHILY.acl.default) and applies them on
-// restore (archive_write_disk).
+// between an Entry and libarchive, which writes them as the pax headers GNU
+// tar and bsdtar read (SCHILY.xattr.*, SCHILY.acl.access, SCHILY.acl.default)
+// and applies them on restore (archive_write_disk).
 #pragma once
 
 #include <string>
 
 #include "core/entry.h"
 
-struct archive;
 struct archive_entry;
 
 namespace gb {
@@ -23,23 +21,5 @@ void GetMetadata(archive_entry* ae, Entry* e);
 // The file flags `text` names (libarchive's names, as GetMetadata gives them): the
 // bits to set and to clear, in the values FS_IOC_SETFLAGS takes on Linux.
 void FileFlagBits(const std::string& text, unsigned long* set, unsigned long* clear);
-
-// Reads what stat does not give: every extended attribute the running user
-// can read (user.* always; security.* and trusted.* as root), the access and
-// default ACLs and the file flags. Not thread-safe; one per thread.
-class DiskMetadataReader {
- public:
-  DiskMetadataReader();
-  ~DiskMetadataReader();
-  DiskMetadataReader(const DiskMetadataReader&) = delete;
-  DiskMetadataReader& operator=(const DiskMetadataReader&) = delete;
-
-  // Fills e->xattrs, acl_access, acl_default and fflags of `abs` (a symlink is
-  // not followed). False with a reason when some or all cannot be read.
-  bool Read(const std::string& abs, Entry* e, std::string* problem);
-
- private:
-  struct archive* a_;
-};
 
 }  // namespace gb

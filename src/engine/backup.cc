@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "archive/entry_metadata.h"
+#include "archive/disk_metadata_reader.h"
 #include "archive/manifest.h"
 #include "archive/rsync_delta.h"
 #include "archive/tar_writer.h"

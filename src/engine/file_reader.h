@@ -30,6 +30,8 @@ void HintReadahead(const std::string& path, uint64_t offset, uint64_t bytes);
 
 // Whether two stats of one file show the same version of its content.
 bool SameVersion(const struct stat& a, const struct stat& b);
+// The same for an entry as the walk recorded it (ApplyStat) and a later stat.
+bool SameVersion(const Entry& seen, const struct stat& st);
 
 // Copies what a backup records of a file from its stat.
 void ApplyStat(const struct stat& st, Entry* e);

@@ -1,6 +1,6 @@
 #include "engine/metadata_read_ahead.h"
 
-#include "archive/entry_metadata.h"
+#include "archive/disk_metadata_reader.h"
 #include "engine/walker.h"
 
 namespace gb {
