@@ -70,7 +70,12 @@ void ArchiveSigner::SignFile(const std::string& path, const SignedThing& what) c
     throw Error(Code::kCorruption, what.label + " (" + path +
                                        ") does not match the SHA-256 the catalog recorded when "
                                        "it was written; not signing it (damaged or altered)");
-  std::string text = minisign::Sign(key_, h.prehash, TrustedComment(what, h.sha256));
+  SignWritten(path, {what.label, what.subject, what.set_id, h.sha256}, h.prehash);
+}
+
+void ArchiveSigner::SignWritten(const std::string& path, const SignedThing& what,
+                                const minisign::Prehash& prehash) const {
+  std::string text = minisign::Sign(key_, prehash, TrustedComment(what, what.sha256));
   if (text.size() > kMaxSignatureSize)
     throw Error(Code::kInternal, "signature of " + what.label + " is too long");
   WriteFileAtomic(SignaturePath(path), text, 0600);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "core/stream.h"
 #include "crypto/minisign.h"
 #include "engine/config.h"
 #include "engine/progress.h"
@@ -50,11 +51,39 @@ class ArchiveSigner {
   // Reads the file at `path`, signs it as `what` and writes path.minisig
   // (0600, atomically). kCorruption when what.sha256 is set and differs.
   void SignFile(const std::string& path, const SignedThing& what) const;
+  // The same for a file this process has just written, whose hashes were
+  // taken on the way (PrehashingSink, HashingSink): not read back.
+  // REQUIRES: what.sha256 and `prehash` are of the file's bytes.
+  void SignWritten(const std::string& path, const SignedThing& what,
+                   const minisign::Prehash& prehash) const;
   std::string public_key() const { return key_.Public().ToString(); }
 
  private:
   explicit ArchiveSigner(minisign::SecretKey key) : key_(std::move(key)) {}
   minisign::SecretKey key_;
+};
+
+// Passes bytes on to `next` and takes their BLAKE2b prehash on the way, for
+// SignWritten.
+class PrehashingSink : public ByteSink {
+ public:
+  explicit PrehashingSink(ByteSink* next) : next_(next) {}
+  void Write(std::span<const uint8_t> data) override {
+    hasher_.Update(data);
+    next_->Write(data);
+  }
+  using ByteSink::Write;
+  void Finish() override {
+    prehash_ = hasher_.Final();
+    next_->Finish();
+  }
+  // REQUIRES: Finish was called.
+  const minisign::Prehash& prehash() const { return prehash_; }
+
+ private:
+  ByteSink* next_;
+  minisign::Prehasher hasher_;
+  minisign::Prehash prehash_{};
 };
 
 // The warning for a host that cannot sign.

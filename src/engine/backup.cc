@@ -760,7 +760,8 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   CheckMemberFits("manifest", head.size() + plan.manifest_bytes + tail.size(), kMaxManifestBytes);
   CheckMemberFits("checksums", plan.checksums_bytes, kMaxChecksumsBytes);
   AtomicFile out(path, 0600);
-  HashingSink file_hash(&out.sink());
+  PrehashingSink prehashed(&out.sink());  // for the signature: the archive is not read back
+  HashingSink file_hash(&prehashed);
   std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(cfg, file_hash);
   // zstd workers compress while this thread reads, hashes and encrypts.
   int threads =
@@ -826,7 +827,9 @@ BackupResult RunBackup(Workspace& ws, Progress& progress, Clock& clock, const Ba
   rec.host = meta.host;
   // Signed before the catalog commit: a crash between the two leaves an
   // orphan archive and signature, which the next run removes.
-  if (signer) signer->SignFile(path, SignedThing::Archive(rec.name, set_id, rec.archive_sha256));
+  if (signer)
+    signer->SignWritten(path, SignedThing::Archive(rec.name, set_id, rec.archive_sha256),
+                        prehashed.prehash());
   rec.id = writer.AddBackup(rec);
   result.skipped = builder.skipped + commands_failed;
   result.changed_while_read = builder.changing;
