@@ -11,18 +11,16 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "archive/entry_metadata.h"
 #include "core/file.h"
+#include "core/test_temp_dir.h"
 
 namespace gb {
 namespace {
-
-namespace fs = std::filesystem;
 
 // What archive_read_disk itself reports for `abs`: the reference.
 Entry ReadByLibarchive(const std::string& abs) {
@@ -62,13 +60,9 @@ constexpr uint32_t kNoId = UINT32_MAX;
 class DiskMetadataReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "gb-disk-metadata-XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    root_ = templ;
     std::string probe = Make("probe");
     xattrs_ = ::setxattr(probe.c_str(), "user.probe", "1", 1, 0) == 0;
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   std::string Make(const std::string& name, const std::string& content = "x") {
     std::string abs = root_ + "/" + name;
@@ -98,7 +92,8 @@ class DiskMetadataReaderTest : public ::testing::Test {
     return e;
   }
 
-  std::string root_;
+  test::TempDir dir_{"gb-disk-metadata"};
+  const std::string root_ = dir_.path();
   bool xattrs_ = false;
   DiskMetadataReader reader_;
 };

@@ -9,28 +9,13 @@
 
 #include "core/sha256.h"
 #include "core/stream.h"
+#include "core/test_temp_dir.h"
 
 namespace gb::age::testing {
 
 // A fresh directory under $TMPDIR, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "gb-age-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+struct TempDir : gb::test::TempDir {
+  TempDir() : gb::test::TempDir("gb-age") {}
 };
 
 // Deterministic pseudo-random test data.

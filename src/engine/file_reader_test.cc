@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "core/sha256.h"
+#include "core/test_temp_dir.h"
 #include "engine/engine_test_util.h"
 
 namespace gb {
@@ -18,13 +18,6 @@ namespace fs = std::filesystem;
 
 class ReadSmallFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "gb-file-reader-XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    root_ = templ;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   // The entry the walk records for `abs` now.
   static Entry Walked(const std::string& abs) {
     struct stat st;
@@ -35,7 +28,8 @@ class ReadSmallFileTest : public ::testing::Test {
     return e;
   }
 
-  std::string root_;
+  test::TempDir dir_{"gb-file-reader"};
+  const std::string root_ = dir_.path();
 };
 
 TEST_F(ReadSmallFileTest, UnchangedFileIsReadWithTheWalksMetadata) {

@@ -4,31 +4,22 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "core/test_temp_dir.h"
 #include "engine/engine_test_util.h"
 
 namespace gb {
 namespace {
 
-namespace fs = std::filesystem;
-
 class MetadataReadAheadTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "gb-read-ahead-XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    root_ = templ;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   // The path of root_/name as entries spell it: relative to "/".
   std::string Rel(const std::string& name) const { return (root_ + "/" + name).substr(1); }
 
-  std::string root_;
+  test::TempDir dir_{"gb-read-ahead"};
+  const std::string root_ = dir_.path();
 };
 
 // Entries come back in the order they were added, each with its own xattrs;
