@@ -155,6 +155,15 @@ check_restore() {
 
 wipe() { chmod -R u+rwx "$@" 2>/dev/null || true; rm -rf "$@"; }
 
+# Restored trees are set aside until the last command was timed, not deleted
+# between commands: for minutes after many files were deleted, ext4 skips
+# their inode numbers one by one when it creates new files nearby, and the
+# next restore (ours or a peer's) would be timed doing that. So the work dir
+# needs room for every restore of the run.
+set_aside_dir="$work/restored-trees"
+mkdir -p "$set_aside_dir"
+set_aside() { mv "$1" "$set_aside_dir/$(basename "$1").$pass.$RANDOM"; }
+
 # Each run is one pass with a warm page cache, and with --cold a second one
 # that drops it before every timed command (labels ending in .cold).
 passes=""
@@ -189,7 +198,8 @@ for pass in $passes; do
   measure ours_nochange "$bin" --config "$g/config.toml" backup
   measure ours_restore "$bin" --config "$g/config.toml" restore --to "$d/gb-restore"
   check_restore ours_restore "$d/gb-restore"
-  wipe "$d/gb-restore" "$g"
+  set_aside "$d/gb-restore"
+  wipe "$g"
 
   if [ "$do_restic" = 1 ]; then
     export RESTIC_PASSWORD="bench-only-password"
@@ -201,7 +211,8 @@ for pass in $passes; do
     measure restic_nochange restic backup "$tree"
     measure restic_restore restic restore latest --target "$d/restic-restore"
     check_restore restic_restore "$d/restic-restore"
-    wipe "$d/restic-restore" "$d/restic-repo" "$d/restic-cache"
+    set_aside "$d/restic-restore"
+    wipe "$d/restic-repo" "$d/restic-cache"
     unset RESTIC_PASSWORD RESTIC_REPOSITORY RESTIC_CACHE_DIR
   fi
 
@@ -217,12 +228,14 @@ for pass in $passes; do
     mkdir -p "$d/borg-restore"
     measure borg_extract bash -c 'cd "$1" && exec borg extract ::second' _ "$d/borg-restore"
     check_restore borg_extract "$d/borg-restore"
-    wipe "$d/borg-restore" "$d/borg-repo" "$d/borg-base"
+    set_aside "$d/borg-restore"
+    wipe "$d/borg-repo" "$d/borg-base"
     unset BORG_PASSPHRASE BORG_BASE_DIR BORG_REPO
   fi
   wipe "$d"
 done
 
+wipe "$set_aside_dir"
 [ -z "$save" ] || { cp "$times" "$save"; cp "$sizes" "$save.sizes"; }
 load_check "after"
 python3 "$here/report.py" "$times" "$sizes" "$mode"
