@@ -71,10 +71,20 @@ void AddDelta(Db& db, const DeltaRecord& d) {
 }
 
 std::optional<DeltaRecord> FindDelta(Db& db, int64_t set_id, int seq, const std::string& path) {
-  Statement s(db, (std::string(kColumns) + "WHERE set_id=?1 AND seq=?2 AND key=?3").c_str());
-  s.Bind(1, set_id).Bind(2, static_cast<int64_t>(seq)).BindBlob(3, PathKey(path));
-  if (!s.Step()) return std::nullopt;
-  return ReadDelta(s);
+  return DeltaLookup(db, set_id).Find(seq, path);
+}
+
+DeltaLookup::DeltaLookup(Db& db, int64_t set_id)
+    : find_(db, (std::string(kColumns) + "WHERE set_id=?1 AND seq=?2 AND key=?3").c_str()),
+      set_id_(set_id) {}
+
+std::optional<DeltaRecord> DeltaLookup::Find(int seq, const std::string& path) {
+  find_.Reset();
+  find_.Bind(1, set_id_).Bind(2, static_cast<int64_t>(seq)).BindBlob(3, PathKey(path));
+  std::optional<DeltaRecord> found;
+  if (find_.Step()) found = ReadDelta(find_);
+  find_.Reset();  // no statement left open between lookups
+  return found;
 }
 
 bool SetHasDeltas(Db& db, int64_t set_id) {

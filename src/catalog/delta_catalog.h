@@ -38,6 +38,17 @@ void EnsureDeltaTable(Db& db);
 // Inside the caller's transaction (a Catalog::Writer's).
 void AddDelta(Db& db, const DeltaRecord& d);
 std::optional<DeltaRecord> FindDelta(Db& db, int64_t set_id, int seq, const std::string& path);
+// The same for many entries of one set, one after another (a restore or a
+// verify asks for every file): the query is prepared once. Not thread-safe.
+class DeltaLookup {
+ public:
+  DeltaLookup(Db& db, int64_t set_id);
+  std::optional<DeltaRecord> Find(int seq, const std::string& path);
+
+ private:
+  Statement find_;
+  int64_t set_id_;
+};
 // Whether any entry of the set is stored as a delta (one cheap query).
 bool SetHasDeltas(Db& db, int64_t set_id);
 // Every delta row of a set, in (seq, path key) order.

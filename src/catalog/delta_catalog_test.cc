@@ -117,5 +117,39 @@ TEST_F(DeltaCatalogTest, BasisOnAnotherPathRoundTripsAndMustPrecede) {
   EXPECT_FALSE(BasisPrecedes(D(3, 4, "b")));  // a later backup
 }
 
+// One lookup answers many questions in turn, found or not, and only for its
+// own set; it holds no read open between them, so a writer commits meanwhile.
+TEST_F(DeltaCatalogTest, LookupAnswersEntryAfterEntry) {
+  Catalog c(path_);
+  {
+    Catalog::Writer w(c);
+    w.CreateSet(100);
+    w.CreateSet(200);
+    AddDelta(c.db(), D(1, 0, "a/db"));
+    AddDelta(c.db(), D(2, 1, "a/db"));
+    DeltaRecord other = D(1, 0, "b/db");
+    other.set_id = 2;
+    AddDelta(c.db(), other);
+    w.Commit();
+  }
+  DeltaLookup lookup(c.db(), 1);
+  for (int round = 0; round < 2; ++round) {
+    auto first = lookup.Find(1, "a/db");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->basis_seq, 0);
+    EXPECT_FALSE(lookup.Find(3, "a/db"));
+    auto second = lookup.Find(2, "a/db");
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->hash, Sha256::Of("v2"));
+    EXPECT_FALSE(lookup.Find(1, "b/db"));  // set 2's
+    EXPECT_EQ(lookup.Find(3, "c/db").has_value(), round == 1);
+    if (round == 0) {
+      Catalog::Writer w(c);
+      AddDelta(c.db(), D(3, 2, "c/db"));
+      w.Commit();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gb

@@ -56,6 +56,7 @@ DeltaRestore::DeltaRestore(Catalog& catalog, int64_t set_id, std::string scratch
     : catalog_(catalog),
       set_id_(set_id),
       any_(SetHasDeltas(catalog.db(), set_id)),
+      deltas_(catalog.db(), set_id),
       scratch_dir_(std::move(scratch_dir)) {}
 
 DeltaRestore::~DeltaRestore() {
@@ -80,7 +81,7 @@ DeltaRestore::Version& DeltaRestore::Ensure(int seq, const std::string& path, co
   if (!fresh) return v;
   v.hash = hash;
   if (static_cast<size_t>(seq) < needed->size()) (*needed)[static_cast<size_t>(seq)] = true;
-  if (std::optional<DeltaRecord> d = FindDelta(catalog_.db(), set_id_, seq, path)) {
+  if (std::optional<DeltaRecord> d = deltas_.Find(seq, path)) {
     if (!BasisPrecedes(*d))
       throw Error(Code::kCorruption, "catalog: the delta of /" + path + " at backup " +
                                          std::to_string(seq) + " refers forward");
@@ -94,7 +95,7 @@ DeltaRestore::Version& DeltaRestore::Ensure(int seq, const std::string& path, co
 }
 
 bool DeltaRestore::Plan(const Entry& e, int seq, std::vector<bool>* needed) {
-  if (!any_ || !FindDelta(catalog_.db(), set_id_, seq, e.path)) return false;
+  if (!any_ || !deltas_.Find(seq, e.path)) return false;
   Ensure(seq, e.path, e.hash, needed).dests.push_back(e);
   dests_.insert(e.path);
   return true;

@@ -90,6 +90,7 @@ class DeltaRestore {
   Catalog& catalog_;
   int64_t set_id_;
   bool any_;  // the set holds deltas at all
+  DeltaLookup deltas_;
   std::string scratch_dir_;
   int counter_ = 0;
   std::map<Key, Version> versions_;

@@ -35,12 +35,13 @@ void CheckContents(Workspace& ws, const BackupRecord& b, Progress& progress, Ver
   if (meta.name != b.name || meta.set_id != b.set_id || meta.seq != b.seq)
     report("manifest describes " + meta.name + ", not this backup");
   auto cur = ws.catalog().EntriesOf(b.set_id, b.seq);
+  DeltaLookup deltas(ws.catalog().db(), b.set_id);
   bool have = cur->Next();
   // Files whose data this archive holds (a metadata-only entry's is earlier).
   auto next_file = [&]() {
     // Entries stored as deltas are checked when restored (their data is a delta member).
     while (have && (cur->entry().type != EntryType::kFile || cur->entry().content_unchanged ||
-                    FindDelta(ws.catalog().db(), b.set_id, b.seq, cur->entry().path)))
+                    deltas.Find(b.seq, cur->entry().path)))
       have = cur->Next();
   };
   next_file();
