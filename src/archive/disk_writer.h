@@ -1,10 +1,12 @@
 // Writes restored entries below a target directory, and nowhere else.
 //
 // Every path is resolved from a descriptor of the target, one component at a
-// time, each directory opened with O_NOFOLLOW: an absolute path, "..", or a
-// symlink anywhere on the way (one that was there before, one restored, or one
-// a concurrent process swaps in for a directory mid-restore) cannot redirect a
-// write; the entry is refused instead. The last component is created with
+// time, each directory opened with O_NOFOLLOW; where the kernel has openat2,
+// existing directories are first looked up in one call that follows no
+// symlink and stays beneath the target, the same guarantee. An absolute path,
+// "..", or a symlink anywhere on the way (one that was there before, one
+// restored, or one a concurrent process swaps in for a directory mid-restore)
+// cannot redirect a write; the entry is refused instead. The last component is created with
 // O_EXCL / mkdirat / symlinkat / linkat, which never follow a symlink either.
 // The process's working directory is never changed.
 // Directory permissions and times are applied at Close(), after their contents.

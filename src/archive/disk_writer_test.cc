@@ -99,6 +99,28 @@ TEST_F(DiskWriterTest, NothingIsWrittenThroughASymlinkItMade) {
   EXPECT_TRUE(OutsideEmpty()) << "a file was written through the symlink";
 }
 
+// Deep below the target, where existing directories are reached in one
+// lookup: a symlink at any depth, to the outside or back inside, is refused
+// all the same, and the directories on the way are used, not replaced.
+TEST_F(DiskWriterTest, SymlinkDeepOnTheWayIsRefused) {
+  fs::path t = root_ / "target";
+  fs::create_directories(t / "a" / "b" / "c");
+  fs::create_directory_symlink(root_ / "outside", t / "a" / "b" / "out");
+  fs::create_directory_symlink(t / "a", t / "a" / "b" / "c" / "up");
+  DiskWriter w(t.string(), /*overwrite=*/true);
+  EntryError err;
+  EXPECT_TRUE(WriteOne(w, "a/b/c/deep", &err)) << err.message;
+  for (const char* p : {"a/b/out/planted", "a/b/out/x/planted", "a/b/c/up/planted"}) {
+    EXPECT_FALSE(WriteOne(w, p, &err)) << p;
+    EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << p << ": " << err.message;
+  }
+  w.Close();
+  EXPECT_TRUE(OutsideEmpty());
+  EXPECT_EQ(Read(t / "a" / "b" / "c" / "deep"), "x");
+  EXPECT_FALSE(fs::exists(t / "a" / "planted"));
+  EXPECT_TRUE(fs::is_symlink(t / "a" / "b" / "out"));
+}
+
 // The very first entry is checked too: a symlink that was in the target before.
 TEST_F(DiskWriterTest, NothingIsWrittenThroughASymlinkThatWasThere) {
   fs::create_directory_symlink(root_ / "outside", root_ / "target" / "dir");
