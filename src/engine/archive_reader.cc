@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/read_ahead_source.h"
 #include "core/sha256.h"
 #include "engine/delta_backup.h"
 #include "engine/encryption.h"
@@ -64,7 +65,8 @@ ArchiveReader::ArchiveReader(const Config& config, const std::string& path)
     throw Error(e.code(), Named(name_, e));
   }
   zstd_ = std::make_unique<ZstdSource>(*plain_);
-  named_ = std::make_unique<NamingSource>(*zstd_, name_);
+  ahead_ = std::make_unique<ReadAheadSource>(*zstd_);
+  named_ = std::make_unique<NamingSource>(*ahead_, name_);
   tar_ = std::make_unique<TarReader>(*named_);
 }
 

@@ -30,6 +30,7 @@ class ArchiveReader {
   FileSource file_;
   std::unique_ptr<ByteSource> plain_;
   std::unique_ptr<ZstdSource> zstd_;
+  std::unique_ptr<ByteSource> ahead_;  // decrypts and decompresses beside the reader
   std::unique_ptr<ByteSource> named_;
   std::unique_ptr<TarReader> tar_;
 };

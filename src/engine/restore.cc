@@ -153,7 +153,7 @@ struct PooledFile {
   std::vector<Entry> dests;                       // the file itself, then the hard links to it
   std::vector<uint8_t> bytes;                     // its data, run after run
   std::vector<std::pair<uint64_t, size_t>> runs;  // (offset, length); gaps are holes
-  bool hash_ok = false;                           // the data read matches the recorded hash
+  std::optional<Digest> expected;                 // the recorded hash of the whole file
   // The outcome, set by Write.
   DiskWriter::FileHandle file;
   bool written = false;        // the file, with its metadata (its links may have failed)
@@ -186,8 +186,25 @@ struct PooledFile {
   }
 
  private:
+  // The data (holes as zeros, up to the recorded size) matches `expected`.
+  bool HashMatches() const {
+    if (!expected) return false;
+    Sha256 sha;
+    uint64_t pos = 0;
+    size_t at = 0;
+    for (const auto& [offset, length] : runs) {
+      if (offset > pos) sha.UpdateZeros(offset - pos);
+      sha.Update({bytes.data() + at, length});
+      at += length;
+      pos = offset + length;
+    }
+    if (pos < dests[0].size) sha.UpdateZeros(dests[0].size - pos);
+    return sha.Final() == *expected;
+  }
+
   void WriteFile(const DiskWriter& disk) {
     const Entry& e = dests[0];
+    const bool hash_ok = HashMatches();
     if (!disk.OpenFile(e, &file, &err)) return;
     try {
       size_t at = 0;
@@ -460,24 +477,18 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       first.size = meta.size;
       if (meta.size <= kPooledFileMax) {
         auto file = std::make_shared<PooledFile>();
-        Sha256 sha;
-        uint64_t pos = 0;
         file->bytes.reserve(meta.size);
         try {
           read_data([&](uint64_t off, std::span<const uint8_t> d) {
             DiskWriter::CheckWithinSize(first, off, d.size());  // before it is held
-            if (off > pos) sha.UpdateZeros(off - pos);
-            sha.Update(d);
             file->Add(off, d);
-            pos = off + d.size();
           });
         } catch (const Error& e) {
           if (e.code() != Code::kCorruption) throw;
           writers.Drain();
           throw damaged(j, PathKey(path), true, e);
         }
-        if (pos < meta.size) sha.UpdateZeros(meta.size - pos);
-        file->hash_ok = meta.has_hash && sha.Final() == meta.hash;
+        if (meta.has_hash) file->expected = meta.hash;  // checked on the writer thread
         dests[0] = std::move(first);
         file->dests = std::move(dests);
         const std::string archive = chain[j].name;
