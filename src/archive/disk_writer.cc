@@ -371,6 +371,7 @@ bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err) const 
   }
   f->fd = Fd(fd);
   f->entry = e;
+  f->end = 0;
   return true;
 }
 
@@ -395,6 +396,7 @@ void DiskWriter::WriteBlock(FileHandle& f, uint64_t offset, std::span<const uint
     }
     done += static_cast<size_t>(n);
   }
+  f.end = std::max(f.end, offset + data.size());
 }
 
 bool DiskWriter::FinishFile(FileHandle& f, EntryError* err) const {
@@ -405,8 +407,9 @@ bool DiskWriter::FinishFile(FileHandle& f, EntryError* err) const {
     *err = Problem(EntryError::Kind::kFailed, std::string(what) + ": " + std::strerror(errno));
     return false;
   };
-  // The size covers a trailing hole.
-  if (Fs().Ftruncate(fd.get(), static_cast<off_t>(e.size)) != 0) return failed("set size");
+  // The size covers a trailing hole. (The file is new: its size is f.end.)
+  if (f.end != e.size && Fs().Ftruncate(fd.get(), static_cast<off_t>(e.size)) != 0)
+    return failed("set size");
   uint32_t mode = e.mode & 07777;
   if (as_root_) {
     uid_t uid;

@@ -93,6 +93,7 @@ class DiskWriter {
   struct FileHandle {
     Fd fd;
     Entry entry;
+    uint64_t end = 0;                           // the end of the data written so far
     bool finished = false;                      // FinishFile succeeded
     std::vector<PartialMetadata> not_restored;  // as metadata_not_restored()
   };

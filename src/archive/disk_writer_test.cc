@@ -193,6 +193,30 @@ TEST_F(DiskWriterTest, DataPastTheRecordedSizeIsRefused) {
   w.Close();
 }
 
+// A file gets its recorded size however its data ends: holes at the end, no
+// data at all, data written out of order.
+TEST_F(DiskWriterTest, AFileGetsItsRecordedSize) {
+  DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
+  EntryError err;
+  const std::string ab = "ab";
+  std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(ab.data()), ab.size());
+  ASSERT_TRUE(w.BeginFile(File("trailing-hole", 1 << 20), &err));
+  w.WriteBlock(0, data);
+  ASSERT_TRUE(w.EndFile(&err)) << err.message;
+  ASSERT_TRUE(w.BeginFile(File("all-hole", 5000), &err));
+  ASSERT_TRUE(w.EndFile(&err)) << err.message;
+  ASSERT_TRUE(w.BeginFile(File("backwards", 12), &err));
+  w.WriteBlock(10, data);
+  w.WriteBlock(0, data);
+  ASSERT_TRUE(w.EndFile(&err)) << err.message;
+  w.Close();
+  const fs::path t = root_ / "target";
+  EXPECT_EQ(fs::file_size(t / "trailing-hole"), 1u << 20);
+  EXPECT_EQ(Read(t / "trailing-hole").substr(0, 3), std::string("ab\0", 3));
+  EXPECT_EQ(Read(t / "all-hole"), std::string(5000, '\0'));
+  EXPECT_EQ(Read(t / "backwards"), std::string("ab\0\0\0\0\0\0\0\0ab", 12));
+}
+
 TEST_F(DiskWriterTest, NeverChangesTheWorkingDirectory) {
   fs::path before = fs::current_path();
   {

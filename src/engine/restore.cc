@@ -139,12 +139,15 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
 }
 
 // Regular files up to this size are read whole from the archive and written
-// by writer threads, several at once; larger ones are streamed to disk by the
-// thread reading the archive. The writers hold at most kWriteAheadBytes of
-// file data and kWriteAheadFiles files.
+// by writer threads, several at once, handed over in batches of up to
+// kBatchFiles files or kBatchBytes bytes; larger ones are streamed to disk by
+// the thread reading the archive. The writers hold at most kWriteAheadBytes
+// of file data and kWriteAheadBatches batches.
 constexpr uint64_t kPooledFileMax = 1 << 20;
+constexpr size_t kBatchFiles = 32;
+constexpr uint64_t kBatchBytes = 1 << 20;
 constexpr uint64_t kWriteAheadBytes = 32 << 20;
-constexpr size_t kWriteAheadFiles = 1024;
+constexpr size_t kWriteAheadBatches = 64;
 constexpr int kWriters = 4;
 
 // A small file read from the archive: written, with its hard links, on a
@@ -225,6 +228,58 @@ struct PooledFile {
     }
     written = true;
   }
+};
+
+// Hands small files to the writer threads a batch at a time (one hand-over,
+// not one per file), and what happened to each back, in the order added.
+class BatchedWrites {
+ public:
+  using Done = std::function<void(PooledFile&)>;
+  BatchedWrites(OrderedPool& pool, const DiskWriter& disk) : pool_(pool), disk_(disk) {}
+
+  void Add(std::shared_ptr<PooledFile> file, Done done) {
+    batch_->bytes += file->bytes.size();
+    batch_->files.emplace_back(std::move(file), std::move(done));
+    if (batch_->files.size() >= kBatchFiles || batch_->bytes >= kBatchBytes) Flush();
+  }
+  // As OrderedPool::Drain, for every file added.
+  void Drain() {
+    Flush();
+    pool_.Drain();
+  }
+
+ private:
+  struct Batch {
+    std::vector<std::pair<std::shared_ptr<PooledFile>, Done>> files;
+    uint64_t bytes = 0;
+    size_t written = 0;          // files written (their Write returned)
+    std::exception_ptr failure;  // what the next one's Write threw
+  };
+  void Flush() {
+    if (batch_->files.empty()) return;
+    std::shared_ptr<Batch> b = std::move(batch_);
+    batch_ = std::make_shared<Batch>();
+    pool_.Submit(
+        b->bytes,
+        [b, &disk = disk_] {
+          try {
+            for (auto& [file, done] : b->files) {
+              file->Write(disk);
+              ++b->written;
+            }
+          } catch (...) {
+            b->failure = std::current_exception();
+          }
+        },
+        [b] {
+          for (size_t k = 0; k < b->written; ++k) b->files[k].second(*b->files[k].first);
+          if (b->failure) std::rethrow_exception(b->failure);
+        });
+  }
+
+  OrderedPool& pool_;
+  const DiskWriter& disk_;
+  std::shared_ptr<Batch> batch_ = std::make_shared<Batch>();
 };
 
 // Why a file whose data fails its hash check is not restored.
@@ -341,8 +396,9 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
   DiskWriter disk(target, opts.overwrite);
   disk.SetMetadataOptions(opts.xattrs, opts.numeric_owner);
   const int threads = ws.config().threads;
-  OrderedPool writers(threads > 0 ? std::min(threads, kWriters) : kWriters, kWriteAheadBytes,
-                      kWriteAheadFiles);
+  OrderedPool pool(threads > 0 ? std::min(threads, kWriters) : kWriters, kWriteAheadBytes,
+                   kWriteAheadBatches);
+  BatchedWrites writers(pool, disk);
   auto problem = [&](const std::string& path, const EntryError& err) {
     if (err.exists()) {
       ++result.existing;
@@ -491,33 +547,30 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
         if (meta.has_hash) file->expected = meta.hash;  // checked on the writer thread
         dests[0] = std::move(first);
         file->dests = std::move(dests);
-        const std::string archive = chain[j].name;
-        writers.Submit(
-            meta.size, [&disk, file] { file->Write(disk); },
-            [&, file, archive] {
-              const Entry& e = file->dests[0];
-              if (!file->written) {
-                EntryError err = file->err;
-                if (file->hash_mismatch) {
-                  result.corrupt = true;
-                  err = {EntryError::Kind::kFailed, HashMismatch(archive)};
-                }
-                problem(e.path, err);
-                return;
-              }
-              disk.FileDone(file->file);
-              ++result.files;
-              result.bytes += e.size;
-              ++done_files;
-              done_bytes += e.size;
-              progress.Update(done_files, done_bytes);
-              for (size_t k = 1; k < file->dests.size(); ++k) {
-                if (!file->link_errors[k - 1])
-                  ++result.hardlinks;
-                else
-                  problem(file->dests[k].path, *file->link_errors[k - 1]);
-              }
-            });
+        writers.Add(std::move(file), [&, archive = chain[j].name](PooledFile& file) {
+          const Entry& e = file.dests[0];
+          if (!file.written) {
+            EntryError err = file.err;
+            if (file.hash_mismatch) {
+              result.corrupt = true;
+              err = {EntryError::Kind::kFailed, HashMismatch(archive)};
+            }
+            problem(e.path, err);
+            return;
+          }
+          disk.FileDone(file.file);
+          ++result.files;
+          result.bytes += e.size;
+          ++done_files;
+          done_bytes += e.size;
+          progress.Update(done_files, done_bytes);
+          for (size_t k = 1; k < file.dests.size(); ++k) {
+            if (!file.link_errors[k - 1])
+              ++result.hardlinks;
+            else
+              problem(file.dests[k].path, *file.link_errors[k - 1]);
+          }
+        });
         continue;
       }
       writers.Drain();  // files before this one are reported first
