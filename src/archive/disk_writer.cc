@@ -357,6 +357,28 @@ bool DiskWriter::EndFile(EntryError* err) {
   return ok;
 }
 
+DiskWriter::Adopted DiskWriter::AdoptFile(const Entry& e, const std::string& from,
+                                          EntryError* err) {
+  Fd parent;
+  std::string leaf;
+  if (!OpenParent(e.path, true, &parent, &leaf, err)) return Adopted::kFailed;
+  FileHandle f;
+  f.fd = Fd(Fs().Open(from.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!f.fd.valid()) ThrowErrno("open " + from);
+  if (overwrite_ && !ClearWay(parent.get(), leaf, e.path, err)) return Adopted::kFailed;
+  // A new name: never over an existing file, never through a symlink.
+  if (Fs().LinkAt(AT_FDCWD, from.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+    if (errno == EXDEV) return Adopted::kOtherFileSystem;
+    *err = FromErrno(errno, e.path);
+    return Adopted::kFailed;
+  }
+  f.entry = e;
+  f.end = e.size;
+  bool ok = FinishFile(f, err);
+  FileDone(f);
+  return ok ? Adopted::kDone : Adopted::kFailed;
+}
+
 bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err) const {
   Fd parent;
   std::string leaf;

@@ -78,6 +78,14 @@ class DiskWriter {
   bool EndFile(EntryError* err);
   // Removes a file this writer wrote (e.g. after a failed hash check).
   void Remove(const std::string& path);
+  // A regular file whose bytes are already in the file at `from` (the
+  // caller's, outside the target, e.size bytes long): linked into the target
+  // as BeginFile would create it (refused where BeginFile refuses; never over
+  // an existing file without overwrite), then given its metadata as EndFile
+  // does. `from` keeps its name (the caller removes it). kOtherFileSystem,
+  // with nothing done in the target, when `from` is on another file system.
+  enum class Adopted { kDone, kFailed, kOtherFileSystem };
+  Adopted AdoptFile(const Entry& e, const std::string& from, EntryError* err);
   // Applies deferred directory metadata; throws on failure.
   void Close();
   const std::string& target() const { return target_; }

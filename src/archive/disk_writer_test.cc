@@ -193,6 +193,55 @@ TEST_F(DiskWriterTest, DataPastTheRecordedSizeIsRefused) {
   w.Close();
 }
 
+// A file made elsewhere is linked in with its metadata, like a file written
+// here: never over an existing file, never through a symlink; from another
+// file system, nothing is done.
+TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
+  const fs::path t = root_ / "target";
+  auto made = [&](const std::string& name) {
+    fs::path p = root_ / name;
+    std::ofstream(p) << "made elsewhere";
+    return p.string();
+  };
+  DiskWriter w(t.string(), /*overwrite=*/false);
+  EntryError err;
+  Entry e = File("d/adopted", 14);
+  e.mode = 0640;
+  e.mtime = FileTime{1234567890, 0};
+  ASSERT_TRUE(w.Dir(Dir("d"), &err));
+  std::string from = made("scratch");
+  ASSERT_EQ(w.AdoptFile(e, from, &err), DiskWriter::Adopted::kDone) << err.message;
+  EXPECT_TRUE(fs::exists(from)) << "the caller's name stays the caller's";
+  EXPECT_EQ(Read(t / "d/adopted"), "made elsewhere");
+  struct stat st {};
+  ASSERT_EQ(::stat((t / "d/adopted").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtime, 1234567890);
+
+  std::ofstream(t / "d/existing") << "keep me";
+  EXPECT_EQ(w.AdoptFile(File("d/existing", 14), made("scratch2"), &err),
+            DiskWriter::Adopted::kFailed);
+  EXPECT_TRUE(err.exists());
+  EXPECT_EQ(Read(t / "d/existing"), "keep me");
+
+  fs::create_directory_symlink(root_ / "outside", t / "link");
+  EXPECT_EQ(w.AdoptFile(File("link/f", 14), made("scratch3"), &err), DiskWriter::Adopted::kFailed);
+  EXPECT_TRUE(OutsideEmpty());
+
+  struct stat shm {
+  }, here{};
+  if (::stat("/dev/shm", &shm) == 0 && ::stat(root_.c_str(), &here) == 0 &&
+      shm.st_dev != here.st_dev && ::access("/dev/shm", W_OK) == 0) {
+    fs::path other = fs::path("/dev/shm") / ("gb-adopt-" + std::to_string(::getpid()));
+    std::ofstream(other) << "made elsewhere";
+    EXPECT_EQ(w.AdoptFile(File("d/other-fs", 14), other.string(), &err),
+              DiskWriter::Adopted::kOtherFileSystem);
+    EXPECT_FALSE(fs::exists(t / "d/other-fs"));
+    fs::remove(other);
+  }
+  w.Close();
+}
+
 // A file gets its recorded size however its data ends: holes at the end, no
 // data at all, data written out of order.
 TEST_F(DiskWriterTest, AFileGetsItsRecordedSize) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace gb {
 namespace {
@@ -208,6 +209,41 @@ void RsyncDeltaChain::WriteTo(int base_fd, std::span<const int> delta_fds, ByteS
     }
   }
   if (used > 0) out.Write(std::span<const uint8_t>(buf.data(), used));
+}
+
+bool RsyncDeltaChain::BaseStaysInPlace() const {
+  for (size_t i = 0; i < pieces_.size(); ++i)
+    if (pieces_[i].source == 0 && pieces_[i].offset != starts_[i]) return false;
+  return true;
+}
+
+void RsyncDeltaChain::PatchBase(int base_fd, std::span<const int> delta_fds,
+                                const std::string& base_name) const {
+  if (!BaseStaysInPlace() || delta_fds.size() < static_cast<size_t>(deltas_))
+    throw Error(Code::kInternal, "rdiff chain: PatchBase on a chain that moves its base");
+  std::vector<uint8_t> buf(kWriteBuffer);
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    const Piece& p = pieces_[i];
+    if (p.source == 0) continue;  // already where it belongs
+    for (uint64_t done = 0; done < p.length;) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), p.length - done));
+      size_t got = PreadSome(delta_fds[p.source - 1], buf.data(), want, p.offset + done,
+                             [&] { return SourceName(p.source); });
+      if (got < want)
+        throw Error(Code::kCorruption, "rdiff chain: " + SourceName(p.source) + " ends at offset " +
+                                           std::to_string(p.offset + done + got) +
+                                           ", before the bytes its deltas refer to");
+      for (size_t w = 0; w < got;) {
+        ssize_t n = Fs().Pwrite(base_fd, buf.data() + w, got - w,
+                                static_cast<off_t>(starts_[i] + done + w));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) ThrowErrno("write " + base_name);
+        w += static_cast<size_t>(n);
+      }
+      done += got;
+    }
+  }
+  if (Fs().Ftruncate(base_fd, static_cast<off_t>(size_)) != 0) ThrowErrno("truncate " + base_name);
 }
 
 }  // namespace gb

@@ -91,6 +91,17 @@ class RsyncDeltaChain {
   const std::vector<Piece>& pieces() const { return pieces_; }
   int deltas() const { return deltas_; }
 
+  // Whether every piece of the base lies at its own offset in the newest
+  // version (page writes in place, growth, shrinking: no insertion or move
+  // before it), so that PatchBase can turn the base file into the newest
+  // version by writing only the deltas' pieces.
+  bool BaseStaysInPlace() const;
+  // Writes every piece that is not the base's into `base_fd` (open for
+  // reading and writing; `base_name` names it in errors) at its offset in the
+  // version, then gives it the version's size: the base file becomes the
+  // newest version. REQUIRES: BaseStaysInPlace(). Throws as WriteTo does.
+  void PatchBase(int base_fd, std::span<const int> delta_fds, const std::string& base_name) const;
+
   // Writes the newest version to `out` (not finished) in one sequential pass,
   // reading `base_fd` and `delta_fds[k - 1]` for source k with pread. Throws
   // kCorruption when a source turns out shorter than composed, kIOError on a

@@ -137,6 +137,48 @@ TEST(RsyncDeltaChainTest, ComposedChainEqualsPatchingStepByStep) {
   }
 }
 
+// Page writes in place, then growth and shrinking: the base stays in place,
+// and patching the base file gives what the composition writes. An insertion
+// moves the base: then it does not.
+TEST(RsyncDeltaChainTest, PatchingTheBaseInPlaceEqualsTheComposition) {
+  std::mt19937_64 rng(7);
+  Bytes base = RandomBytes(400000, rng);
+  std::vector<Bytes> versions{base};
+  for (int k = 0; k < 7; ++k) {
+    Bytes v = versions.back();
+    for (int w = 0; w < 5; ++w) {  // 4 KiB pages rewritten
+      size_t page = rng() % (v.size() / 4096);
+      for (size_t i = 0; i < 4096; ++i) v[page * 4096 + i] = static_cast<uint8_t>(rng());
+    }
+    if (k == 3) v.resize(v.size() + 10000, 'g');  // grows
+    if (k == 5) v.resize(v.size() - 30000);       // shrinks
+    versions.push_back(v);
+  }
+  TempFile b(base);
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::vector<int> fds;
+  RsyncDeltaChain chain(base.size());
+  for (size_t k = 1; k < versions.size(); ++k) {
+    files.push_back(std::make_unique<TempFile>(MakeDelta(versions[k - 1], versions[k])));
+    fds.push_back(files.back()->fd());
+    chain.Apply(fds.back(), ::lseek(fds.back(), 0, SEEK_END), "delta" + std::to_string(k));
+  }
+  ASSERT_TRUE(chain.BaseStaysInPlace());
+  chain.PatchBase(b.fd(), fds, b.path());
+  std::ifstream in(b.path(), std::ios::binary);
+  Bytes patched((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(patched == versions.back())
+      << patched.size() << " bytes, " << versions.back().size() << " expected";
+
+  Bytes inserted = base;
+  inserted.insert(inserted.begin() + 5000, 300, 'i');
+  TempFile d(MakeDelta(base, inserted));
+  RsyncDeltaChain moved(base.size());
+  moved.Apply(d.fd(), ::lseek(d.fd(), 0, SEEK_END), "inserting");
+  EXPECT_FALSE(moved.BaseStaysInPlace());
+  EXPECT_THROW(moved.PatchBase(b.fd(), std::vector<int>{d.fd()}, b.path()), Error);
+}
+
 // Deltas of a file that becomes empty, and grows again from nothing.
 TEST(RsyncDeltaChainTest, EmptyVersionsInAChain) {
   std::mt19937_64 rng(42);

@@ -11,6 +11,7 @@
 #include "core/file_system.h"
 #include "core/sha256.h"
 #include "engine/delta_backup.h"
+#include "engine/file_reader.h"
 
 namespace gb {
 namespace {
@@ -143,6 +144,42 @@ void DeltaRestore::WriteDests(Version& v, DiskWriter& disk, const Problem& probl
     return;
   }
   const std::string& last = v.archive;
+  if (InPlace(v, steps, chain)) {
+    // The base's scratch file, patched, becomes the one destination: the
+    // version is written once, not copied from the scratch file again.
+    const Entry& dest = v.dests[0];
+    {
+      Fd rw(Fs().Open(base.scratch.c_str(), O_RDWR | O_CLOEXEC));
+      if (!rw.valid()) ThrowErrno("open " + base.scratch);
+      try {
+        chain.PatchBase(rw.get(), delta_fds, base.scratch);
+      } catch (const Error& e) {
+        if (e.code() != Code::kCorruption) throw;
+        Fail(v, problem, std::string(e.what()) + "; not restored");
+        return;
+      }
+    }
+    if (HashFile(base.scratch) != dest.hash) {
+      problem(dest.path, "rebuilt from the deltas up to archive " + last +
+                             ", its content does not match the backed-up hash (damaged); "
+                             "not restored");
+      return;
+    }
+    EntryError err;
+    switch (disk.AdoptFile(dest, base.scratch, &err)) {
+      case DiskWriter::Adopted::kDone:
+        restored(dest);
+        return;
+      case DiskWriter::Adopted::kFailed:
+        problem(dest.path, err.message);
+        return;
+      case DiskWriter::Adopted::kOtherFileSystem:
+        // Copied below; the base file is the whole version now.
+        chain = RsyncDeltaChain(chain.size());
+        delta_fds.clear();
+        break;
+    }
+  }
   for (const Entry& dest : v.dests) {
     if (chain.size() != dest.size) {
       problem(dest.path, "rebuilt from the deltas up to archive " + last + ", it would have " +
@@ -179,6 +216,14 @@ void DeltaRestore::WriteDests(Version& v, DiskWriter& disk, const Problem& probl
     else
       problem(dest.path, err.message);
   }
+}
+
+bool DeltaRestore::InPlace(const Version& v, const std::vector<const Version*>& steps,
+                           const RsyncDeltaChain& chain) const {
+  if (v.dests.size() != 1 || v.waiting != 0 || chain.size() != v.dests[0].size) return false;
+  for (const Version* w : steps)  // each needed only by the next step
+    if (w != &v && (w->waiting != 1 || !w->dests.empty())) return false;
+  return chain.BaseStaysInPlace();
 }
 
 bool DeltaRestore::Wants(int seq, const TarMember& m) const {

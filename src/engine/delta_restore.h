@@ -7,6 +7,11 @@
 // reading the base and the deltas, its SHA-256 checked against the recorded
 // one. The versions in between are never built, so that one check covers the
 // whole chain (the whole version's own hash is checked when it arrives).
+// When only one path needs a chain and its deltas leave the base's bytes
+// where they are (pages rewritten in place, growth, shrinking), the base's
+// scratch file is patched instead, checked, and linked into the target: the
+// file is then written once in all (copied as above when the cache is on
+// another file system).
 // A step's basis may be another path's version (a rename, a move or a copy
 // stored by reference), so chains share versions: each scratch file is kept
 // while later steps need it, and every path restored from a version
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "archive/disk_writer.h"
+#include "archive/rsync_delta_chain.h"
 #include "archive/tar_reader.h"
 #include "catalog/catalog.h"
 #include "catalog/delta_catalog.h"
@@ -86,6 +92,11 @@ class DeltaRestore {
   // Composes the chain up to `v` (arrived, like every version below it) and
   // writes every path restored from it; problems are reported per path.
   void WriteDests(Version& v, DiskWriter& disk, const Problem& problem, const Restored& restored);
+  // Whether v's one path can be written by patching the base's scratch file
+  // (`steps`: v down to the base) and moving it into place: nothing else
+  // needs the base or the steps in between, and the base stays in place.
+  bool InPlace(const Version& v, const std::vector<const Version*>& steps,
+               const RsyncDeltaChain& chain) const;
 
   Catalog& catalog_;
   int64_t set_id_;
