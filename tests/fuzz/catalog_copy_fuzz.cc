@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/stream.h"
+#include "core/test_temp_dir.h"
 #include "crypto/x25519.h"
 #include "engine/catalog_copy.h"
 #include "engine/config.h"
@@ -22,21 +23,20 @@
 namespace {
 
 struct Fixture {
+  gb::test::TempDir dir{"gb-catalog-copy-fuzz"};
   gb::Config config;
   std::unique_ptr<gb::Catalog> catalog;
 
   Fixture() {
-    char dir[] = "/tmp/gb-catalog-copy-fuzz.XXXXXX";
-    if (!mkdtemp(dir)) __builtin_trap();
     auto id = gb::age::X25519Identity::Generate();
     config.recipients = {id.Recipient().ToString()};
-    config.identity_file = std::string(dir) + "/identity.txt";
+    config.identity_file = dir / "identity.txt";
     const std::string secret = id.ToString() + "\n";
     int fd = open(config.identity_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0 || write(fd, secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()))
       __builtin_trap();
     close(fd);
-    catalog = std::make_unique<gb::Catalog>(std::string(dir) + "/catalog.db");
+    catalog = std::make_unique<gb::Catalog>(dir / "catalog.db");
   }
 };
 
@@ -44,7 +44,8 @@ struct Fixture {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gb;
-  static Fixture* fx = new Fixture;
+  static Fixture fx_;  // its folder is removed at exit
+  Fixture* fx = &fx_;
   BufferSink sealed;
   {
     std::unique_ptr<ByteSink> enc = NewArchiveEncryptor(fx->config, sealed);
