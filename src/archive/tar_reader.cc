@@ -11,9 +11,9 @@ namespace gb {
 long TarReader::ReadCallback(struct archive*, void* self, const void** buf) {
   auto* r = static_cast<TarReader*>(self);
   try {
-    size_t n = r->in_.Read(r->buf_);
-    *buf = r->buf_.data();
-    return static_cast<long>(n);
+    std::span<const uint8_t> got = r->in_.ReadView(r->buf_);  // kept until the next call
+    *buf = got.data();
+    return static_cast<long>(got.size());
   } catch (...) {
     r->source_error_ = std::current_exception();
     return -1;

@@ -57,27 +57,37 @@ void ReadAheadSource::Fill() {
   }
 }
 
-size_t ReadAheadSource::Read(std::span<uint8_t> buf) {
-  if (buf.empty()) return 0;
-  if (at_ == current_.size()) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!thread_.joinable() && !end_) thread_ = std::thread([this] { Fill(); });
-    filled_.wait(lock, [&] { return !full_.empty() || end_; });
-    if (full_.empty()) {
-      if (failure_) std::rethrow_exception(failure_);
-      return 0;
-    }
-    if (current_.capacity() > 0) spare_.push_back(std::move(current_));
-    current_ = std::move(full_.front());
-    full_.pop_front();
-    at_ = 0;
-    lock.unlock();
-    taken_.notify_one();
+bool ReadAheadSource::NextChunk() {
+  if (at_ < current_.size()) return true;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!thread_.joinable() && !end_) thread_ = std::thread([this] { Fill(); });
+  filled_.wait(lock, [&] { return !full_.empty() || end_; });
+  if (full_.empty()) {
+    if (failure_) std::rethrow_exception(failure_);
+    return false;
   }
+  if (current_.capacity() > 0) spare_.push_back(std::move(current_));
+  current_ = std::move(full_.front());
+  full_.pop_front();
+  at_ = 0;
+  lock.unlock();
+  taken_.notify_one();
+  return true;
+}
+
+size_t ReadAheadSource::Read(std::span<uint8_t> buf) {
+  if (buf.empty() || !NextChunk()) return 0;
   size_t n = std::min(buf.size(), current_.size() - at_);
   std::memcpy(buf.data(), current_.data() + at_, n);
   at_ += n;
   return n;
+}
+
+std::span<const uint8_t> ReadAheadSource::ReadView(Bytes&) {
+  if (!NextChunk()) return {};
+  std::span<const uint8_t> out(current_.data() + at_, current_.size() - at_);
+  at_ = current_.size();  // current_ stays as it is until the next call
+  return out;
 }
 
 }  // namespace gb

@@ -27,9 +27,14 @@ class ReadAheadSource : public ByteSource {
   ReadAheadSource& operator=(const ReadAheadSource&) = delete;
 
   size_t Read(std::span<uint8_t> buf) override;
+  // Lends the rest of the chunk read ahead, without a copy.
+  std::span<const uint8_t> ReadView(Bytes& scratch) override;
 
  private:
   void Fill();
+  // Makes the next chunk current when the current one is used up; false at
+  // the end of `in`. Rethrows what `in` threw.
+  bool NextChunk();
 
   ByteSource& in_;
   const size_t chunk_bytes_;

@@ -59,6 +59,45 @@ TEST(ReadAheadSourceTest, EveryByteArrivesInOrder) {
   }
 }
 
+TEST(ReadAheadSourceTest, LentBytesAndCopiedBytesFollowEachOther) {
+  for (uint64_t total : {0, 1, 100, 12345}) {
+    CountingSource in(total, false);
+    ReadAheadSource ahead(in, 100, 3);
+    Bytes scratch;  // a lending source leaves it alone
+    std::vector<uint8_t> buf(33);
+    uint64_t pos = 0;
+    for (int k = 0;; ++k) {
+      std::span<const uint8_t> got;
+      if (k % 2) {
+        got = ahead.ReadView(scratch);
+      } else {
+        got = {buf.data(), ahead.Read(buf)};
+      }
+      if (got.empty()) break;
+      for (size_t i = 0; i < got.size(); ++i)
+        if (got[i] != (pos + i) % 251) ADD_FAILURE() << "byte " << pos + i << " differs";
+      pos += got.size();
+    }
+    EXPECT_EQ(pos, total);
+    EXPECT_TRUE(scratch.empty());
+    EXPECT_TRUE(ahead.ReadView(scratch).empty()) << "the end stays the end";
+  }
+}
+
+TEST(ReadAheadSourceTest, AnErrorComesAfterTheBytesLentBeforeIt) {
+  CountingSource in(1000, true);
+  ReadAheadSource ahead(in, 64, 2);
+  Bytes scratch;
+  uint64_t pos = 0;
+  try {
+    while (size_t n = ahead.ReadView(scratch).size()) pos += n;
+    FAIL() << "the source's error was lost";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "damaged after 1000");
+  }
+  EXPECT_EQ(pos, 1000u);
+}
+
 TEST(ReadAheadSourceTest, AnErrorComesAfterTheBytesBeforeIt) {
   CountingSource in(1000, true);
   ReadAheadSource ahead(in, 64, 2);

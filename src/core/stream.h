@@ -32,6 +32,12 @@ class ByteSource {
   virtual size_t Read(std::span<uint8_t> buf) = 0;
   // Reads until buf is full or the stream ends; returns bytes read.
   size_t ReadFull(std::span<uint8_t> buf);
+  // The next bytes, as Read would return them (empty at the end), valid until
+  // the next call on this source. A source that holds them already lends
+  // them without a copy; by default they are read into `scratch`.
+  virtual std::span<const uint8_t> ReadView(Bytes& scratch) {
+    return {scratch.data(), Read(scratch)};
+  }
 };
 
 // A source that can start over (so an upload can be retried) and knows its size.
