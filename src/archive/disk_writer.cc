@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "archive/entry_metadata.h"
 #include "core/error.h"
@@ -291,7 +292,7 @@ bool DiskWriter::Dir(const Entry& e, EntryError* err) {
   return true;
 }
 
-bool DiskWriter::Symlink(const Entry& e, EntryError* err) {
+bool DiskWriter::Symlink(const Entry& e, EntryError* err) const {
   Fd parent;
   std::string leaf;
   if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
@@ -379,13 +380,24 @@ DiskWriter::Adopted DiskWriter::AdoptFile(const Entry& e, const std::string& fro
   return ok ? Adopted::kDone : Adopted::kFailed;
 }
 
-bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err) const {
-  Fd parent;
+bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err,
+                          ParentCache* cache) const {
+  ParentCache own;
+  ParentCache& parent = cache ? *cache : own;
+  const size_t slash = e.path.rfind('/');
+  const std::string_view dir =
+      slash == std::string::npos ? std::string_view() : std::string_view(e.path).substr(0, slash);
   std::string leaf;
-  if (!OpenParent(e.path, true, &parent, &leaf, err)) return false;
-  if (overwrite_ && !ClearWay(parent.get(), leaf, e.path, err)) return false;
+  if (parent.fd.valid() && parent.dir == dir && IsSafeRelativePath(e.path)) {
+    leaf = e.path.substr(slash + 1);  // npos + 1 == 0
+  } else {
+    parent = {};
+    if (!OpenParent(e.path, true, &parent.fd, &leaf, err)) return false;
+    parent.dir = dir;
+  }
+  if (overwrite_ && !ClearWay(parent.fd.get(), leaf, e.path, err)) return false;
   // O_EXCL: never an existing file, never through a symlink.
-  int fd = Fs().OpenAt(parent.get(), leaf.c_str(),
+  int fd = Fs().OpenAt(parent.fd.get(), leaf.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     *err = FromErrno(errno, e.path);

@@ -17,7 +17,7 @@
 // last of all: an immutable file or directory takes no later change.
 //
 // Threads: the const methods (OpenFile, WriteBlock and FinishFile on a
-// FileHandle, RemoveFile, HardLink) change nothing of the DiskWriter and may run
+// FileHandle, RemoveFile, HardLink, Symlink) change nothing of the DiskWriter and may run
 // on several threads at once, each file on one thread at a time; everything
 // else belongs to one thread, the one that calls Close().
 #pragma once
@@ -69,7 +69,7 @@ class DiskWriter {
   bool Dir(const Entry& e, EntryError* err);
   // A FIFO or a device node (devices need root).
   bool Special(const Entry& e, EntryError* err);
-  bool Symlink(const Entry& e, EntryError* err);
+  bool Symlink(const Entry& e, EntryError* err) const;
   bool HardLink(const Entry& e, const std::string& existing, EntryError* err) const;
   // A regular file of e.size bytes; data follows with WriteBlock (gaps are holes).
   bool BeginFile(const Entry& e, EntryError* err);
@@ -105,8 +105,19 @@ class DiskWriter {
     bool finished = false;                      // FinishFile succeeded
     std::vector<PartialMetadata> not_restored;  // as metadata_not_restored()
   };
-  // As BeginFile, into *f.
-  bool OpenFile(const Entry& e, FileHandle* f, EntryError* err) const;
+  // The folder of the last file opened through it, kept open so that the
+  // next file of the same folder needs no lookup. Hold one for a short run of
+  // files only (one batch of a restore): a folder moved out of the target
+  // while it is held still receives them, as one moved between the lookup and
+  // the creation of a single file would.
+  struct ParentCache {
+    std::string dir;  // its path below the target ("" for the target itself)
+    Fd fd;
+  };
+  // As BeginFile, into *f; through `parent` when it holds e's folder, which it
+  // holds afterwards.
+  bool OpenFile(const Entry& e, FileHandle* f, EntryError* err,
+                ParentCache* parent = nullptr) const;
   // As WriteBlock, to f.
   void WriteBlock(FileHandle& f, uint64_t offset, std::span<const uint8_t> data) const;
   // As EndFile: size, owner, mode, xattrs and ACLs, time; closes f.fd.

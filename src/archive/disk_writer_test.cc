@@ -307,7 +307,8 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectAWrite) {
 }
 
 // The same, with files written on several threads at once through their own
-// handles, each followed by a hard link, as a restore's writer threads do.
+// handles, each followed by a hard link, their folder looked up once for a
+// run of 8 files, as a restore's writer threads do.
 TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
   fs::path t = root_ / "target";
   fs::create_directories(t / "d");
@@ -321,12 +322,14 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
     std::vector<std::thread> writers;
     for (int k = 0; k < 4; ++k)
       writers.emplace_back([&, k] {
+        DiskWriter::ParentCache parent;
         for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
           std::string name = "d/w" + std::to_string(k) + "-" + std::to_string(i % 20);
           DiskWriter::FileHandle f;
           EntryError err;
           uint8_t byte = 'x';
-          bool ok = shared.OpenFile(File(name), &f, &err);
+          if (i % 8 == 0) parent = {};
+          bool ok = shared.OpenFile(File(name), &f, &err, &parent);
           if (ok) {
             shared.WriteBlock(f, 0, {&byte, 1});
             ok = shared.FinishFile(f, &err);
@@ -348,6 +351,33 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
 
 // Files written on several threads at once land whole, each with its own
 // metadata, and none is refused for another's sake.
+// Files opened through one ParentCache land in their own folders, whatever
+// the order of the folders; an unsafe path is refused as ever.
+TEST_F(DiskWriterTest, FilesThroughAParentCacheLandInTheirOwnFolders) {
+  fs::path t = root_ / "target";
+  const std::vector<std::string> paths = {"a/x", "a/y", "b/z", "a/w", "top", "b/c/d", "b/e", "u"};
+  {
+    DiskWriter w(t.string(), /*overwrite=*/false);
+    DiskWriter::ParentCache parent;
+    for (const std::string& p : paths) {
+      DiskWriter::FileHandle f;
+      EntryError err;
+      ASSERT_TRUE(w.OpenFile(File(p, p.size()), &f, &err, &parent)) << p << ": " << err.message;
+      w.WriteBlock(f, 0, {reinterpret_cast<const uint8_t*>(p.data()), p.size()});
+      ASSERT_TRUE(w.FinishFile(f, &err)) << p << ": " << err.message;
+      w.FileDone(f);
+    }
+    for (const std::string& p : {"a/../../outside/f", "a/..", "a/"}) {
+      DiskWriter::FileHandle f;
+      EntryError err;
+      EXPECT_FALSE(w.OpenFile(File(p), &f, &err, &parent)) << p;
+    }
+    w.Close();
+  }
+  for (const std::string& p : paths) EXPECT_EQ(Read(t / p), p) << p;
+  EXPECT_TRUE(OutsideEmpty());
+}
+
 TEST_F(DiskWriterTest, FilesWrittenOnSeveralThreadsAtOnceAreEachWhole) {
   fs::path t = root_ / "target";
   {

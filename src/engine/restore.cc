@@ -23,6 +23,7 @@
 #include "engine/file_reader.h"
 #include "engine/ordered_pool.h"
 #include "engine/point.h"
+#include "engine/restore_writers.h"
 
 namespace gb {
 namespace {
@@ -138,149 +139,14 @@ void ReportMetadataNotRestored(Catalog& catalog, int64_t set_id, int point_seq,
   }
 }
 
-// Regular files up to this size are read whole from the archive and written
-// by writer threads, several at once, handed over in batches of up to
-// kBatchFiles files or kBatchBytes bytes; larger ones are streamed to disk by
-// the thread reading the archive. The writers hold at most kWriteAheadBytes
-// of file data and kWriteAheadBatches batches.
-constexpr uint64_t kPooledFileMax = 1 << 20;
-constexpr size_t kBatchFiles = 32;
-constexpr uint64_t kBatchBytes = 1 << 20;
+// Regular files up to this size are read whole from the archive and handed to
+// the writer threads in batches; larger ones stream to a writer thread as they
+// are read. The writers hold at most kWriteAheadBytes of file data and
+// kWriteAheadBatches batches.
+constexpr uint64_t kHeldFileMax = 1 << 20;
 constexpr uint64_t kWriteAheadBytes = 32 << 20;
 constexpr size_t kWriteAheadBatches = 64;
 constexpr int kWriters = 4;
-
-// A small file read from the archive: written, with its hard links, on a
-// writer thread; what happened is reported by the reading thread.
-struct PooledFile {
-  std::vector<Entry> dests;                       // the file itself, then the hard links to it
-  std::vector<uint8_t> bytes;                     // its data, run after run
-  std::vector<std::pair<uint64_t, size_t>> runs;  // (offset, length); gaps are holes
-  std::optional<Digest> expected;                 // the recorded hash of the whole file
-  // The outcome, set by Write.
-  DiskWriter::FileHandle file;
-  bool written = false;        // the file, with its metadata (its links may have failed)
-  bool hash_mismatch = false;  // so the file was removed again
-  EntryError err;              // when neither
-  std::vector<std::optional<EntryError>> link_errors;  // of dests[1...]
-
-  void Add(uint64_t offset, std::span<const uint8_t> d) {
-    if (!runs.empty() && runs.back().first + runs.back().second == offset)
-      runs.back().second += d.size();
-    else
-      runs.emplace_back(offset, d.size());
-    bytes.insert(bytes.end(), d.begin(), d.end());
-  }
-
-  // Creates the file (as DiskWriter::BeginFile ... EndFile would), removes it
-  // again when its hash was wrong, then makes the hard links. Throws what
-  // WriteBlock throws, the file removed.
-  void Write(const DiskWriter& disk) {
-    WriteFile(disk);
-    std::vector<uint8_t>().swap(bytes);
-    if (!written) return;
-    for (size_t k = 1; k < dests.size(); ++k) {
-      EntryError link_err;
-      if (disk.HardLink(dests[k], dests[0].path, &link_err))
-        link_errors.emplace_back();
-      else
-        link_errors.emplace_back(std::move(link_err));
-    }
-  }
-
- private:
-  // The data (holes as zeros, up to the recorded size) matches `expected`.
-  bool HashMatches() const {
-    if (!expected) return false;
-    Sha256 sha;
-    uint64_t pos = 0;
-    size_t at = 0;
-    for (const auto& [offset, length] : runs) {
-      if (offset > pos) sha.UpdateZeros(offset - pos);
-      sha.Update({bytes.data() + at, length});
-      at += length;
-      pos = offset + length;
-    }
-    if (pos < dests[0].size) sha.UpdateZeros(dests[0].size - pos);
-    return sha.Final() == *expected;
-  }
-
-  void WriteFile(const DiskWriter& disk) {
-    const Entry& e = dests[0];
-    const bool hash_ok = HashMatches();
-    if (!disk.OpenFile(e, &file, &err)) return;
-    try {
-      size_t at = 0;
-      for (const auto& [offset, length] : runs) {
-        disk.WriteBlock(file, offset, {bytes.data() + at, length});
-        at += length;
-      }
-    } catch (...) {
-      file.fd.Reset();
-      disk.RemoveFile(e.path);  // no half-written file
-      throw;
-    }
-    if (!disk.FinishFile(file, &err)) return;
-    if (!hash_ok) {
-      hash_mismatch = true;
-      disk.RemoveFile(e.path);
-      return;
-    }
-    written = true;
-  }
-};
-
-// Hands small files to the writer threads a batch at a time (one hand-over,
-// not one per file), and what happened to each back, in the order added.
-class BatchedWrites {
- public:
-  using Done = std::function<void(PooledFile&)>;
-  BatchedWrites(OrderedPool& pool, const DiskWriter& disk) : pool_(pool), disk_(disk) {}
-
-  void Add(std::shared_ptr<PooledFile> file, Done done) {
-    batch_->bytes += file->bytes.size();
-    batch_->files.emplace_back(std::move(file), std::move(done));
-    if (batch_->files.size() >= kBatchFiles || batch_->bytes >= kBatchBytes) Flush();
-  }
-  // As OrderedPool::Drain, for every file added.
-  void Drain() {
-    Flush();
-    pool_.Drain();
-  }
-
- private:
-  struct Batch {
-    std::vector<std::pair<std::shared_ptr<PooledFile>, Done>> files;
-    uint64_t bytes = 0;
-    size_t written = 0;          // files written (their Write returned)
-    std::exception_ptr failure;  // what the next one's Write threw
-  };
-  void Flush() {
-    if (batch_->files.empty()) return;
-    std::shared_ptr<Batch> b = std::move(batch_);
-    batch_ = std::make_shared<Batch>();
-    pool_.Submit(
-        b->bytes,
-        [b, &disk = disk_] {
-          try {
-            for (auto& [file, done] : b->files) {
-              file->Write(disk);
-              ++b->written;
-            }
-          } catch (...) {
-            b->failure = std::current_exception();
-          }
-        },
-        [b] {
-          for (size_t k = 0; k < b->written; ++k) b->files[k].second(*b->files[k].first);
-          if (b->failure) std::rethrow_exception(b->failure);
-        });
-  }
-
-  OrderedPool& pool_;
-  const DiskWriter& disk_;
-  std::shared_ptr<Batch> batch_ = std::make_shared<Batch>();
-};
 
 // Why a file whose data fails its hash check is not restored.
 std::string HashMismatch(const std::string& archive) {
@@ -340,8 +206,10 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
   std::vector<BackupRecord> chain = catalog.BackupsOfSet(set_id);
   chain.resize(static_cast<size_t>(point_seq) + 1);
 
-  // Pass 1 over the catalog: totals, which archives hold wanted data, links.
+  // Pass 1 over the catalog: totals, which archives hold wanted data, links,
+  // the directories to make.
   std::vector<bool> needed(chain.size(), false);
+  std::vector<Entry> dirs;  // in key order: parents first
   DeltaRestore deltas(catalog, set_id, ws.config().cache_dir);
   std::map<std::pair<int, std::string>, std::vector<Entry>> links;  // (seq, target) -> links
   uint64_t total_files = 0, total_bytes = 0;
@@ -350,9 +218,13 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     auto cur = catalog.State(set_id, point_seq);
     while (cur->Next()) {
       const Entry& e = cur->entry();
+      if (e.type == EntryType::kDir && !filter.Wanted(e.path) && filter.Ancestor(e.path))
+        dirs.push_back(e);
       if (!filter.Wanted(e.path)) continue;
       any = true;
-      if (e.type == EntryType::kFile) {
+      if (e.type == EntryType::kDir) {
+        dirs.push_back(e);
+      } else if (e.type == EntryType::kFile) {
         needed[static_cast<size_t>(cur->data_seq())] = true;
         deltas.Plan(e, cur->data_seq(), &needed);
         ++total_files;
@@ -398,7 +270,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
   const int threads = ws.config().threads;
   OrderedPool pool(threads > 0 ? std::min(threads, kWriters) : kWriters, kWriteAheadBytes,
                    kWriteAheadBatches);
-  BatchedWrites writers(pool, disk);
+  RestoreWriters writers(pool, disk);
   auto problem = [&](const std::string& path, const EntryError& err) {
     if (err.exists()) {
       ++result.existing;
@@ -413,21 +285,16 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
     problem(path, EntryError{EntryError::Kind::kFailed, message});
   };
 
-  // Pass 2: directories, parents first (key order). Their metadata lands at Close().
+  // Directories, parents first. Their metadata lands at Close().
   progress.Phase("restoring", total_files, total_bytes);
-  {
-    auto cur = catalog.State(set_id, point_seq);
-    while (cur->Next()) {
-      const Entry& e = cur->entry();
-      if (e.type != EntryType::kDir || !(filter.Wanted(e.path) || filter.Ancestor(e.path)))
-        continue;
-      EntryError err;
-      if (disk.Dir(e, &err))
-        ++result.dirs;
-      else
-        problem(e.path, err);
-    }
+  for (const Entry& e : dirs) {
+    EntryError err;
+    if (disk.Dir(e, &err))
+      ++result.dirs;
+    else
+      problem(e.path, err);
   }
+  std::vector<Entry>().swap(dirs);
 
   // A damaged archive ends the restore. Before it does, every wanted path left
   // unrestored is named (the files of archive j from key `from` on, the later
@@ -531,13 +398,13 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       Entry first = dests[0];
       first.type = EntryType::kFile;
       first.size = meta.size;
-      if (meta.size <= kPooledFileMax) {
-        auto file = std::make_shared<PooledFile>();
+      if (meta.size <= kHeldFileMax) {
+        auto file = std::make_shared<RestoredFile>();
         file->bytes.reserve(meta.size);
         try {
           read_data([&](uint64_t off, std::span<const uint8_t> d) {
             DiskWriter::CheckWithinSize(first, off, d.size());  // before it is held
-            file->Add(off, d);
+            file->Hold(off, d);
           });
         } catch (const Error& e) {
           if (e.code() != Code::kCorruption) throw;
@@ -547,7 +414,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
         if (meta.has_hash) file->expected = meta.hash;  // checked on the writer thread
         dests[0] = std::move(first);
         file->dests = std::move(dests);
-        writers.Add(std::move(file), [&, archive = chain[j].name](PooledFile& file) {
+        writers.AddFile(std::move(file), [&, archive = chain[j].name](RestoredFile& file) {
           const Entry& e = file.dests[0];
           if (!file.written) {
             EntryError err = file.err;
@@ -633,15 +500,26 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
 
   deltas.ReportUnfinished(failure);
 
-  // Pass 4: FIFOs and devices, then symlinks last, so nothing is ever written
-  // through one.
+  // Last, FIFOs, devices and symlinks (on the writer threads), so nothing is
+  // ever written through a restored symlink.
   const bool root = ::geteuid() == 0;
   {
+    auto made = [&](const Entry& e, const EntryError* err) {
+      if (!err)
+        ++result.symlinks;
+      else
+        problem(e.path, *err);
+    };
     auto cur = catalog.State(set_id, point_seq);
     while (cur->Next()) {
       const Entry& e = cur->entry();
+      if (!filter.Wanted(e.path)) continue;
+      if (e.type == EntryType::kSymlink) {
+        writers.AddSymlink(e, made);
+        continue;
+      }
       bool device = e.type == EntryType::kCharDevice || e.type == EntryType::kBlockDevice;
-      if ((!device && e.type != EntryType::kFifo) || !filter.Wanted(e.path)) continue;
+      if (!device && e.type != EntryType::kFifo) continue;
       EntryError err;
       if (device && !root)
         failure(e.path, std::string(EntryTypeName(e.type)) + " " + std::to_string(major(e.rdev)) +
@@ -652,18 +530,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
       else
         problem(e.path, err);
     }
-  }
-  {
-    auto cur = catalog.State(set_id, point_seq);
-    while (cur->Next()) {
-      const Entry& e = cur->entry();
-      if (e.type != EntryType::kSymlink || !filter.Wanted(e.path)) continue;
-      EntryError err;
-      if (disk.Symlink(e, &err))
-        ++result.symlinks;
-      else
-        problem(e.path, err);
-    }
+    writers.Drain();
   }
   disk.Close();
   ReportMetadataNotRestored(catalog, set_id, point_seq, filter, disk, opts, progress, &result);
