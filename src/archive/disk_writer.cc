@@ -380,6 +380,16 @@ DiskWriter::Adopted DiskWriter::AdoptFile(const Entry& e, const std::string& fro
   return ok ? Adopted::kDone : Adopted::kFailed;
 }
 
+bool DiskWriter::CanAdopt(const Entry& e, const std::string& from) const {
+  Fd parent;
+  std::string leaf;
+  EntryError ignored;
+  struct stat dir {
+  }, file{};
+  return OpenParent(e.path, true, &parent, &leaf, &ignored) && ::fstat(parent.get(), &dir) == 0 &&
+         ::stat(from.c_str(), &file) == 0 && dir.st_dev == file.st_dev;
+}
+
 bool DiskWriter::OpenFile(const Entry& e, FileHandle* f, EntryError* err,
                           ParentCache* cache) const {
   ParentCache own;
@@ -420,16 +430,7 @@ void DiskWriter::CheckWithinSize(const Entry& e, uint64_t offset, size_t bytes) 
 void DiskWriter::WriteBlock(FileHandle& f, uint64_t offset, std::span<const uint8_t> data) const {
   if (!f.fd.valid()) throw Error(Code::kInternal, "DiskWriter::WriteBlock without a file");
   CheckWithinSize(f.entry, offset, data.size());
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = Fs().Pwrite(f.fd.get(), data.data() + done, data.size() - done,
-                            static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ThrowErrno("write " + JoinPath(target_, f.entry.path));
-    }
-    done += static_cast<size_t>(n);
-  }
+  PwriteFull(f.fd.get(), data, offset, JoinPath(target_, f.entry.path));
   f.end = std::max(f.end, offset + data.size());
 }
 

@@ -86,6 +86,10 @@ class DiskWriter {
   // with nothing done in the target, when `from` is on another file system.
   enum class Adopted { kDone, kFailed, kOtherFileSystem };
   Adopted AdoptFile(const Entry& e, const std::string& from, EntryError* err);
+  // Whether `from` and e's folder (made if missing) are on one file system,
+  // so that AdoptFile can link the one into the other. False when either
+  // cannot be reached.
+  bool CanAdopt(const Entry& e, const std::string& from) const;
   // Applies deferred directory metadata; throws on failure.
   void Close();
   const std::string& target() const { return target_; }

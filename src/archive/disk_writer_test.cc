@@ -210,6 +210,7 @@ TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
   e.mtime = FileTime{1234567890, 0};
   ASSERT_TRUE(w.Dir(Dir("d"), &err));
   std::string from = made("scratch");
+  EXPECT_TRUE(w.CanAdopt(e, from));
   ASSERT_EQ(w.AdoptFile(e, from, &err), DiskWriter::Adopted::kDone) << err.message;
   EXPECT_TRUE(fs::exists(from)) << "the caller's name stays the caller's";
   EXPECT_EQ(Read(t / "d/adopted"), "made elsewhere");
@@ -234,6 +235,7 @@ TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
       shm.st_dev != here.st_dev && ::access("/dev/shm", W_OK) == 0) {
     fs::path other = fs::path("/dev/shm") / ("gb-adopt-" + std::to_string(::getpid()));
     std::ofstream(other) << "made elsewhere";
+    EXPECT_FALSE(w.CanAdopt(File("d/other-fs", 14), other.string()));
     EXPECT_EQ(w.AdoptFile(File("d/other-fs", 14), other.string(), &err),
               DiskWriter::Adopted::kOtherFileSystem);
     EXPECT_FALSE(fs::exists(t / "d/other-fs"));
@@ -367,7 +369,7 @@ TEST_F(DiskWriterTest, FilesThroughAParentCacheLandInTheirOwnFolders) {
       ASSERT_TRUE(w.FinishFile(f, &err)) << p << ": " << err.message;
       w.FileDone(f);
     }
-    for (const std::string& p : {"a/../../outside/f", "a/..", "a/"}) {
+    for (const char* p : {"a/../../outside/f", "a/..", "a/"}) {
       DiskWriter::FileHandle f;
       EntryError err;
       EXPECT_FALSE(w.OpenFile(File(p), &f, &err, &parent)) << p;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/file_system.h"
 
 namespace gb {
@@ -24,21 +25,6 @@ constexpr uint64_t kMaxLength = static_cast<uint64_t>(std::numeric_limits<int64_
 constexpr size_t kReadBuffer = 64 << 10;
 constexpr size_t kWriteBuffer = 1 << 20;
 
-// Reads up to n bytes at off; fewer only at the end of the file. `name()`
-// names the file in an error.
-template <typename Name>
-size_t PreadSome(int fd, uint8_t* buf, size_t n, uint64_t off, const Name& name) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) ThrowErrno("read " + name());
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
-}
-
 [[noreturn]] void Damaged(const std::string& name, const std::string& what) {
   throw Error(Code::kCorruption, name + ": damaged rdiff delta, " + what);
 }
@@ -51,6 +37,16 @@ std::string Hex(uint8_t op) {
 
 std::string SourceName(uint32_t source) {
   return source == 0 ? "the base version" : "delta " + std::to_string(source);
+}
+
+// Reads bytes [at, at + buf.size()) of piece p from its source `fd`.
+// kCorruption when the source ends before them.
+void ReadPiece(int fd, const RsyncDeltaChain::Piece& p, uint64_t at, std::span<uint8_t> buf) {
+  size_t got = PreadFull(fd, buf.data(), buf.size(), p.offset + at, SourceName(p.source));
+  if (got < buf.size())
+    throw Error(Code::kCorruption, "rdiff chain: " + SourceName(p.source) + " ends at offset " +
+                                       std::to_string(p.offset + at + got) +
+                                       ", before the bytes its deltas refer to");
 }
 
 }  // namespace
@@ -66,7 +62,7 @@ uint8_t RsyncDeltaReader::Byte() {
   if (pos_ < buf_start_ || pos_ >= buf_start_ + buf_len_) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf_.size(), size_ - pos_));
     buf_start_ = pos_;
-    buf_len_ = PreadSome(fd_, buf_.data(), want, pos_, [&] { return name_; });
+    buf_len_ = PreadFull(fd_, buf_.data(), want, pos_, name_);
     if (buf_len_ == 0)
       Damaged(name_, "the file ends at offset " + std::to_string(pos_) + ", before its " +
                          std::to_string(size_) + " bytes");
@@ -198,14 +194,9 @@ void RsyncDeltaChain::WriteTo(int base_fd, std::span<const int> delta_fds, ByteS
         used = 0;
       }
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size() - used, p.length - done));
-      size_t got = PreadSome(fd, buf.data() + used, want, p.offset + done,
-                             [&] { return SourceName(p.source); });
-      if (got < want)
-        throw Error(Code::kCorruption, "rdiff chain: " + SourceName(p.source) + " ends at offset " +
-                                           std::to_string(p.offset + done + got) +
-                                           ", before the bytes its deltas refer to");
-      used += got;
-      done += got;
+      ReadPiece(fd, p, done, {buf.data() + used, want});
+      used += want;
+      done += want;
     }
   }
   if (used > 0) out.Write(std::span<const uint8_t>(buf.data(), used));
@@ -227,20 +218,9 @@ void RsyncDeltaChain::PatchBase(int base_fd, std::span<const int> delta_fds,
     if (p.source == 0) continue;  // already where it belongs
     for (uint64_t done = 0; done < p.length;) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), p.length - done));
-      size_t got = PreadSome(delta_fds[p.source - 1], buf.data(), want, p.offset + done,
-                             [&] { return SourceName(p.source); });
-      if (got < want)
-        throw Error(Code::kCorruption, "rdiff chain: " + SourceName(p.source) + " ends at offset " +
-                                           std::to_string(p.offset + done + got) +
-                                           ", before the bytes its deltas refer to");
-      for (size_t w = 0; w < got;) {
-        ssize_t n = Fs().Pwrite(base_fd, buf.data() + w, got - w,
-                                static_cast<off_t>(starts_[i] + done + w));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) ThrowErrno("write " + base_name);
-        w += static_cast<size_t>(n);
-      }
-      done += got;
+      ReadPiece(delta_fds[p.source - 1], p, done, {buf.data(), want});
+      PwriteFull(base_fd, {buf.data(), want}, starts_[i] + done, base_name);
+      done += want;
     }
   }
   if (Fs().Ftruncate(base_fd, static_cast<off_t>(size_)) != 0) ThrowErrno("truncate " + base_name);

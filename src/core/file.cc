@@ -27,6 +27,33 @@ Fd OpenRead(const std::string& path) {
   return Fd(fd);
 }
 
+size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("read " + path);
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+void PwriteFull(int fd, std::span<const uint8_t> data, uint64_t off, const std::string& what) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n =
+        Fs().Pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno("write " + what);
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
 FdSink::FdSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
   buf_.reserve(1 << 20);
 }

@@ -42,6 +42,12 @@ class Fd {
 // Opens for reading; throws kNotFound / kIOError naming the path.
 Fd OpenRead(const std::string& path);
 
+// Reads up to n bytes at offset (fewer only at end of file). Throws kIOError
+// naming `path`.
+size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path);
+// Writes all of `data` at offset. Throws kIOError ("write " + what).
+void PwriteFull(int fd, std::span<const uint8_t> data, uint64_t off, const std::string& what);
+
 // Writes to a file descriptor it does not own, with a 1 MiB buffer.
 class FdSink : public ByteSink {
  public:

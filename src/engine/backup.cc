@@ -350,15 +350,11 @@ class ArchiveBuilder {
   }
 
   void WriteAllAt(int fd, std::span<const uint8_t> d, uint64_t off) {
-    size_t done = 0;
-    while (done < d.size()) {
-      ssize_t n = Fs().Pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        temp_write_failed_ = true;
-        ThrowErrno("write a temporary copy in " + temp_dir_);
-      }
-      done += static_cast<size_t>(n);
+    try {
+      PwriteFull(fd, d, off, "a temporary copy in " + temp_dir_);
+    } catch (const Error&) {
+      temp_write_failed_ = true;
+      throw;
     }
   }
 

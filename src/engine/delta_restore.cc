@@ -22,16 +22,6 @@ Fd CreateScratch(const std::string& path) {
   return fd;
 }
 
-void PwriteAll(int fd, std::span<const uint8_t> d, uint64_t off, const std::string& path) {
-  size_t done = 0;
-  while (done < d.size()) {
-    ssize_t n = Fs().Pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ThrowErrno("write " + path);
-    done += static_cast<size_t>(n);
-  }
-}
-
 // Streams the rebuilt version into the restore target, hashing it.
 class DiskSink : public ByteSink {
  public:
@@ -144,7 +134,7 @@ void DeltaRestore::WriteDests(Version& v, DiskWriter& disk, const Problem& probl
     return;
   }
   const std::string& last = v.archive;
-  if (InPlace(v, steps, chain)) {
+  if (InPlace(v, steps, chain) && disk.CanAdopt(v.dests[0], base.scratch)) {
     // The base's scratch file, patched, becomes the one destination: the
     // version is written once, not copied from the scratch file again.
     const Entry& dest = v.dests[0];
@@ -173,7 +163,7 @@ void DeltaRestore::WriteDests(Version& v, DiskWriter& disk, const Problem& probl
       case DiskWriter::Adopted::kFailed:
         problem(dest.path, err.message);
         return;
-      case DiskWriter::Adopted::kOtherFileSystem:
+      case DiskWriter::Adopted::kOtherFileSystem:  // moved since CanAdopt
         // Copied below; the base file is the whole version now.
         chain = RsyncDeltaChain(chain.size());
         delta_fds.clear();
@@ -268,7 +258,7 @@ DeltaRestore::Use DeltaRestore::Consume(int seq, const std::string& archive, con
       if (off > pos) sha.UpdateZeros(off - pos);
       sha.Update(d);
     }
-    PwriteAll(fd.get(), d, off, v.scratch);
+    PwriteFull(fd.get(), d, off, v.scratch);
     pos = off + d.size();
   });
   if (Fs().Ftruncate(fd.get(), static_cast<off_t>(m.entry.size)) != 0)

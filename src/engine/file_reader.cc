@@ -56,20 +56,6 @@ void ApplyStat(const struct stat& st, Entry* e) {
   e->nlink = static_cast<uint32_t>(st.st_nlink);
 }
 
-size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      ThrowErrno("read " + path);
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
-}
-
 SparseMap DataRegions(int fd, uint64_t size) {
   SparseMap map;
   off_t pos = 0;

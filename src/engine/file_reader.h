@@ -36,9 +36,6 @@ bool SameVersion(const Entry& seen, const struct stat& st);
 // Copies what a backup records of a file from its stat.
 void ApplyStat(const struct stat& st, Entry* e);
 
-// Reads up to n bytes at offset (fewer only at end of file). Throws kIOError.
-size_t PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off, const std::string& path);
-
 // The data regions of a sparse file, from SEEK_DATA / SEEK_HOLE.
 SparseMap DataRegions(int fd, uint64_t size);
 
