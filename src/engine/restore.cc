@@ -320,7 +320,7 @@ RestoreResult RunRestore(Workspace& ws, Progress& progress, const RestoreOptions
                                std::to_string(left) + " path(s) listed above were not");
   };
 
-  // Pass 3: file data, archive by archive, in lockstep with the catalog.
+  // Pass 2: file data, archive by archive, in lockstep with the catalog.
   uint64_t done_files = 0, done_bytes = 0;
   auto rebuilt = [&](const Entry& e) {
     ++result.files;

@@ -50,6 +50,7 @@ class RestoreWriters {
   using EntryDone = std::function<void(const Entry&, const EntryError*)>;  // nullptr: made
   RestoreWriters(OrderedPool& pool, const DiskWriter& disk) : pool_(pool), disk_(disk) {}
 
+  // A small file, its data held: written with others, a batch at a time.
   void AddFile(std::shared_ptr<RestoredFile> file, FileDone done);
   // A symlink, made with others a batch at a time.
   void AddSymlink(const Entry& e, EntryDone done);
