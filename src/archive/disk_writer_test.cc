@@ -14,11 +14,15 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/test_entries.h"
 
 namespace gb {
 namespace {
 
 namespace fs = std::filesystem;
+using test::DirEntry;
+using test::FileEntry;
+using test::SymlinkEntry;
 
 class DiskWriterTest : public ::testing::Test {
  protected:
@@ -32,32 +36,9 @@ class DiskWriterTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  static Entry File(const std::string& path, uint64_t size = 1) {
-    Entry e;
-    e.path = path;
-    e.type = EntryType::kFile;
-    e.mode = 0644;
-    e.size = size;
-    return e;
-  }
-  static Entry Dir(const std::string& path) {
-    Entry e;
-    e.path = path;
-    e.type = EntryType::kDir;
-    e.mode = 0755;
-    return e;
-  }
-  static Entry Link(const std::string& path, const std::string& target) {
-    Entry e;
-    e.path = path;
-    e.type = EntryType::kSymlink;
-    e.mode = 0777;
-    e.target = target;
-    return e;
-  }
   // Writes one byte-long file; returns whether the writer accepted it.
   static bool WriteOne(DiskWriter& w, const std::string& path, EntryError* err) {
-    if (!w.BeginFile(File(path), err)) return false;
+    if (!w.BeginFile(FileEntry(path), err)) return false;
     uint8_t byte = 'x';
     w.WriteBlock(0, {&byte, 1});
     return w.EndFile(err);
@@ -91,10 +72,10 @@ class DiskWriterTest : public ::testing::Test {
 TEST_F(DiskWriterTest, NothingIsWrittenThroughASymlinkItMade) {
   DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
   EntryError err;
-  ASSERT_TRUE(w.Symlink(Link("link", (root_ / "outside").string()), &err)) << err.message;
+  ASSERT_TRUE(w.Symlink(SymlinkEntry("link", (root_ / "outside").string()), &err)) << err.message;
   EXPECT_FALSE(WriteOne(w, "link/planted", &err));
   EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << err.message;
-  EXPECT_FALSE(w.Dir(Dir("link/sub"), &err));
+  EXPECT_FALSE(w.Dir(DirEntry("link/sub"), &err));
   w.Close();
   EXPECT_TRUE(OutsideEmpty()) << "a file was written through the symlink";
 }
@@ -140,8 +121,8 @@ TEST_F(DiskWriterTest, UnsafePathsAndLinkTargetsAreRefused) {
     EXPECT_EQ(err.kind, EntryError::Kind::kRefused) << p;
   }
   std::ofstream((root_ / "outside" / "secret")) << "secret";
-  EXPECT_FALSE(w.HardLink(File("hl"), "../outside/secret", &err));
-  EXPECT_FALSE(w.HardLink(File("hl"), (root_ / "outside" / "secret").string(), &err));
+  EXPECT_FALSE(w.HardLink(FileEntry("hl"), "../outside/secret", &err));
+  EXPECT_FALSE(w.HardLink(FileEntry("hl"), (root_ / "outside" / "secret").string(), &err));
   w.Close();
   EXPECT_FALSE(fs::exists(root_ / "target" / "hl"));
   EXPECT_FALSE(fs::exists("/tmp/gb-absolute-x"));
@@ -158,9 +139,9 @@ TEST_F(DiskWriterTest, WithoutOverwriteNothingExistingIsReplaced) {
   EXPECT_TRUE(err.exists()) << err.message;
   EXPECT_FALSE(WriteOne(w, "symlink", &err));
   EXPECT_TRUE(err.exists()) << err.message;
-  EXPECT_FALSE(w.Symlink(Link("file", "elsewhere"), &err));
+  EXPECT_FALSE(w.Symlink(SymlinkEntry("file", "elsewhere"), &err));
   EXPECT_TRUE(err.exists()) << err.message;
-  EXPECT_FALSE(w.Dir(Dir("dir"), &err));
+  EXPECT_FALSE(w.Dir(DirEntry("dir"), &err));
   EXPECT_TRUE(err.exists()) << "a symlink where a directory is restored: " << err.message;
   w.Close();
   EXPECT_EQ(Read(t / "file"), "old");
@@ -175,7 +156,7 @@ TEST_F(DiskWriterTest, OverwriteReplacesButNeverFollows) {
   DiskWriter w(t.string(), /*overwrite=*/true);
   EntryError err;
   EXPECT_TRUE(WriteOne(w, "file", &err)) << err.message;
-  EXPECT_TRUE(w.Dir(Dir("dir"), &err)) << err.message;
+  EXPECT_TRUE(w.Dir(DirEntry("dir"), &err)) << err.message;
   w.Close();
   EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(t / "file")));
   EXPECT_TRUE(fs::is_directory(fs::symlink_status(t / "dir")));
@@ -185,7 +166,7 @@ TEST_F(DiskWriterTest, OverwriteReplacesButNeverFollows) {
 TEST_F(DiskWriterTest, DataPastTheRecordedSizeIsRefused) {
   DiskWriter w((root_ / "target").string(), /*overwrite=*/false);
   EntryError err;
-  ASSERT_TRUE(w.BeginFile(File("f", 4), &err));
+  ASSERT_TRUE(w.BeginFile(FileEntry("f", 4), &err));
   uint8_t bytes[8] = {};
   EXPECT_THROW(w.WriteBlock(uint64_t{1} << 40, {bytes, 8}), Error);
   EXPECT_THROW(w.WriteBlock(0, {bytes, 8}), Error);
@@ -205,10 +186,10 @@ TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
   };
   DiskWriter w(t.string(), /*overwrite=*/false);
   EntryError err;
-  Entry e = File("d/adopted", 14);
+  Entry e = FileEntry("d/adopted", 14);
   e.mode = 0640;
   e.mtime = FileTime{1234567890, 0};
-  ASSERT_TRUE(w.Dir(Dir("d"), &err));
+  ASSERT_TRUE(w.Dir(DirEntry("d"), &err));
   std::string from = made("scratch");
   EXPECT_TRUE(w.CanAdopt(e, from));
   ASSERT_EQ(w.AdoptFile(e, from, &err), DiskWriter::Adopted::kDone) << err.message;
@@ -220,13 +201,14 @@ TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
   EXPECT_EQ(st.st_mtime, 1234567890);
 
   std::ofstream(t / "d/existing") << "keep me";
-  EXPECT_EQ(w.AdoptFile(File("d/existing", 14), made("scratch2"), &err),
+  EXPECT_EQ(w.AdoptFile(FileEntry("d/existing", 14), made("scratch2"), &err),
             DiskWriter::Adopted::kFailed);
   EXPECT_TRUE(err.exists());
   EXPECT_EQ(Read(t / "d/existing"), "keep me");
 
   fs::create_directory_symlink(root_ / "outside", t / "link");
-  EXPECT_EQ(w.AdoptFile(File("link/f", 14), made("scratch3"), &err), DiskWriter::Adopted::kFailed);
+  EXPECT_EQ(w.AdoptFile(FileEntry("link/f", 14), made("scratch3"), &err),
+            DiskWriter::Adopted::kFailed);
   EXPECT_TRUE(OutsideEmpty());
 
   struct stat shm {
@@ -235,8 +217,8 @@ TEST_F(DiskWriterTest, AdoptedFilesLandLikeWrittenOnes) {
       shm.st_dev != here.st_dev && ::access("/dev/shm", W_OK) == 0) {
     fs::path other = fs::path("/dev/shm") / ("gb-adopt-" + std::to_string(::getpid()));
     std::ofstream(other) << "made elsewhere";
-    EXPECT_FALSE(w.CanAdopt(File("d/other-fs", 14), other.string()));
-    EXPECT_EQ(w.AdoptFile(File("d/other-fs", 14), other.string(), &err),
+    EXPECT_FALSE(w.CanAdopt(FileEntry("d/other-fs", 14), other.string()));
+    EXPECT_EQ(w.AdoptFile(FileEntry("d/other-fs", 14), other.string(), &err),
               DiskWriter::Adopted::kOtherFileSystem);
     EXPECT_FALSE(fs::exists(t / "d/other-fs"));
     fs::remove(other);
@@ -251,12 +233,12 @@ TEST_F(DiskWriterTest, AFileGetsItsRecordedSize) {
   EntryError err;
   const std::string ab = "ab";
   std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(ab.data()), ab.size());
-  ASSERT_TRUE(w.BeginFile(File("trailing-hole", 1 << 20), &err));
+  ASSERT_TRUE(w.BeginFile(FileEntry("trailing-hole", 1 << 20), &err));
   w.WriteBlock(0, data);
   ASSERT_TRUE(w.EndFile(&err)) << err.message;
-  ASSERT_TRUE(w.BeginFile(File("all-hole", 5000), &err));
+  ASSERT_TRUE(w.BeginFile(FileEntry("all-hole", 5000), &err));
   ASSERT_TRUE(w.EndFile(&err)) << err.message;
-  ASSERT_TRUE(w.BeginFile(File("backwards", 12), &err));
+  ASSERT_TRUE(w.BeginFile(FileEntry("backwards", 12), &err));
   w.WriteBlock(10, data);
   w.WriteBlock(0, data);
   ASSERT_TRUE(w.EndFile(&err)) << err.message;
@@ -331,12 +313,12 @@ TEST_F(DiskWriterTest, ARacingSwapperCannotRedirectWritesFromSeveralThreads) {
           EntryError err;
           uint8_t byte = 'x';
           if (i % 8 == 0) parent = {};
-          bool ok = shared.OpenFile(File(name), &f, &err, &parent);
+          bool ok = shared.OpenFile(FileEntry(name), &f, &err, &parent);
           if (ok) {
             shared.WriteBlock(f, 0, {&byte, 1});
             ok = shared.FinishFile(f, &err);
           }
-          Entry link = File(name + "-link");
+          Entry link = FileEntry(name + "-link");
           ok = ok && shared.HardLink(link, name, &err);
           ++(ok ? written : refused);
         }
@@ -364,7 +346,8 @@ TEST_F(DiskWriterTest, FilesThroughAParentCacheLandInTheirOwnFolders) {
     for (const std::string& p : paths) {
       DiskWriter::FileHandle f;
       EntryError err;
-      ASSERT_TRUE(w.OpenFile(File(p, p.size()), &f, &err, &parent)) << p << ": " << err.message;
+      ASSERT_TRUE(w.OpenFile(FileEntry(p, p.size()), &f, &err, &parent))
+          << p << ": " << err.message;
       w.WriteBlock(f, 0, {reinterpret_cast<const uint8_t*>(p.data()), p.size()});
       ASSERT_TRUE(w.FinishFile(f, &err)) << p << ": " << err.message;
       w.FileDone(f);
@@ -372,7 +355,7 @@ TEST_F(DiskWriterTest, FilesThroughAParentCacheLandInTheirOwnFolders) {
     for (const char* p : {"a/../../outside/f", "a/..", "a/"}) {
       DiskWriter::FileHandle f;
       EntryError err;
-      EXPECT_FALSE(w.OpenFile(File(p), &f, &err, &parent)) << p;
+      EXPECT_FALSE(w.OpenFile(FileEntry(p), &f, &err, &parent)) << p;
     }
     w.Close();
   }
@@ -385,7 +368,7 @@ TEST_F(DiskWriterTest, FilesWrittenOnSeveralThreadsAtOnceAreEachWhole) {
   {
     DiskWriter w(t.string(), /*overwrite=*/false);
     EntryError dir_err;
-    for (int d = 0; d < 4; ++d) ASSERT_TRUE(w.Dir(Dir("d" + std::to_string(d)), &dir_err));
+    for (int d = 0; d < 4; ++d) ASSERT_TRUE(w.Dir(DirEntry("d" + std::to_string(d)), &dir_err));
     const DiskWriter& shared = w;
     std::vector<std::vector<DiskWriter::FileHandle>> done(4);
     std::vector<std::string> failures(4);
@@ -394,9 +377,9 @@ TEST_F(DiskWriterTest, FilesWrittenOnSeveralThreadsAtOnceAreEachWhole) {
       writers.emplace_back([&, k] {
         for (int i = 0; i < 200; ++i) {
           // Every thread writes into every directory.
-          Entry e =
-              File("d" + std::to_string(i % 4) + "/f" + std::to_string(k) + "-" + std::to_string(i),
-                   static_cast<uint64_t>(i));
+          Entry e = FileEntry(
+              "d" + std::to_string(i % 4) + "/f" + std::to_string(k) + "-" + std::to_string(i),
+              static_cast<uint64_t>(i));
           e.mode = i % 2 ? 0600 : 0640;
           e.mtime = {1000000000 + i, static_cast<uint32_t>(k)};
           std::string data(static_cast<size_t>(i), static_cast<char>('a' + k));

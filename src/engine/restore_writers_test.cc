@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/test_entries.h"
 #include "core/test_temp_dir.h"
 
 namespace gb {
@@ -21,23 +22,10 @@ class RestoreWritersTest : public ::testing::Test {
   static std::shared_ptr<RestoredFile> File(const std::string& path, const std::string& data,
                                             bool right = true) {
     auto f = std::make_shared<RestoredFile>();
-    Entry e;
-    e.path = path;
-    e.type = EntryType::kFile;
-    e.mode = 0644;
-    e.size = data.size();
-    f->dests.push_back(e);
+    f->dests.push_back(test::FileEntry(path, data.size()));
     f->expected = Sha256::Of(right ? data : data + "!");
     f->Hold(0, AsBytes(data));
     return f;
-  }
-  static Entry Symlink(const std::string& path, const std::string& target) {
-    Entry e;
-    e.path = path;
-    e.type = EntryType::kSymlink;
-    e.mode = 0777;
-    e.target = target;
-    return e;
   }
   std::string Read(const std::string& path) const {
     std::ifstream in(dir_ / path);
@@ -70,7 +58,7 @@ TEST_F(RestoreWritersTest, EachIsReportedInTheOrderHandedOver) {
       for (int i = 0; i < 40; ++i) {
         std::string path = "d" + std::to_string(i % 3) + "/s" + std::to_string(round * 100 + i);
         added.push_back(path);
-        writers.AddSymlink(Symlink(path, "f" + std::to_string(i)),
+        writers.AddSymlink(test::SymlinkEntry(path, "f" + std::to_string(i)),
                            [&](const Entry& e, const EntryError* err) {
                              EXPECT_EQ(std::this_thread::get_id(), self);
                              EXPECT_EQ(err, nullptr) << e.path << ": " << err->message;
